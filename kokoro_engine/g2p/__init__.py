@@ -1,0 +1,1 @@
+"""Grapheme-to-phoneme registry (filled in by the G2P work)."""

@@ -1,0 +1,1 @@
+"""The Kokoro-82M network, one module per component (StyleTTS2 / iSTFTNet lineage)."""
