@@ -1,1 +1,217 @@
-"""Grapheme-to-phoneme registry (filled in by the G2P work)."""
+"""Grapheme-to-phoneme registry: one entry per Kokoro language, each built lazily on first use.
+
+Every language is described by a `LanguageSpec` whose `factory` is a dotted path
+(`"package.module:Class"`). Nothing is imported until the language is asked for, so importing this
+package stays cheap (no spaCy, no misaki, no espeak) and a missing optional extra only disables its
+own language.
+
+Factory convention: the registry calls `Class(**spec.factory_kwargs)` and expects an object with a
+`lang` attribute and a `phonemize(text) -> str` method (the `G2P` protocol). Keyword arguments:
+
+* English (`kokoro_engine.g2p.english:EnglishG2P`): `british: bool`.
+* espeak-ng languages (`kokoro_engine.g2p.espeak:EspeakG2P`): `lang` (Kokoro letter) and `voice`
+  (espeak-ng voice name, e.g. `"fr-fr"`).
+* Japanese / Mandarin: no arguments.
+
+A factory class may also define a static/class method `unavailable_reason(**factory_kwargs)` that
+returns `None` when the language can be built or a short human-readable reason when not; it must be
+cheap (no model loading). `language_status()` uses it when present.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+_LOGGER = logging.getLogger(__name__)
+
+__all__ = [
+    "G2P",
+    "G2PUnavailable",
+    "LANGUAGES",
+    "LanguageSpec",
+    "UnknownLanguage",
+    "get_g2p",
+    "language_status",
+    "resolve_lang",
+]
+
+
+@runtime_checkable
+class G2P(Protocol):
+    """What every language's G2P provides."""
+
+    lang: str  # one of a b j z e f h i p
+
+    def phonemize(self, text: str) -> str:
+        """Text → phoneme string in Kokoro's vocabulary (the G2P normalizes the text itself)."""
+        ...
+
+
+class G2PUnavailable(RuntimeError):
+    """A language is known but cannot be used here (missing extra, missing spaCy model, …)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnknownLanguage(ValueError):
+    """The language code is not one Kokoro speaks."""
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    code: str  # Kokoro's one-letter code (first letter of the voice names)
+    name: str  # English name, for logs and the voice catalog
+    locale: str  # Home Assistant / Wyoming locale, e.g. "en_US"
+    extra: str | None  # pip extra that provides it (`wyoming-kokoro[ja]`), None if always installed
+    factory: str  # "module:Class"
+    espeak_voice: str | None = None  # espeak-ng voice name for the espeak-backed languages
+    factory_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def module(self) -> str:
+        return self.factory.partition(":")[0]
+
+    @property
+    def install_hint(self) -> str:
+        return f"install wyoming-kokoro[{self.extra}]" if self.extra else "reinstall wyoming-kokoro"
+
+
+def _espeak(code: str, name: str, locale: str, voice: str) -> LanguageSpec:
+    return LanguageSpec(
+        code=code,
+        name=name,
+        locale=locale,
+        extra=None,
+        factory="kokoro_engine.g2p.espeak:EspeakG2P",
+        espeak_voice=voice,
+        factory_kwargs=MappingProxyType({"lang": code, "voice": voice}),
+    )
+
+
+_ENGLISH = "kokoro_engine.g2p.english:EnglishG2P"
+
+LANGUAGES: Mapping[str, LanguageSpec] = MappingProxyType(
+    {
+        "a": LanguageSpec("a", "American English", "en_US", None, _ENGLISH,
+                          espeak_voice="en-us", factory_kwargs=MappingProxyType({"british": False})),
+        "b": LanguageSpec("b", "British English", "en_GB", None, _ENGLISH,
+                          espeak_voice="en-gb", factory_kwargs=MappingProxyType({"british": True})),
+        "j": LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.g2p.japanese:JapaneseG2P"),
+        "z": LanguageSpec("z", "Mandarin Chinese", "zh_CN", "zh", "kokoro_engine.g2p.chinese:ChineseG2P"),
+        "e": _espeak("e", "Spanish", "es_ES", "es"),
+        "f": _espeak("f", "French", "fr_FR", "fr-fr"),
+        "h": _espeak("h", "Hindi", "hi_IN", "hi"),
+        "i": _espeak("i", "Italian", "it_IT", "it"),
+        "p": _espeak("p", "Brazilian Portuguese", "pt_BR", "pt-br"),
+    }
+)
+
+
+def _build_aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for spec in LANGUAGES.values():
+        aliases[spec.code] = spec.code
+        aliases[spec.locale.lower()] = spec.code  # en_us
+        if spec.espeak_voice:
+            aliases[spec.espeak_voice] = spec.code  # fr-fr, pt-br, es … (the names hexgrad's KPipeline accepts)
+    # Bare language names. English defaults to American; the Commonwealth variants sound closer to
+    # the British voices' G2P than to the American one.
+    aliases.update({"en": "a", "ja": "j", "zh": "z", "cmn": "z", "es": "e", "fr": "f", "hi": "h",
+                    "it": "i", "pt": "p"})
+    for region in ("au", "nz", "ie", "za", "in"):
+        aliases[f"en_{region}"] = "b"
+    return aliases
+
+
+_ALIASES = _build_aliases()
+
+
+def resolve_lang(lang: str) -> str:
+    """Map a letter (`a`), locale (`en_US`, `en-us`, `es_MX`) or language (`fr`) to Kokoro's letter.
+
+    Raises `UnknownLanguage` when nothing matches.
+    """
+    key = lang.strip().lower().replace("-", "_")
+    if not key:
+        raise UnknownLanguage("empty language code")
+    # Try the full key first, then the locale with '-' kept (espeak voice names use '-'), then the
+    # bare language part so regional variants we do not list (es_MX, fr_CA, pt_PT) still resolve.
+    for candidate in (key, key.replace("_", "-"), key.split("_", 1)[0]):
+        if candidate in _ALIASES:
+            return _ALIASES[candidate]
+    known = ", ".join(f"{s.code} ({s.locale})" for s in LANGUAGES.values())
+    raise UnknownLanguage(f"unknown language {lang!r}; known: {known}")
+
+
+_cache: dict[str, G2P] = {}
+_cache_lock = threading.Lock()
+# One lock per language so building Japanese does not wait for English's spaCy load.
+_build_locks: dict[str, threading.Lock] = {code: threading.Lock() for code in LANGUAGES}
+
+
+def _import_factory(spec: LanguageSpec) -> Any:
+    module_name, _, attr = spec.factory.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise G2PUnavailable(f"{spec.name} G2P unavailable ({err}); {spec.install_hint}") from err
+    try:
+        return getattr(module, attr)
+    except AttributeError as err:
+        raise G2PUnavailable(f"{spec.name} G2P unavailable: {spec.factory} not found") from err
+
+
+def get_g2p(lang: str) -> G2P:
+    """The (cached, shared) G2P for `lang`; raises `G2PUnavailable` if it cannot be built here."""
+    code = resolve_lang(lang)
+    g2p = _cache.get(code)
+    if g2p is not None:
+        return g2p
+    with _build_locks[code]:
+        # Re-check under the lock: another thread may have finished building it meanwhile.
+        with _cache_lock:
+            g2p = _cache.get(code)
+        if g2p is not None:
+            return g2p
+        spec = LANGUAGES[code]
+        factory = _import_factory(spec)
+        try:
+            g2p = factory(**spec.factory_kwargs)
+        except G2PUnavailable:
+            raise
+        except ImportError as err:
+            # An extra's dependency missing deep inside the factory (e.g. misaki[ja]'s fugashi).
+            raise G2PUnavailable(f"{spec.name} G2P unavailable ({err}); {spec.install_hint}") from err
+        _LOGGER.debug("Built %s G2P (%s)", spec.name, spec.factory)
+        with _cache_lock:
+            _cache[code] = g2p
+        return g2p
+
+
+def language_status() -> dict[str, str | None]:
+    """Code → None if the language can be used, otherwise a short reason. Cheap: imports, no models."""
+    status: dict[str, str | None] = {}
+    for code, spec in LANGUAGES.items():
+        if code in _cache:
+            status[code] = None
+            continue
+        try:
+            if importlib.util.find_spec(spec.module) is None:
+                raise G2PUnavailable(f"{spec.name} G2P module {spec.module} is missing; {spec.install_hint}")
+            factory = _import_factory(spec)
+            check = getattr(factory, "unavailable_reason", None)
+            status[code] = check(**spec.factory_kwargs) if callable(check) else None
+        except G2PUnavailable as err:
+            status[code] = err.reason
+        except Exception as err:  # a broken optional module must not break the status report
+            status[code] = f"{spec.name} G2P unavailable: {type(err).__name__}: {err}"
+    return status
