@@ -197,21 +197,21 @@ def get_g2p(lang: str) -> G2P:
         return g2p
 
 
+def _status_of(spec: LanguageSpec) -> str | None:
+    try:
+        if importlib.util.find_spec(spec.module) is None:
+            raise G2PUnavailable(f"{spec.name} G2P module {spec.module} is missing; {spec.install_hint}")
+        factory = _import_factory(spec)
+        check = getattr(factory, "unavailable_reason", None)
+        return check(**spec.factory_kwargs) if callable(check) else None
+    except G2PUnavailable as err:
+        return err.reason
+    except ImportError as err:  # find_spec of a submodule whose parent package is missing
+        return f"{spec.name} G2P unavailable ({err}); {spec.install_hint}"
+    except Exception as err:  # a broken optional module must not break the status report
+        return f"{spec.name} G2P unavailable: {type(err).__name__}: {err}"
+
+
 def language_status() -> dict[str, str | None]:
     """Code → None if the language can be used, otherwise a short reason. Cheap: imports, no models."""
-    status: dict[str, str | None] = {}
-    for code, spec in LANGUAGES.items():
-        if code in _cache:
-            status[code] = None
-            continue
-        try:
-            if importlib.util.find_spec(spec.module) is None:
-                raise G2PUnavailable(f"{spec.name} G2P module {spec.module} is missing; {spec.install_hint}")
-            factory = _import_factory(spec)
-            check = getattr(factory, "unavailable_reason", None)
-            status[code] = check(**spec.factory_kwargs) if callable(check) else None
-        except G2PUnavailable as err:
-            status[code] = err.reason
-        except Exception as err:  # a broken optional module must not break the status report
-            status[code] = f"{spec.name} G2P unavailable: {type(err).__name__}: {err}"
-    return status
+    return {code: None if code in _cache else _status_of(spec) for code, spec in LANGUAGES.items()}

@@ -1,0 +1,344 @@
+"""Sentence splitting and ≤ 510-token phoneme chunks.
+
+Kokoro's context is 512 tokens including the two pad tokens, so one forward pass speaks at most 510
+phoneme tokens. Text is first split into sentences (cheap, language-aware heuristics), each sentence
+is phonemized on its own, and a sentence whose phonemes are still too long is cut at the best place
+that keeps every chunk within the limit: a sentence end, then a clause mark, then a space, and only
+as a last resort inside a word. Nothing but whitespace at the cuts is ever dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from typing import Protocol
+
+__all__ = ["MAX_TOKENS", "chunk_phonemes", "count_tokens", "split_sentences", "text_to_chunks"]
+
+MAX_TOKENS = 510
+
+# --- sentence splitting -------------------------------------------------------------------------
+
+# Latin-script enders need whitespace (or the end, or a CJK/inverted mark) after them, which is what
+# keeps "3.5", "example.com" and "e.g.x" whole.
+_LATIN_ENDERS = ".!?…"
+# These end a sentence wherever they are: CJK text has no spaces, Hindi puts the danda anywhere.
+_UNCONDITIONAL_ENDERS = "。！？｡．।॥"
+_ALL_ENDERS = _LATIN_ENDERS + _UNCONDITIONAL_ENDERS + "‼⁇⁈⁉"
+# Closing quotes/brackets after an ender belong to the sentence that ends ('He said "Go."').
+_CLOSERS = "\"'”’»)]}」』）】〕›"
+# Skipped when looking at the first letter of what follows an ender.
+_OPENERS = "\"'“‘«([{「『（【〔‹¿¡"
+# Spanish inverted marks open a sentence, so an ender directly followed by one is a boundary.
+_SENTENCE_OPENERS = "¿¡"
+
+# Titles precede a name: a period after them never ends the sentence.
+_TITLES = frozenset(
+    """mr mrs ms mx dr prof st sr jr mt ft gen col lt sgt capt cmdr adm rev hon gov sen rep pres supt
+    insp messrs vs cf viz approx ca sra srta dra dña mme mlle sig dott ing avv sto sta""".split()
+)
+# Abbreviations that precede a number: "No. 5", "Fig. 3", "Jan. 12".
+_BEFORE_NUMBER = frozenset(
+    """no nos nr vol vols fig figs p pp ch chap sec art eq ex op ed
+    jan feb mar apr jun jul aug sep sept oct nov dec""".split()
+)
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return (
+        0x3040 <= o <= 0x30FF  # kana
+        or 0x3400 <= o <= 0x4DBF
+        or 0x4E00 <= o <= 0x9FFF  # CJK ideographs
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFF00 <= o <= 0xFFEF  # full/half-width forms
+        or 0xAC00 <= o <= 0xD7AF  # Hangul
+    )
+
+
+def _next_letter(text: str, j: int) -> str:
+    """First character at or after j that is neither whitespace nor an opening mark ('' at the end)."""
+    n = len(text)
+    while j < n and (text[j].isspace() or text[j] in _OPENERS):
+        j += 1
+    return text[j] if j < n else ""
+
+
+def _word_before(text: str, i: int) -> str:
+    """The non-space run ending just before index i, without leading opening marks."""
+    k = i
+    while k > 0 and not text[k - 1].isspace():
+        k -= 1
+    return text[k:i].lstrip(_OPENERS)
+
+
+def _period_ends_sentence(text: str, i: int, j: int, lang: str) -> bool:
+    """Judge a lone '.' at index i (j = index after it and any closers) that is followed by a space/end."""
+    word = _word_before(text, i)
+    nxt = _next_letter(text, j)
+    if not nxt:
+        return True
+    if nxt.islower():
+        # "e.g. this", "etc. and", "approx. five": a lowercase continuation is the same sentence.
+        return False
+    key = word.lower().rstrip(".")
+    if key in _TITLES:
+        return False
+    if key in _BEFORE_NUMBER and nxt.isdigit():
+        return False
+    # An initial: "J. R. R. Tolkien". English "I." is the pronoun far more often than an initial.
+    if len(word) == 1 and word.isalpha() and word.isupper() and not (word == "I" and lang in ("a", "b")):
+        return False
+    return True
+
+
+def split_sentences(text: str, lang: str) -> list[str]:
+    """Split `text` into sentences, stripped of surrounding whitespace, none empty.
+
+    Ends: `. ! ? …` (followed by whitespace), `。！？` and the Hindi danda `।` (anywhere), blank lines,
+    and a line break before a line that does not start in lowercase (headings, list items). Periods
+    after titles (Mr., Dr.), initials (J. R. R.), inside numbers (3.5) or before a lowercase word
+    (e.g. this) do not end a sentence. `¿`/`¡` open the next sentence. Only whitespace between
+    sentences is dropped.
+    """
+    if lang:
+        try:
+            from kokoro_engine.g2p import resolve_lang
+
+            lang = resolve_lang(lang)
+        except ValueError:
+            pass  # splitting does not need a known language; the heuristics just get less specific
+    n = len(text)
+    cuts: list[int] = []
+    i = 0
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            j = i + 1
+            while j < n and text[j].isspace():
+                j += 1
+            blank_line = "\n" in text[i + 1 : j]
+            nxt = _next_letter(text, j)
+            if j < n and (blank_line or not nxt.islower()):
+                cuts.append(j)
+            i = j
+            continue
+        if ch not in _ALL_ENDERS:
+            i += 1
+            continue
+        # A run of enders ("?!", "...", "。」") plus closing marks is one sentence end.
+        j = i
+        while j < n and text[j] in _ALL_ENDERS:
+            j += 1
+        run = text[i:j]
+        while j < n and text[j] in _CLOSERS:
+            j += 1
+        if any(c not in _LATIN_ENDERS for c in run):
+            ends = True
+        elif j < n and "." not in run and text[j].isupper():
+            ends = True  # a missing space after "!"/"?" ("¿Qué tal?Bien.") is still a sentence end
+        elif j < n and not (text[j].isspace() or text[j] in _SENTENCE_OPENERS or _is_cjk(text[j])):
+            ends = False  # 3.5, example.com, e.g.x
+        elif run == ".":
+            ends = _period_ends_sentence(text, i, j, lang)
+        else:
+            # "!", "?", "...", "…": a following lowercase word continues the sentence ("Well... maybe").
+            ends = not _next_letter(text, j).islower()
+        if ends and j < n:
+            cuts.append(j)
+        i = j
+    sentences = []
+    start = 0
+    for cut in [*cuts, n]:
+        piece = text[start:cut].strip()
+        if piece:
+            sentences.append(piece)
+        start = cut
+    return sentences
+
+
+# --- phoneme chunking ---------------------------------------------------------------------------
+
+_PS_SENTENCE_END = ".!?…"
+_PS_CLAUSE = ",;:—"
+_PS_CLOSERS = "”\")»"
+# Characters that modify the phone before them (or, for stress marks, the vowel after them): a hard
+# cut must not separate them from their phone.
+_PS_MODIFIERS = "ːˑ\u0303\u0329ʰʲᵝ"
+_PS_STRESS = "ˈˌ"
+
+
+def count_tokens(phonemes: str, vocab: Collection[str]) -> int:
+    """How many model tokens `phonemes` makes: characters with no id in `vocab` are dropped by the model."""
+    return sum(1 for c in phonemes if c in vocab)
+
+
+def _best_cut(ps: str, start: int, end: int) -> int:
+    """Where to end a piece that starts at `start` and may extend at most to `end` (exclusive)."""
+    n = len(ps)
+    sentence = clause = space = None
+    for c in range(end, start, -1):
+        at_space = c == n or ps[c].isspace()
+        k = c - 1
+        while k > start and ps[k] in _PS_CLOSERS:
+            k -= 1
+        # Punctuation may be followed directly by the next word (Japanese/Chinese output has no spaces).
+        followed_ok = at_space or ps[c - 1] in _PS_SENTENCE_END + _PS_CLAUSE + _PS_CLOSERS
+        if sentence is None and followed_ok and ps[k] in _PS_SENTENCE_END:
+            sentence = c
+            break  # the best kind, and scanning backwards the first found is the longest piece
+        if clause is None and followed_ok and ps[k] in _PS_CLAUSE:
+            clause = c
+        if space is None and at_space and not ps[c - 1].isspace():
+            space = c
+    for cut in (sentence, clause, space):
+        if cut is not None:
+            return cut
+    # Inside an overlong word: step back so a stress mark stays with its vowel and a length mark,
+    # nasalization or palatalization stays with its phone.
+    c = end
+    while c > start + 1 and (ps[c - 1] in _PS_STRESS or ps[c] in _PS_MODIFIERS):
+        c -= 1
+    return c
+
+
+def _chunk_spans(ps: str, vocab: Collection[str], limit: int) -> list[tuple[int, int]]:
+    """(start, end) slices of `ps`, each ≤ `limit` tokens, covering every non-whitespace character."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    n = len(ps)
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        while start < n and ps[start].isspace():
+            start += 1
+        if start >= n:
+            return spans
+        # Longest prefix of ps[start:] within the limit: `end` stops at the token that would exceed it.
+        count = 0
+        end = start
+        while end < n:
+            if ps[end] in vocab:
+                if count == limit:
+                    break
+                count += 1
+            end += 1
+        cut = n if end >= n else _best_cut(ps, start, end)
+        stop = cut
+        while stop > start and ps[stop - 1].isspace():
+            stop -= 1
+        spans.append((start, stop))
+        start = cut
+
+
+def chunk_phonemes(phonemes: str, vocab: Collection[str], limit: int = MAX_TOKENS) -> list[str]:
+    """Split a phoneme string into pieces of at most `limit` tokens (characters found in `vocab`).
+
+    Cuts prefer sentence-final punctuation, then clause punctuation (`, ; : —`), then spaces, and
+    cut inside a word only when one word alone exceeds the limit. Only whitespace at the cuts is
+    dropped; no piece is empty.
+    """
+    return [phonemes[a:b] for a, b in _chunk_spans(phonemes, vocab, limit)]
+
+
+class _Phonemizer(Protocol):
+    def phonemize(self, text: str) -> str: ...
+
+
+def _text_cut(text: str, ps: str, p: int, previous: int) -> int:
+    """Approximate index in `text` matching phoneme index `p` (the start of a new piece)."""
+    k = p - 1
+    while k >= 0 and (ps[k].isspace() or ps[k] in _PS_CLOSERS):
+        k -= 1
+    mark = ps[k] if k >= 0 else ""
+    # A cut after punctuation: if the text has the same number of that mark, use the same one.
+    if mark and mark in _PS_SENTENCE_END + _PS_CLAUSE and text.count(mark) == ps.count(mark):
+        nth = ps.count(mark, 0, k + 1)
+        pos = -1
+        for _ in range(nth):
+            pos = text.index(mark, pos + 1)
+        t = pos + 1
+        while t < len(text) and text[t] in _CLOSERS:
+            t += 1
+        if previous < t < len(text):
+            return t
+    # Otherwise proportionally, moved to the nearest space when there is one close by.
+    t = round(p / max(len(ps), 1) * len(text))
+    t = min(max(t, previous + 1), len(text) - 1)
+    best = None
+    for d in range(0, 40):
+        for cand in (t - d, t + d):
+            if previous < cand < len(text) and text[cand].isspace():
+                best = cand
+                break
+        if best is not None:
+            break
+    return best if best is not None else t
+
+
+def _split_text(text: str, ps: str, spans: list[tuple[int, int]]) -> list[str]:
+    cuts = []
+    previous = 0
+    for start, _ in spans[1:]:
+        t = _text_cut(text, ps, start, previous)
+        if t <= previous or t >= len(text):
+            t = previous  # cannot place it (text shorter than the pieces): the piece gets no text
+        cuts.append(t)
+        previous = t
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def text_to_chunks(
+    text: str,
+    lang: str,
+    g2p: _Phonemizer | Callable[[str], str],
+    vocab: Collection[str],
+    limit: int = MAX_TOKENS,
+    *,
+    merge_up_to: int = 0,
+) -> list[tuple[str, str]]:
+    """Text → [(text span, phonemes)], each phoneme string ≤ `limit` tokens, in order.
+
+    Sentences are phonemized one at a time and long ones sub-split with `chunk_phonemes`; the text
+    span of a sub-split piece is approximate (aligned on punctuation, else proportional). Sentences
+    that yield no phonemes (a lone "—") lend their text to the next chunk so no text goes missing.
+    With `merge_up_to > 0`, consecutive chunks are joined while the result stays within that many
+    tokens (fewer, longer forward passes; 0 keeps one chunk per sentence for the lowest latency).
+    """
+    phonemize = g2p.phonemize if hasattr(g2p, "phonemize") else g2p
+    chunks: list[tuple[str, str]] = []
+    pending = ""  # text of phoneme-less sentences, prepended to the next chunk's text
+    for sentence in split_sentences(text, lang):
+        ps = phonemize(sentence)
+        spans = _chunk_spans(ps, vocab, limit)
+        spans = [(a, b) for a, b in spans if count_tokens(ps[a:b], vocab)]
+        if not spans:
+            pending = f"{pending} {sentence}".strip()
+            continue
+        texts = [sentence] if len(spans) == 1 else _split_text(sentence, ps, spans)
+        for span_text, (a, b) in zip(texts, spans, strict=True):
+            if pending:
+                span_text, pending = f"{pending} {span_text}".strip(), ""
+            chunks.append((span_text, ps[a:b]))
+    if pending:
+        if chunks:
+            last_text, last_ps = chunks[-1]
+            chunks[-1] = (f"{last_text} {pending}", last_ps)
+        # else: nothing speakable at all; the caller sees an empty list
+    if merge_up_to > 0:
+        chunks = _merge(chunks, vocab, min(merge_up_to, limit))
+    return chunks
+
+
+def _merge(chunks: Iterable[tuple[str, str]], vocab: Collection[str], budget: int) -> list[tuple[str, str]]:
+    merged: list[tuple[str, str]] = []
+    for span_text, ps in chunks:
+        if merged:
+            prev_text, prev_ps = merged[-1]
+            joined = f"{prev_ps} {ps}"
+            if count_tokens(joined, vocab) <= budget:
+                merged[-1] = (f"{prev_text} {span_text}", joined)
+                continue
+        merged.append((span_text, ps))
+    return merged
+
