@@ -172,10 +172,15 @@ def count_tokens(phonemes: str, vocab: Collection[str]) -> int:
     return sum(1 for c in phonemes if c in vocab)
 
 
-def _best_cut(ps: str, start: int, end: int) -> int:
-    """Where to end a piece that starts at `start` and may extend at most to `end` (exclusive)."""
+def _best_cut(ps: str, start: int, end: int, cum: list[int], target: int) -> int:
+    """Where to end a piece that starts at `start` and may extend at most to `end` (exclusive).
+
+    `cum[i]` is the token count of `ps[:i]`; `target` is the piece size (in tokens) that would split
+    what is left into equal parts. Among the cuts of the best kind available, the one closest to the
+    target wins, so a 600-token sentence becomes two pieces of about 300 rather than 510 + 90.
+    """
     n = len(ps)
-    sentence = clause = space = None
+    levels: tuple[list[int], list[int], list[int]] = ([], [], [])  # sentence end, clause, space
     for c in range(end, start, -1):
         at_space = c == n or ps[c].isspace()
         k = c - 1
@@ -183,16 +188,16 @@ def _best_cut(ps: str, start: int, end: int) -> int:
             k -= 1
         # Punctuation may be followed directly by the next word (Japanese/Chinese output has no spaces).
         followed_ok = at_space or ps[c - 1] in _PS_SENTENCE_END + _PS_CLAUSE + _PS_CLOSERS
-        if sentence is None and followed_ok and ps[k] in _PS_SENTENCE_END:
-            sentence = c
-            break  # the best kind, and scanning backwards the first found is the longest piece
-        if clause is None and followed_ok and ps[k] in _PS_CLAUSE:
-            clause = c
-        if space is None and at_space and not ps[c - 1].isspace():
-            space = c
-    for cut in (sentence, clause, space):
-        if cut is not None:
-            return cut
+        if followed_ok and ps[k] in _PS_SENTENCE_END:
+            levels[0].append(c)
+        elif followed_ok and ps[k] in _PS_CLAUSE:
+            levels[1].append(c)
+        elif at_space and not ps[c - 1].isspace():
+            levels[2].append(c)
+    for candidates in levels:
+        if candidates:
+            # Scanning went backwards, so on a tie min() keeps the later (longer) cut.
+            return min(candidates, key=lambda c: abs(cum[c] - cum[start] - target))
     # Inside an overlong word: step back so a stress mark stays with its vowel and a length mark,
     # nasalization or palatalization stays with its phone.
     c = end
@@ -206,6 +211,9 @@ def _chunk_spans(ps: str, vocab: Collection[str], limit: int) -> list[tuple[int,
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     n = len(ps)
+    cum = [0] * (n + 1)
+    for i, ch in enumerate(ps):
+        cum[i + 1] = cum[i] + (ch in vocab)
     spans: list[tuple[int, int]] = []
     start = 0
     while True:
@@ -213,16 +221,16 @@ def _chunk_spans(ps: str, vocab: Collection[str], limit: int) -> list[tuple[int,
             start += 1
         if start >= n:
             return spans
-        # Longest prefix of ps[start:] within the limit: `end` stops at the token that would exceed it.
-        count = 0
-        end = start
-        while end < n:
-            if ps[end] in vocab:
-                if count == limit:
-                    break
-                count += 1
-            end += 1
-        cut = n if end >= n else _best_cut(ps, start, end)
+        remaining = cum[n] - cum[start]
+        if remaining <= limit:
+            cut = n
+        else:
+            # `end` stops at the token that would exceed the limit: ps[start:end] is the longest fit.
+            end = start
+            while end < n and not (ps[end] in vocab and cum[end] - cum[start] == limit):
+                end += 1
+            pieces_needed = -(-remaining // limit)
+            cut = _best_cut(ps, start, end, cum, -(-remaining // pieces_needed))
         stop = cut
         while stop > start and ps[stop - 1].isspace():
             stop -= 1
@@ -234,8 +242,9 @@ def chunk_phonemes(phonemes: str, vocab: Collection[str], limit: int = MAX_TOKEN
     """Split a phoneme string into pieces of at most `limit` tokens (characters found in `vocab`).
 
     Cuts prefer sentence-final punctuation, then clause punctuation (`, ; : —`), then spaces, and
-    cut inside a word only when one word alone exceeds the limit. Only whitespace at the cuts is
-    dropped; no piece is empty.
+    cut inside a word only when one word alone exceeds the limit; among cuts of one kind, the one
+    that makes the pieces closest to equal wins. Only whitespace at the cuts is dropped; no piece is
+    empty.
     """
     return [phonemes[a:b] for a, b in _chunk_spans(phonemes, vocab, limit)]
 

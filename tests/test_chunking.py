@@ -205,7 +205,21 @@ def test_chunk_phonemes_prefers_sentence_end_then_clause_then_space() -> None:
     b = "ðə kwˈɪk, bɹˈWn fˈɑks ʤˈʌmps ˈOvəɹ ðə lˈAzi dˈɔɡ"
     assert chunk_phonemes(b, VOCAB, count_tokens(b, VOCAB) - 1)[0] == "ðə kwˈɪk,"
     c = "ðə kwˈɪk bɹˈWn fˈɑks ʤˈʌmps ˈOvəɹ ðə lˈAzi dˈɔɡ"
-    assert chunk_phonemes(c, VOCAB, 12) == ["ðə kwˈɪk", "bɹˈWn fˈɑks", "ʤˈʌmps ˈOvəɹ", "ðə lˈAzi", "dˈɔɡ"]
+    pieces = chunk_phonemes(c, VOCAB, 12)
+    assert " ".join(pieces) == c  # cut only at spaces, whole words kept
+    assert all(count_tokens(p, VOCAB) <= 12 for p in pieces)
+
+
+def test_chunk_phonemes_balances_pieces(english) -> None:
+    # No punctuation at all: the cuts fall at spaces, and two pieces of similar size beat 510 + a few.
+    words = english.phonemize("the quick brown fox jumps over the lazy dog and then").split()
+    ps = " ".join(words * 10)
+    total = count_tokens(ps, VOCAB)
+    assert MAX_TOKENS < total < 2 * MAX_TOKENS
+    pieces = chunk_phonemes(ps, VOCAB)
+    assert len(pieces) == 2 and " ".join(pieces) == ps
+    sizes = [count_tokens(p, VOCAB) for p in pieces]
+    assert max(sizes) <= MAX_TOKENS and min(sizes) >= total // 2 - 20, sizes
 
 
 def test_chunk_phonemes_edges() -> None:
