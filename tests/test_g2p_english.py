@@ -243,3 +243,15 @@ def test_import_is_light() -> None:
     root = str(Path(registry.__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
+
+
+def test_factory_failure_is_reported(monkeypatch) -> None:
+    def broken(**kwargs):
+        raise RuntimeError("espeak-ng could not start")
+
+    monkeypatch.setattr(registry, "_cache", {})
+    monkeypatch.setattr(registry, "_failures", {})
+    monkeypatch.setattr(registry, "_import_factory", lambda spec: broken)
+    with pytest.raises(G2PUnavailable, match="espeak-ng could not start"):
+        get_g2p("fr_FR")
+    assert "espeak-ng could not start" in language_status()["f"]

@@ -153,6 +153,8 @@ def resolve_lang(lang: str) -> str:
 
 
 _cache: dict[str, G2P] = {}
+# Why the last attempt to build a language failed (reported by language_status until one succeeds).
+_failures: dict[str, str] = {}
 _cache_lock = threading.Lock()
 # One lock per language so building Japanese does not wait for English's spaCy load.
 _build_locks: dict[str, threading.Lock] = {code: threading.Lock() for code in LANGUAGES}
@@ -183,17 +185,25 @@ def get_g2p(lang: str) -> G2P:
         if g2p is not None:
             return g2p
         spec = LANGUAGES[code]
-        factory = _import_factory(spec)
         try:
+            factory = _import_factory(spec)
             g2p = factory(**spec.factory_kwargs)
-        except G2PUnavailable:
+        except G2PUnavailable as err:
+            _failures[code] = err.reason
             raise
         except ImportError as err:
             # An extra's dependency missing deep inside the factory (e.g. misaki[ja]'s fugashi).
-            raise G2PUnavailable(f"{spec.name} G2P unavailable ({err}); {spec.install_hint}") from err
+            _failures[code] = f"{spec.name} G2P unavailable ({err}); {spec.install_hint}"
+            raise G2PUnavailable(_failures[code]) from err
+        except Exception as err:
+            # Anything else (espeak-ng failing to start, a corrupt dictionary) still means "this
+            # language cannot be used here"; callers handle one exception type, the cause is chained.
+            _failures[code] = f"{spec.name} G2P failed to start: {type(err).__name__}: {err}"
+            raise G2PUnavailable(_failures[code]) from err
         _LOGGER.debug("Built %s G2P (%s)", spec.name, spec.factory)
         with _cache_lock:
             _cache[code] = g2p
+            _failures.pop(code, None)
         return g2p
 
 
@@ -214,4 +224,12 @@ def _status_of(spec: LanguageSpec) -> str | None:
 
 def language_status() -> dict[str, str | None]:
     """Code → None if the language can be used, otherwise a short reason. Cheap: imports, no models."""
-    return {code: None if code in _cache else _status_of(spec) for code, spec in LANGUAGES.items()}
+    status: dict[str, str | None] = {}
+    for code, spec in LANGUAGES.items():
+        if code in _cache:
+            status[code] = None
+        elif code in _failures:
+            status[code] = _failures[code]
+        else:
+            status[code] = _status_of(spec)
+    return status
