@@ -130,10 +130,13 @@ def split_sentences(text: str, lang: str) -> list[str]:
         while j < n and text[j] in _ALL_ENDERS:
             j += 1
         run = text[i:j]
+        run_end = j
         while j < n and text[j] in _CLOSERS:
             j += 1
         if any(c not in _LATIN_ENDERS for c in run):
-            ends = True
+            # 「はい。」と言った / “好。”他说: a quote closed and continued without a break is
+            # reported speech inside the sentence, not its end.
+            ends = not (j > run_end and j < n and _is_cjk(text[j]) and text[j] not in _OPENERS + _ALL_ENDERS)
         elif j < n and "." not in run and text[j].isupper():
             ends = True  # a missing space after "!"/"?" ("¿Qué tal?Bien.") is still a sentence end
         elif j < n and not (text[j].isspace() or text[j] in _SENTENCE_OPENERS or _is_cjk(text[j])):

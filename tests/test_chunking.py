@@ -137,6 +137,8 @@ def test_long_sentence_is_sub_split_at_clause_marks(english, long_chunks):
         ("Visit example.com today. Ok.", "a", ["Visit example.com today.", "Ok."]),
         ("今日は晴れです。明日は雨ですか？はい！", "j", ["今日は晴れです。", "明日は雨ですか？", "はい！"]),
         ("你好。我很好！谢谢？", "z", ["你好。", "我很好！", "谢谢？"]),
+        ("「はい。」と彼は言った。「いいえ。」「本当？」", "j", ["「はい。」と彼は言った。", "「いいえ。」", "「本当？」"]),
+        ("他说：“好。”然后走了。", "z", ["他说：“好。”然后走了。"]),
         ("Hola. ¿Cómo estás? ¡Muy bien! Si vienes, ¿me avisas?", "e",
          ["Hola.", "¿Cómo estás?", "¡Muy bien!", "Si vienes, ¿me avisas?"]),
         ("Hola.¿Qué tal?¡Bien!", "es_ES", ["Hola.", "¿Qué tal?", "¡Bien!"]),
