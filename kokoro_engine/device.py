@@ -1,0 +1,61 @@
+"""Device and dtype selection: cpu, cuda, npu (Huawei Ascend, via torch_npu), mps; `auto` picks the best."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import torch
+
+DEVICES = ("auto", "cpu", "cuda", "npu", "mps")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _npu_available() -> bool:
+    try:
+        importlib.import_module("torch_npu")  # registers the "npu" device with torch
+    except ImportError:
+        return False
+    return bool(getattr(torch, "npu", None) and torch.npu.is_available())
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` → cuda, then npu, then mps, then cpu. An unavailable explicit choice is an error."""
+    name = (name or "auto").lower()
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        # Only probe torch_npu when it is installed: importing it is slow and it prints warnings.
+        if importlib.util.find_spec("torch_npu") is not None and _npu_available():
+            return torch.device("npu")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch has no usable CUDA device")
+    if name == "npu":
+        if importlib.util.find_spec("torch_npu") is None:
+            raise ValueError("device 'npu' requested but torch_npu is not installed (pip install torch-npu "
+                             "matching your CANN toolkit)")
+        if not _npu_available():
+            raise ValueError("device 'npu' requested but no Ascend NPU is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps' requested but MPS is not available")
+    return torch.device(name)
+
+
+def resolve_dtype(name: str | None, device: torch.device) -> torch.dtype:
+    """fp32 unless asked otherwise: it is the safe default on CPU and the accuracy reference."""
+    if name is None or name == "auto":
+        return torch.float32
+    try:
+        return DTYPES[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown dtype {name!r}; choose one of {', '.join(DTYPES)}") from None
+
+
+def default_stft(device: torch.device) -> str:
+    """The NPU cannot run complex tensors, so it gets the convolutional STFT."""
+    return "conv" if device.type == "npu" else "torch"

@@ -1,0 +1,73 @@
+"""Style conditioning: adaptive instance/layer normalization and the AdaIN residual block."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AdaIN1d(nn.Module):
+    """Instance norm whose scale and shift come from the style vector: (1 + γ(s)) · IN(x) + β(s)."""
+
+    def __init__(self, style_dim: int, channels: int):
+        super().__init__()
+        # The published weights carry affine InstanceNorm parameters (an export work-around upstream);
+        # keep them so the weights load and the arithmetic is identical.
+        self.norm = nn.InstanceNorm1d(channels, affine=True)
+        self.fc = nn.Linear(style_dim, channels * 2)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.fc(s)[:, :, None].chunk(2, dim=1)
+        return (1 + gamma) * self.norm(x) + beta
+
+
+class AdaLayerNorm(nn.Module):
+    """Layer norm over channels with style-driven scale and shift; input [B, T, C]."""
+
+    def __init__(self, style_dim: int, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.channels = channels
+        self.eps = eps
+        self.fc = nn.Linear(style_dim, channels * 2)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.fc(s)[:, None, :].chunk(2, dim=-1)
+        return (1 + gamma) * F.layer_norm(x, (self.channels,), eps=self.eps) + beta
+
+
+class AdainResBlk1d(nn.Module):
+    """StyleTTS2's residual block: AdaIN → LeakyReLU → (2× upsample) → conv, twice, plus a shortcut."""
+
+    def __init__(self, dim_in: int, dim_out: int, style_dim: int, upsample: bool = False):
+        super().__init__()
+        self.upsample = upsample
+        self.learned_sc = dim_in != dim_out
+        self.conv1 = nn.Conv1d(dim_in, dim_out, 3, 1, 1)
+        self.conv2 = nn.Conv1d(dim_out, dim_out, 3, 1, 1)
+        self.norm1 = AdaIN1d(style_dim, dim_in)
+        self.norm2 = AdaIN1d(style_dim, dim_out)
+        if self.learned_sc:
+            self.conv1x1 = nn.Conv1d(dim_in, dim_out, 1, 1, 0, bias=False)
+        if upsample:
+            # Learned depthwise transposed conv doubles the frame rate on the residual path.
+            self.pool = nn.ConvTranspose1d(dim_in, dim_in, 3, 2, groups=dim_in, padding=1, output_padding=1)
+
+    def _shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return self.conv1x1(x) if self.learned_sc else x
+
+    def _residual(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.norm1(x, s), 0.2)
+        if self.upsample:
+            x = self.pool(x)
+        x = self.conv1(x)
+        x = F.leaky_relu(self.norm2(x, s), 0.2)
+        return self.conv2(x)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        # Scale by 1/√2 so the sum of two unit-variance paths stays unit variance.
+        return (self._residual(x, s) + self._shortcut(x)) * (1 / math.sqrt(2))

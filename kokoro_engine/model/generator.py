@@ -1,0 +1,114 @@
+"""iSTFTNet generator: upsample decoder features to STFT frame rate, then predict magnitude and phase.
+
+Two transposed-conv upsamplings (×10, ×6) take 40 Hz-ish decoder frames to 4,800 STFT frames/s; each
+stage adds a multi-receptive-field fusion of AdaIN residual blocks with Snake activations, and the
+harmonic source (its STFT, downsampled to the stage's rate) is injected before the fusion. A short
+inverse STFT (n_fft 20, hop 5) turns the predicted spectrum into 24 kHz audio.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .adain import AdaIN1d
+from .source import SourceModuleHnNSF
+from .stft import make_stft
+
+
+def _same_padding(kernel_size: int, dilation: int = 1) -> int:
+    return (kernel_size * dilation - dilation) // 2
+
+
+def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Snake activation x + sin²(αx)/α: periodic inductive bias for waveform-like signals."""
+    return x + torch.sin(alpha * x).pow(2) / alpha
+
+
+class AdaINResBlock1(nn.Module):
+    """HiFi-GAN ResBlock1 with AdaIN style conditioning and learned Snake frequencies."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: tuple[int, ...], style_dim: int):
+        super().__init__()
+        self.convs1 = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel_size, 1, dilation=d, padding=_same_padding(kernel_size, d))
+            for d in dilations
+        )
+        self.convs2 = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel_size, 1, padding=_same_padding(kernel_size))
+            for _ in dilations
+        )
+        self.adain1 = nn.ModuleList(AdaIN1d(style_dim, channels) for _ in dilations)
+        self.adain2 = nn.ModuleList(AdaIN1d(style_dim, channels) for _ in dilations)
+        self.alpha1 = nn.ParameterList(nn.Parameter(torch.ones(1, channels, 1)) for _ in dilations)
+        self.alpha2 = nn.ParameterList(nn.Parameter(torch.ones(1, channels, 1)) for _ in dilations)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        for c1, c2, n1, n2, a1, a2 in zip(self.convs1, self.convs2, self.adain1, self.adain2,
+                                          self.alpha1, self.alpha2, strict=True):
+            xt = c1(snake(n1(x, s), a1))
+            xt = c2(snake(n2(xt, s), a2))
+            x = x + xt
+        return x
+
+
+class Generator(nn.Module):
+    def __init__(self, style_dim: int, resblock_kernel_sizes: list[int], upsample_rates: list[int],
+                 upsample_initial_channel: int, resblock_dilation_sizes: list[list[int]],
+                 upsample_kernel_sizes: list[int], gen_istft_n_fft: int, gen_istft_hop_size: int,
+                 stft: str = "torch", sample_rate: int = 24000):
+        super().__init__()
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.num_upsamples = len(upsample_rates)
+        self.post_n_fft = gen_istft_n_fft
+        samples_per_frame = math.prod(upsample_rates) * gen_istft_hop_size
+        self.samples_per_frame = samples_per_frame
+        self.m_source = SourceModuleHnNSF(sample_rate, samples_per_frame, harmonic_num=8, voiced_threshold=10)
+        self.ups = nn.ModuleList()
+        self.resblocks = nn.ModuleList()
+        self.noise_convs = nn.ModuleList()
+        self.noise_res = nn.ModuleList()
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
+            ch_in = upsample_initial_channel // 2**i
+            ch = ch_in // 2
+            self.ups.append(nn.ConvTranspose1d(ch_in, ch, k, u, padding=(k - u) // 2))
+            for rk, rd in zip(resblock_kernel_sizes, resblock_dilation_sizes, strict=True):
+                self.resblocks.append(AdaINResBlock1(ch, rk, tuple(rd), style_dim))
+            # The source spectrum (n_fft + 2 channels at STFT-frame rate) is strided down to this stage.
+            if i + 1 < len(upsample_rates):
+                stride = math.prod(upsample_rates[i + 1:])
+                self.noise_convs.append(nn.Conv1d(gen_istft_n_fft + 2, ch, stride * 2, stride,
+                                                  padding=(stride + 1) // 2))
+                self.noise_res.append(AdaINResBlock1(ch, 7, (1, 3, 5), style_dim))
+            else:
+                self.noise_convs.append(nn.Conv1d(gen_istft_n_fft + 2, ch, 1))
+                self.noise_res.append(AdaINResBlock1(ch, 11, (1, 3, 5), style_dim))
+        self.conv_post = nn.Conv1d(ch, self.post_n_fft + 2, 7, 1, padding=3)
+        self.stft = make_stft(stft, gen_istft_n_fft, gen_istft_hop_size, gen_istft_n_fft)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor, f0: torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """x [1, C, F'] decoder features, s [1, style], f0 [1, F'] → audio [1, 1, samples]."""
+        # F0 held constant over each frame's samples (nearest-neighbour), then the excitation.
+        f0 = f0.repeat_interleave(self.samples_per_frame, dim=-1)[:, :, None]
+        har = self.m_source(f0, generator)[:, :, 0]
+        har = torch.cat(self.stft.transform(har), dim=1)
+        for i in range(self.num_upsamples):
+            x = F.leaky_relu(x, 0.1)
+            x_source = self.noise_res[i](self.noise_convs[i](har), s)
+            x = self.ups[i](x)
+            if i == self.num_upsamples - 1:
+                x = F.pad(x, (1, 0), mode="reflect")  # one frame so the stage matches the STFT frames
+            x = x + x_source
+            blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
+            xs = blocks[0](x, s)
+            for block in blocks[1:]:
+                xs = xs + block(x, s)
+            x = xs / self.num_kernels
+        x = self.conv_post(F.leaky_relu(x))
+        bins = self.post_n_fft // 2 + 1
+        # Log-magnitude → exp; the phase head is squashed by sin as in iSTFTNet.
+        return self.stft.inverse(torch.exp(x[:, :bins]), torch.sin(x[:, bins:]))

@@ -1,0 +1,60 @@
+"""Kokoro-82M: PL-BERT + prosody predictor + text encoder + iSTFTNet decoder (StyleTTS2 lineage)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import KokoroConfig
+from .albert import PLBert
+from .decoder import Decoder
+from .prosody import ProsodyPredictor
+from .text_encoder import TextEncoder
+
+
+class KokoroModel(nn.Module):
+    sample_rate = 24000
+
+    def __init__(self, config: KokoroConfig, stft: str = "torch"):
+        super().__init__()
+        self.config = config
+        self.vocab = dict(config.vocab)
+        self.context_length = config.context_length
+        self.bert = PLBert(config.n_token, config.plbert)
+        self.bert_encoder = nn.Linear(self.bert.hidden_size, config.hidden_dim)
+        self.predictor = ProsodyPredictor(config.style_dim, config.hidden_dim, config.n_layer, config.max_dur)
+        self.text_encoder = TextEncoder(config.hidden_dim, config.text_encoder_kernel_size, config.n_layer,
+                                        config.n_token)
+        self.decoder = Decoder(config.hidden_dim, config.style_dim, config.istftnet, stft=stft)
+        self.eval()
+
+    def tokenize(self, phonemes: str) -> list[int]:
+        """Phoneme string → token ids; characters outside the vocabulary are skipped."""
+        vocab = self.vocab
+        return [vocab[p] for p in phonemes if p in vocab]
+
+    @property
+    def device(self) -> torch.device:
+        return self.bert_encoder.weight.device
+
+    def forward(self, input_ids: torch.Tensor, ref_s: torch.Tensor, speed: float = 1.0,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """input_ids [1, T] (padded with 0 at both ends), ref_s [1, 256] → (audio [S], durations [T]).
+
+        The style vector's first half conditions the decoder (timbre), the second half the prosody.
+        """
+        if input_ids.shape[1] > self.context_length:
+            raise ValueError(f"{input_ids.shape[1]} tokens exceed the context of {self.context_length}")
+        s_acoustic, s_prosody = ref_s[:, :128], ref_s[:, 128:]
+        d_en = self.bert_encoder(self.bert(input_ids))                      # [1, T, 512]
+        d = self.predictor.text_encoder(d_en, s_prosody)                    # [1, T, 640]
+        durations = self.predictor.durations(d, speed)                      # [T]
+        # Expand phonemes to frames by repetition: the same numbers as multiplying by a one-hot
+        # alignment matrix, without building the [T × frames] matrix.
+        frame_index = torch.repeat_interleave(torch.arange(input_ids.shape[1], device=input_ids.device),
+                                              durations)
+        en = d.transpose(1, 2).index_select(2, frame_index)                 # [1, 640, F]
+        f0, n = self.predictor.F0Ntrain(en, s_prosody)                      # [1, 2F] each
+        asr = self.text_encoder(input_ids).index_select(2, frame_index)     # [1, 512, F]
+        audio = self.decoder(asr, f0, n, s_acoustic, generator)
+        return audio.reshape(-1), durations
