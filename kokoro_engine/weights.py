@@ -37,14 +37,16 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
             raw: Mapping[str, object] = load_file(str(path))
         else:
             raw = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
+            SafetensorError) as exc:
         raise WeightsError(f"cannot read weights from {path}: {exc}") from exc
     if not isinstance(raw, Mapping):
         raise WeightsError(f"{path} does not hold a state dict")

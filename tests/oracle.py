@@ -16,7 +16,7 @@ def reference_model(seed: int = 0, scale_durations: bool = True):
     """A reference KModel with reproducible random weights, never touching the network.
 
     Random init leaves the duration head near sigmoid(0) = 0.5 per bin, i.e. ~25 frames for every
-    phoneme; perturbing its bias spreads durations so the tests see varied, non-trivial alignments.
+    phoneme; shifting its bias and scaling its weights spreads durations so the tests see varied, non-trivial alignments.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from kokoro import KModel
@@ -28,8 +28,9 @@ def reference_model(seed: int = 0, scale_durations: bool = True):
     model = KModel(repo_id="hexgrad/Kokoro-82M", config=config, model=str(empty)).eval()
     if scale_durations:
         with torch.no_grad():
-            bias = model.predictor.duration_proj.linear_layer.bias
-            bias.copy_(torch.linspace(-7.0, -1.0, bias.numel()))
+            proj = model.predictor.duration_proj.linear_layer
+            proj.bias.copy_(torch.linspace(-8.0, -2.0, proj.bias.numel()))
+            proj.weight.mul_(4.0)
     return model
 
 
