@@ -1,0 +1,315 @@
+"""Per-connection Wyoming event handling. Everything shared lives in `ServerContext` (built by __main__)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event, async_read_event
+from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
+from wyoming.ping import Ping, Pong
+from wyoming.server import AsyncEventHandler
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
+
+from . import __version__
+from .catalog import load_catalog
+from .sentences import SentenceBuffer, clean_markdown
+from .worker import Job, Worker
+
+_LOGGER = logging.getLogger(__name__)
+
+RATE, WIDTH, CHANNELS = 24000, 2, 1
+MAX_CHARS = 100_000
+ATTRIBUTION = Attribution(name="hexgrad/Kokoro-82M", url="https://huggingface.co/hexgrad/Kokoro-82M")
+
+
+class RequestError(ValueError):
+    def __init__(self, text: str, code: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+@dataclass
+class ServerContext:
+    """State shared by all connections; read-only after startup except the engine (worker thread only)."""
+
+    engine: Any
+    worker: Worker
+    default_voice: str
+    speed: float = 1.0
+    samples_per_chunk: int = 1024
+    streaming: bool = True
+    installed: dict[str, bool] = field(default_factory=dict)  # voice → usable now
+    blends: dict[str, str] = field(default_factory=dict)  # name → expression
+    info: Info | None = None
+
+    def build_info(self) -> Info:
+        voices = []
+        for name, entry in load_catalog().items():
+            voices.append(
+                TtsVoice(name=name, description=entry.description, attribution=ATTRIBUTION,
+                         installed=self.installed.get(name, False), version=None, languages=[entry.language])
+            )
+        catalog = load_catalog()
+        for name, expr in self.blends.items():
+            first = catalog.get(expr.split("+")[0].split(":")[0].strip())
+            voices.append(
+                TtsVoice(name=name, description=f"Blend {expr}", attribution=ATTRIBUTION, installed=True,
+                         version=None, languages=[first.language if first else "en_US"])
+            )
+        program = TtsProgram(
+            name="kokoro", description="Kokoro-82M neural text to speech", attribution=ATTRIBUTION,
+            installed=True, version=__version__, voices=voices,
+            supports_synthesize_streaming=self.streaming,
+        )
+        self.info = Info(tts=[program])
+        return self.info
+
+    def resolve_voice(self, name: str | None) -> str:
+        """Voice expression for the engine: a name, a configured blend, or `a+b` / `a:0.7+b:0.3`."""
+        if not name:
+            return self.default_voice
+        if not isinstance(name, str):
+            raise RequestError("voice name must be a string", "bad-request")
+        name = name.strip()
+        if name in self.blends:
+            return self.blends[name]
+        parts = [p.split(":")[0].strip() for p in name.split("+")]
+        for part in parts:
+            if not self.installed.get(part, False):
+                raise RequestError(f"unknown or not installed voice: {part}", "voice-not-found")
+        return name
+
+
+def check_text(text: Any) -> str:
+    if not isinstance(text, str):
+        raise RequestError("text must be a string", "bad-request")
+    if len(text) > MAX_CHARS:
+        raise RequestError(f"text longer than {MAX_CHARS} characters", "text-too-long")
+    cleaned = clean_markdown(text).strip()
+    if not cleaned:
+        raise RequestError("empty text", "empty-text")
+    if not any(ch.isalnum() for ch in cleaned):
+        raise RequestError("text has nothing to speak (punctuation only)", "empty-text")
+    return cleaned
+
+
+class KokoroEventHandler(AsyncEventHandler):
+    def __init__(self, ctx: ServerContext, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx = ctx
+        self._lock = asyncio.Lock()  # one synthesis exchange at a time on this connection
+        self._tasks: set[asyncio.Task] = set()
+        self._jobs: set[Job] = set()
+        self._gone = False
+        # streaming state
+        self._stream: SentenceBuffer | None = None
+        self._stream_voice: str | None = None
+        self._stream_error: RequestError | None = None
+        self._sentences: asyncio.Queue[str | None] | None = None
+        self._stream_task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        # Our own loop so a malformed event (bad JSON / UTF-8) or a reset ends quietly, not as an
+        # unretrieved task exception.
+        try:
+            while not self._gone:
+                try:
+                    event = await async_read_event(self.reader)
+                except (UnicodeDecodeError, ValueError) as err:
+                    _LOGGER.warning("Malformed event: %s", err)
+                    await self._send_error_exchange(RequestError(f"malformed event: {err}", "bad-request"),
+                                                    streaming=self._stream is not None)
+                    break
+                if event is None:
+                    break
+                if not await self.handle_event(event):
+                    break
+            # Let an exchange in progress finish writing before we close (client may half-close).
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            await self.disconnect()
+            self.writer.close()
+
+    async def disconnect(self) -> None:
+        self._gone = True
+        for job in self._jobs:
+            job.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+    def _spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            err = task.exception()
+            if isinstance(err, ConnectionError):
+                _LOGGER.info("Client disconnected during synthesis")
+            else:
+                _LOGGER.error("Synthesis task failed: %r", err)
+
+    async def handle_event(self, event: Event) -> bool:
+        if Describe.is_type(event.type):
+            await self.write_event((self.ctx.info or self.ctx.build_info()).event())
+        elif Ping.is_type(event.type):
+            await self.write_event(Pong(text=event.data.get("text") if event.data else None).event())
+        elif Synthesize.is_type(event.type):
+            if self._stream is not None:
+                return True  # the compatibility copy of a streamed text
+            self._spawn(self._plain(event.data or {}))
+        elif SynthesizeStart.is_type(event.type):
+            self._start_stream(event.data or {})
+        elif SynthesizeChunk.is_type(event.type):
+            if self._stream is not None and self._stream_error is None:
+                text = (event.data or {}).get("text", "")
+                if not isinstance(text, str):
+                    self._stream_error = RequestError("text must be a string", "bad-request")
+                else:
+                    for sentence in self._stream.add(text):
+                        self._sentences.put_nowait(sentence)  # type: ignore[union-attr]
+        elif SynthesizeStop.is_type(event.type):
+            if self._stream is not None:
+                rest = self._stream.finish() if self._stream_error is None else []
+                for sentence in rest:
+                    self._sentences.put_nowait(sentence)  # type: ignore[union-attr]
+                self._sentences.put_nowait(None)  # type: ignore[union-attr]
+                self._stream = None
+        else:
+            _LOGGER.debug("Ignoring event %s", event.type)
+        return True
+
+    # --- plain ---------------------------------------------------------------------------------
+    async def _plain(self, data: dict) -> None:
+        async with self._lock:
+            try:
+                text = check_text(data.get("text"))
+                voice_data = data.get("voice") or {}
+                if not isinstance(voice_data, dict):
+                    raise RequestError("voice must be an object", "bad-request")
+                voice = self.ctx.resolve_voice(voice_data.get("name"))
+            except RequestError as err:
+                await self._send_error_exchange(err, streaming=False)
+                return
+            stats = _Stats(voice, len(text))
+            await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
+            try:
+                await self._speak(text, voice, stats)
+            except RequestError as err:
+                await self.write_event(Error(text=str(err), code=err.code).event())
+            await self.write_event(AudioStop().event())
+            stats.log()
+
+    # --- streaming -----------------------------------------------------------------------------
+    def _start_stream(self, data: dict) -> None:
+        self._stream = SentenceBuffer()
+        self._stream_error = None
+        self._sentences = asyncio.Queue()
+        voice_data = data.get("voice") or {}
+        try:
+            if not isinstance(voice_data, dict):
+                raise RequestError("voice must be an object", "bad-request")
+            self._stream_voice = self.ctx.resolve_voice(voice_data.get("name"))
+        except RequestError as err:
+            self._stream_error = err
+            self._stream_voice = None
+        self._stream_task = self._spawn(self._run_stream(self._sentences))
+
+    async def _run_stream(self, sentences: asyncio.Queue) -> None:
+        async with self._lock:
+            await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
+            stats = _Stats(self._stream_voice or "?", 0)
+            spoke = False
+            error: RequestError | None = None
+            while True:
+                sentence = await sentences.get()
+                if sentence is None:
+                    break
+                if self._stream_error is not None or error is not None:
+                    continue
+                stats.chars += len(sentence)
+                if not any(ch.isalnum() for ch in sentence):
+                    continue
+                try:
+                    await self._speak(sentence, self._stream_voice or self.ctx.default_voice, stats)
+                    spoke = True
+                except RequestError as err:
+                    error = err
+            error = self._stream_error or error
+            if error is None and not spoke:
+                error = RequestError("empty text", "empty-text")
+            if error is not None:
+                await self.write_event(Error(text=str(error), code=error.code).event())
+            await self.write_event(AudioStop().event())
+            await self.write_event(SynthesizeStopped().event())
+            if spoke:
+                stats.log()
+
+    # --- shared --------------------------------------------------------------------------------
+    async def _send_error_exchange(self, err: RequestError, *, streaming: bool) -> None:
+        _LOGGER.warning("Request rejected (%s): %s", err.code, err)
+        await self.write_event(Error(text=str(err), code=err.code).event())
+        await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
+        await self.write_event(AudioStop().event())
+        if streaming:
+            await self.write_event(SynthesizeStopped().event())
+
+    async def _speak(self, text: str, voice: str, stats: _Stats) -> None:
+        engine, speed = self.ctx.engine, self.ctx.speed
+        job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed), loop=asyncio.get_running_loop())
+        self._jobs.add(job)
+        self.ctx.worker.submit(job)
+        spc = self.ctx.samples_per_chunk
+        pending = np.zeros(0, dtype=np.int16)
+        try:
+            async for chunk in job.results():
+                pcm = np.clip(np.asarray(chunk.audio, dtype=np.float32), -1.0, 1.0)
+                pcm = (pcm * 32767.0).astype(np.int16)
+                stats.samples += len(pcm)
+                pending = np.concatenate([pending, pcm])
+                while len(pending) >= spc:
+                    await self._send_audio(pending[:spc], stats)
+                    pending = pending[spc:]
+            if len(pending):
+                await self._send_audio(pending, stats)
+        except Exception as err:
+            if isinstance(err, ConnectionError):
+                raise
+            raise RequestError(str(err) or type(err).__name__, "synthesis-failed") from err
+        finally:
+            job.cancel()  # no-op if finished; stops the worker if we are unwinding early
+            self._jobs.discard(job)
+
+    async def _send_audio(self, pcm: np.ndarray, stats: _Stats) -> None:
+        if stats.first_audio is None:
+            stats.first_audio = time.monotonic()
+        await self.write_event(AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=pcm.tobytes()).event())
+
+
+class _Stats:
+    def __init__(self, voice: str, chars: int) -> None:
+        self.voice, self.chars = voice, chars
+        self.start = time.monotonic()
+        self.first_audio: float | None = None
+        self.samples = 0
+
+    def log(self) -> None:
+        elapsed = time.monotonic() - self.start
+        audio_s = self.samples / RATE
+        ttfa = (self.first_audio - self.start) if self.first_audio else float("nan")
+        rtf = elapsed / audio_s if audio_s else float("nan")
+        _LOGGER.info("voice=%s chars=%d audio=%.2fs first_audio=%.2fs rtf=%.3f",
+                     self.voice, self.chars, audio_s, ttfa, rtf)
