@@ -51,11 +51,27 @@ def resolve_dtype(name: str | None, device: torch.device) -> torch.dtype:
     if name is None or name == "auto":
         return torch.float32
     try:
-        return DTYPES[name.lower()]
+        dtype = DTYPES[name.lower()]
     except KeyError:
         raise ValueError(f"unknown dtype {name!r}; choose one of {', '.join(DTYPES)}") from None
+    if device.type == "cpu" and dtype != torch.float32 and not cpu_has_fast(dtype):
+        # Without AVX512-BF16/AMX (or AVX512-FP16) oneDNN has no kernels and PyTorch falls back to a
+        # reference convolution loop about 100x slower than fp32: refuse rather than crawl.
+        raise ValueError(f"{name} on this CPU has no fast kernels (needs AVX512-BF16/AMX or AVX512-FP16); "
+                         "use fp32")
+    return dtype
 
 
-def default_stft(device: torch.device) -> str:
+def cpu_has_fast(dtype: torch.dtype) -> bool:
+    """Whether oneDNN can run `dtype` convolutions natively on this CPU."""
+    if dtype == torch.bfloat16:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    if dtype == torch.float16:
+        return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
+    return True
+
+
+def default_stft(device: torch.device | str) -> str:
     """The NPU cannot run complex tensors, so it gets the convolutional STFT."""
-    return "conv" if device.type == "npu" else "torch"
+    kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
+    return "conv" if kind == "npu" else "torch"

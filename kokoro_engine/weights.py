@@ -118,8 +118,7 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
     model = KokoroModel(config, stft=stft)
     load_state_dict_strict(model, state, source=str(path))
     model.to(device=torch.device(device))
-    if dtype != torch.float32:
-        model.to(dtype=dtype)
+    model.compute_dtype = dtype
     return model.eval()
 
 

@@ -94,8 +94,10 @@ class Generator(nn.Module):
         """x [1, C, F'] decoder features, s [1, style], f0 [1, F'] → audio [1, 1, samples]."""
         # F0 held constant over each frame's samples (nearest-neighbour), then the excitation.
         f0 = f0.repeat_interleave(self.samples_per_frame, dim=-1)[:, :, None]
-        har = self.m_source(f0, generator)[:, :, 0]
-        har = torch.cat(self.stft.transform(har), dim=1)
+        # The excitation and both STFTs stay in fp32 under autocast: phase is precision-hungry.
+        with torch.autocast(x.device.type, enabled=False):
+            har = self.m_source(f0.float(), generator)[:, :, 0]
+            har = torch.cat(self.stft.transform(har), dim=1)
         for i in range(self.num_upsamples):
             x = F.leaky_relu(x, 0.1)
             x_source = self.noise_res[i](self.noise_convs[i](har), s)
@@ -108,7 +110,8 @@ class Generator(nn.Module):
             for block in blocks[1:]:
                 xs = xs + block(x, s)
             x = xs / self.num_kernels
-        x = self.conv_post(F.leaky_relu(x))
+        x = self.conv_post(F.leaky_relu(x)).float()
         bins = self.post_n_fft // 2 + 1
         # Log-magnitude → exp; the phase head is squashed by sin as in iSTFTNet.
-        return self.stft.inverse(torch.exp(x[:, :bins]), torch.sin(x[:, bins:]))
+        with torch.autocast(x.device.type, enabled=False):
+            return self.stft.inverse(torch.exp(x[:, :bins]), torch.sin(x[:, bins:]))

@@ -26,6 +26,9 @@ class KokoroModel(nn.Module):
         self.text_encoder = TextEncoder(config.hidden_dim, config.text_encoder_kernel_size, config.n_layer,
                                         config.n_token)
         self.decoder = Decoder(config.hidden_dim, config.style_dim, config.istftnet, stft=stft)
+        # Reduced precision runs as autocast: weights stay fp32, matmuls and convolutions run in
+        # bf16/fp16, and the numerically touchy parts (norms, STFT, phase) stay in fp32.
+        self.compute_dtype = torch.float32
         self.eval()
 
     def tokenize(self, phonemes: str) -> list[int]:
@@ -45,6 +48,13 @@ class KokoroModel(nn.Module):
         """
         if input_ids.shape[1] > self.context_length:
             raise ValueError(f"{input_ids.shape[1]} tokens exceed the context of {self.context_length}")
+        reduced = self.compute_dtype != torch.float32
+        with torch.autocast(self.device.type, dtype=self.compute_dtype, enabled=reduced):
+            audio, durations = self._forward(input_ids, ref_s, speed, generator)
+        return audio.float().reshape(-1), durations
+
+    def _forward(self, input_ids: torch.Tensor, ref_s: torch.Tensor, speed: float,
+                 generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         s_acoustic, s_prosody = ref_s[:, :128], ref_s[:, 128:]
         d_en = self.bert_encoder(self.bert(input_ids))                      # [1, T, 512]
         d = self.predictor.text_encoder(d_en, s_prosody)                    # [1, T, 640]
@@ -56,5 +66,4 @@ class KokoroModel(nn.Module):
         en = d.transpose(1, 2).index_select(2, frame_index)                 # [1, 640, F]
         f0, n = self.predictor.F0Ntrain(en, s_prosody)                      # [1, 2F] each
         asr = self.text_encoder(input_ids).index_select(2, frame_index)     # [1, 512, F]
-        audio = self.decoder(asr, f0, n, s_acoustic, generator)
-        return audio.reshape(-1), durations
+        return self.decoder(asr, f0, n, s_acoustic, generator), durations

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .adain import AdainResBlk1d, AdaLayerNorm
+from .rnn import run_lstm
 
 
 class DurationEncoder(nn.Module):
@@ -27,7 +28,7 @@ class DurationEncoder(nn.Module):
             if isinstance(block, AdaLayerNorm):
                 x = torch.cat([block(x, style), s], dim=-1)
             else:
-                x, _ = block(x)
+                x = run_lstm(block, x)
         return x
 
 
@@ -63,14 +64,14 @@ class ProsodyPredictor(nn.Module):
 
     def durations(self, d: torch.Tensor, speed: float) -> torch.Tensor:
         """Encoded phonemes [1, T, C] → integer frame count per phoneme [T] (at least 1)."""
-        x, _ = self.lstm(d)
+        x = run_lstm(self.lstm, d)
         # The projection scores `max_dur` bins; the expected duration is the sum of their sigmoids.
         duration = torch.sigmoid(self.duration_proj(x)).sum(dim=-1) / speed
         return torch.round(duration).clamp(min=1).long()[0]
 
     def F0Ntrain(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Frame-level features [B, C, F] → F0 and N curves [B, 2F]."""
-        x, _ = self.shared(x.transpose(1, 2))
+        x = run_lstm(self.shared, x.transpose(1, 2))
         x = x.transpose(1, 2)
         f0, n = x, x
         for block in self.F0:

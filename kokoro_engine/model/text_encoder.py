@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .rnn import run_lstm
+
 
 class ChannelLayerNorm(nn.Module):
     """LayerNorm over the channel axis of a [B, C, T] tensor (parameters named gamma/beta upstream)."""
@@ -43,5 +45,5 @@ class TextEncoder(nn.Module):
         x = self.embedding(input_ids).transpose(1, 2)
         for block in self.cnn:
             x = block(x)
-        x, _ = self.lstm(x.transpose(1, 2))
+        x = run_lstm(self.lstm, x.transpose(1, 2))
         return x.transpose(1, 2)

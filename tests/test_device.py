@@ -1,0 +1,52 @@
+"""Device and dtype choices fail clearly instead of silently doing something slow or wrong."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from kokoro_engine.device import cpu_has_fast, default_stft, resolve_device, resolve_dtype
+
+
+def test_auto_picks_an_available_device():
+    device = resolve_device("auto")
+    assert device.type in {"cpu", "cuda", "npu", "mps"}
+    if not torch.cuda.is_available() and importlib.util.find_spec("torch_npu") is None:
+        assert device.type in {"cpu", "mps"}
+
+
+def test_unknown_device_lists_choices():
+    with pytest.raises(ValueError, match="unknown device 'tpu'.*cpu.*cuda.*npu"):
+        resolve_device("tpu")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch_npu") is not None, reason="torch_npu is installed")
+def test_npu_without_torch_npu_says_what_to_install():
+    with pytest.raises(ValueError, match="torch_npu is not installed"):
+        resolve_device("npu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_without_gpu_is_an_error():
+    with pytest.raises(ValueError, match="no usable CUDA"):
+        resolve_device("cuda")
+
+
+def test_dtypes():
+    cpu = torch.device("cpu")
+    assert resolve_dtype(None, cpu) is torch.float32
+    assert resolve_dtype("fp32", cpu) is torch.float32
+    with pytest.raises(ValueError, match="unknown dtype"):
+        resolve_dtype("int4", cpu)
+    if cpu_has_fast(torch.bfloat16):
+        assert resolve_dtype("bf16", cpu) is torch.bfloat16
+    else:
+        with pytest.raises(ValueError, match="no fast kernels"):
+            resolve_dtype("bf16", cpu)
+
+
+def test_npu_gets_the_complex_free_stft():
+    assert default_stft("npu") == "conv"  # torch.device("npu") needs torch_npu loaded
+    assert default_stft(torch.device("cpu")) == "torch"
