@@ -115,9 +115,19 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     except Exception:  # a broken registry should not hide every voice; the engine reports per request
         status = {}
     installed: dict[str, bool] = {}
+    english_only: set[str] = set()
     for name, entry in catalog.items():
         reason = status.get(entry.lang_code)
         on_disk = name in available or find_voice(data_dirs, name) is not None
+        if reason is not None and on_disk and status.get("a") is None:
+            # A pack on disk whose own language has no G2P here (e.g. the five Japanese packs of the
+            # offline fallback without the Japanese extra) still speaks English phonemes well enough;
+            # offering it as English keeps a fresh offline install usable from Home Assistant.
+            english_only.add(name)
+            installed[name] = True
+            _LOGGER.warning("Voice %s: %s G2P unavailable (%s); it will read English text",
+                            name, entry.language_name, reason)
+            continue
         installed[name] = (on_disk or can_download) and reason is None
         if reason is not None:
             _LOGGER.info("Voice %s not offered: %s G2P unavailable (%s)", name, entry.language_name, reason)
@@ -151,7 +161,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
 
     ctx = ServerContext(engine=engine, worker=Worker(), default_voice=default, speed=args.speed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
-                        installed=installed, blends=blends)
+                        installed=installed, blends=blends, english_only=english_only)
     ctx.build_info()
     return ctx
 

@@ -47,14 +47,18 @@ class ServerContext:
     streaming: bool = True
     installed: dict[str, bool] = field(default_factory=dict)  # voice → usable now
     blends: dict[str, str] = field(default_factory=dict)  # name → expression
+    english_only: set[str] = field(default_factory=set)  # voices read with English G2P (see __main__)
     info: Info | None = None
 
     def build_info(self) -> Info:
         voices = []
         for name, entry in load_catalog().items():
+            description, language = entry.description, entry.language
+            if name in self.english_only:
+                description, language = f"{description}, reading English", "en_US"
             voices.append(
-                TtsVoice(name=name, description=entry.description, attribution=ATTRIBUTION,
-                         installed=self.installed.get(name, False), version=None, languages=[entry.language])
+                TtsVoice(name=name, description=description, attribution=ATTRIBUTION,
+                         installed=self.installed.get(name, False), version=None, languages=[language])
             )
         catalog = load_catalog()
         for name, expr in self.blends.items():
@@ -269,7 +273,10 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def _speak(self, text: str, voice: str, stats: _Stats) -> None:
         engine, speed = self.ctx.engine, self.ctx.speed
-        job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed), loop=asyncio.get_running_loop())
+        first = voice.split("+")[0].split(":")[0].strip()
+        lang = "a" if first in self.ctx.english_only else None
+        job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed, lang=lang),
+                  loop=asyncio.get_running_loop())
         self._jobs.add(job)
         self.ctx.worker.submit(job)
         spc = self.ctx.samples_per_chunk
