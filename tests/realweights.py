@@ -23,15 +23,7 @@ def onnx_path() -> Path:
 
 @functools.cache
 def real_model_path() -> Path:
-    onnx_path()  # join the parts into the repo cache first, so ensure_pip_model reuses them
-    from kokoro_engine import assets
-
-    original = assets.cache_dir
-    assets.cache_dir = lambda: CACHE  # keep every test artefact inside the repo cache
-    try:
-        return ensure_pip_model(CACHE)
-    finally:
-        assets.cache_dir = original
+    return ensure_pip_model(CACHE, onnx_cache=CACHE)
 
 
 def voice_pack(name: str = "jf_alpha") -> torch.Tensor:
