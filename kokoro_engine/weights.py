@@ -37,6 +37,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
+    if path.suffix == ".onnx":
+        raise WeightsError(f"{path} is an ONNX export; convert it first: kokoro-engine import-onnx --onnx {path} "
+                           "--output kokoro-v1_0.safetensors")
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -45,8 +48,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             raw: Mapping[str, object] = load_file(str(path))
         else:
             raw = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-            SafetensorError) as exc:
+    except pickle.UnpicklingError as exc:
+        raise WeightsError(f"cannot read weights from {path}: not a PyTorch state dict") from exc
+    except (OSError, RuntimeError, ValueError, EOFError, zipfile.BadZipFile, SafetensorError) as exc:
         raise WeightsError(f"cannot read weights from {path}: {exc}") from exc
     if not isinstance(raw, Mapping):
         raise WeightsError(f"{path} does not hold a state dict")

@@ -1,0 +1,71 @@
+"""The kokoro-engine command line, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from tests.realweights import real_model_path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+    return subprocess.run([sys.executable, "-m", "kokoro_engine", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_synthesize_writes_a_wav(tmp_path):
+    out = tmp_path / "out.wav"
+    result = run("synthesize", "--text", "The kitchen lights are now on.", "--voice", "jf_alpha", "--lang", "a",
+                 "--model", str(real_model_path()), "-o", str(out), "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    with wave.open(str(out)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24000, 1, 2)
+        assert 1.0 < w.getnframes() / 24000 < 5.0
+
+
+def test_phonemize_json():
+    result = run("phonemize", "--text", "Hello world. How are you?", "--lang", "en_US", "--json")
+    assert result.returncode == 0, result.stderr
+    chunks = json.loads(result.stdout)["chunks"]
+    assert len(chunks) == 2
+    assert all(c["tokens"] > 0 and c["phonemes"] for c in chunks)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["synthesize", "--text", "", "--voice", "jf_alpha"], "text is empty"),
+    (["synthesize", "--text", "hi", "--voice", "nobody", "--lang", "a"], "unknown voice"),
+    (["synthesize", "--text", "hi", "--device", "tpu"], "unknown device"),
+    (["phonemize", "--text", "hi", "--lang", "xx"], "unknown language"),
+])
+def test_bad_input_is_one_line_and_nonzero(tmp_path, args, message):
+    result = run(*args, "--model", str(real_model_path()), "-o", str(tmp_path / "x.wav")) if args[0] == "synthesize" \
+        else run(*args)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kokoro-engine: error:") and message in lines[0], result.stderr
+
+
+def test_missing_and_corrupt_model(tmp_path):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x00" * 100)
+    for model, message in ((tmp_path / "none.pth", "not found"), (broken, "cannot read weights")):
+        result = run("synthesize", "--text", "hi", "--model", str(model), "-o", str(tmp_path / "x.wav"))
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_import_onnx_command(tmp_path):
+    from tests.realweights import onnx_path
+
+    out = tmp_path / "imported.safetensors"
+    result = run("import-onnx", "--onnx", str(onnx_path()), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "686 tensors" in result.stdout and out.stat().st_size > 300_000_000

