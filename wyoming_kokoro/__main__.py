@@ -116,6 +116,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
         status = {}
     installed: dict[str, bool] = {}
     english_only: set[str] = set()
+    also_english: set[str] = set()
     for name, entry in catalog.items():
         reason = status.get(entry.lang_code)
         on_disk = name in available or find_voice(data_dirs, name) is not None
@@ -129,6 +130,10 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                             name, entry.language_name, reason)
             continue
         installed[name] = (on_disk or can_download) and reason is None
+        if fallback and on_disk and reason is None and entry.lang_code == "j" and status.get("a") is None:
+            # The offline default has only Japanese packs. Japanese G2P reads Latin-script text with
+            # the English G2P, so they can serve an English-speaking household too: say so.
+            also_english.add(name)
         if reason is not None:
             _LOGGER.info("Voice %s not offered: %s G2P unavailable (%s)", name, entry.language_name, reason)
     for name in available - set(catalog):
@@ -161,7 +166,8 @@ def prepare(args: argparse.Namespace) -> ServerContext:
 
     ctx = ServerContext(engine=engine, worker=Worker(), default_voice=default, speed=args.speed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
-                        installed=installed, blends=blends, english_only=english_only)
+                        installed=installed, blends=blends, english_only=english_only,
+                        also_english=also_english)
     ctx.build_info()
     return ctx
 
@@ -172,6 +178,24 @@ def _library_names(engine: object) -> list[str]:
         return list(lib.names()) if lib is not None else []
     except Exception:
         return []
+
+
+def _warm_up(ctx: ServerContext) -> None:
+    """Queue one short synthesis first on the worker: the G2P dictionaries (spaCy, MeCab) and the
+    model's first call load now instead of during the first request. `describe` is answered
+    meanwhile; requests that arrive in the first seconds wait behind it, in order."""
+    import time
+
+    from .worker import Job
+
+    start = time.monotonic()
+
+    def chunks():
+        yield from ctx.engine.synthesize("Hello.", ctx.default_voice, seed=0)
+        _LOGGER.info("Warm-up done in %.1f s", time.monotonic() - start)
+
+    job = Job(make_chunks=chunks, loop=asyncio.get_running_loop())
+    ctx.worker.submit(job)
 
 
 async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
@@ -189,6 +213,7 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start(partial(KokoroEventHandler, ctx))
+    _warm_up(ctx)
     _LOGGER.info("Ready on %s (default voice %s)", args.uri, ctx.default_voice)
     try:
         await stop.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
-from wyoming.event import Event, async_read_event
+from wyoming.event import Event
 from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
@@ -48,6 +49,7 @@ class ServerContext:
     installed: dict[str, bool] = field(default_factory=dict)  # voice → usable now
     blends: dict[str, str] = field(default_factory=dict)  # name → expression
     english_only: set[str] = field(default_factory=set)  # voices read with English G2P (see __main__)
+    also_english: set[str] = field(default_factory=set)  # also advertised as en_US (see __main__)
     info: Info | None = None
 
     def build_info(self) -> Info:
@@ -58,7 +60,8 @@ class ServerContext:
                 description, language = f"{description}, reading English", "en_US"
             voices.append(
                 TtsVoice(name=name, description=description, attribution=ATTRIBUTION,
-                         installed=self.installed.get(name, False), version=None, languages=[language])
+                         installed=self.installed.get(name, False), version=None,
+                         languages=[language, "en_US"] if name in self.also_english else [language])
             )
         catalog = load_catalog()
         for name, expr in self.blends.items():
@@ -125,7 +128,7 @@ class KokoroEventHandler(AsyncEventHandler):
         try:
             while not self._gone:
                 try:
-                    event = await async_read_event(self.reader)
+                    event = await read_event_strict(self.reader)
                 except (UnicodeDecodeError, ValueError) as err:
                     _LOGGER.warning("Malformed event: %s", err)
                     await self._send_error_exchange(RequestError(f"malformed event: {err}", "bad-request"),
@@ -277,11 +280,11 @@ class KokoroEventHandler(AsyncEventHandler):
         lang = "a" if first in self.ctx.english_only else None
         job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed, lang=lang),
                   loop=asyncio.get_running_loop())
-        self._jobs.add(job)
-        self.ctx.worker.submit(job)
         spc = self.ctx.samples_per_chunk
         pending = np.zeros(0, dtype=np.int16)
         try:
+            self._jobs.add(job)
+            self.ctx.worker.submit(job)
             async for chunk in job.results():
                 pcm = np.clip(np.asarray(chunk.audio, dtype=np.float32), -1.0, 1.0)
                 pcm = (pcm * 32767.0).astype(np.int16)
@@ -292,9 +295,13 @@ class KokoroEventHandler(AsyncEventHandler):
                     pending = pending[spc:]
             if len(pending):
                 await self._send_audio(pending, stats)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except RequestError:
+            raise
         except Exception as err:
-            if isinstance(err, ConnectionError):
-                raise
+            # Whatever broke, the caller still closes the exchange: Home Assistant waits for audio-stop.
+            _LOGGER.exception("Synthesis failed")
             raise RequestError(str(err) or type(err).__name__, "synthesis-failed") from err
         finally:
             job.cancel()  # no-op if finished; stops the worker if we are unwinding early
@@ -304,6 +311,27 @@ class KokoroEventHandler(AsyncEventHandler):
         if stats.first_audio is None:
             stats.first_audio = time.monotonic()
         await self.write_event(AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=pcm.tobytes()).event())
+
+
+async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
+    """Like wyoming's reader, but malformed input raises ValueError instead of looking like EOF.
+
+    wyoming.event.async_read_event returns None on bad JSON or UTF-8, which would close the connection
+    silently; a client that sent a broken request deserves an error and a finished exchange.
+    """
+    line = await reader.readline()
+    if not line:
+        return None
+    header = json.loads(line)  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
+        raise ValueError("event header must be an object with a string type")
+    data = header.get("data") or {}
+    if header.get("data_length"):
+        data = {**data, **json.loads(await reader.readexactly(int(header["data_length"])))}
+    payload = await reader.readexactly(int(header["payload_length"])) if header.get("payload_length") else None
+    if not isinstance(data, dict):
+        raise ValueError("event data must be an object")
+    return Event(type=header["type"], data=data, payload=payload)
 
 
 class _Stats:

@@ -15,7 +15,7 @@ _LOGGER = logging.getLogger(__name__)
 _DONE = object()
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: jobs live in sets while they run
 class Job:
     """One synthesis: `make_chunks()` is called on the worker thread and yields audio chunks."""
 
