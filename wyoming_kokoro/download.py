@@ -8,10 +8,13 @@ leaves a half-written model where the server would load it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,6 +39,23 @@ def find_voice(data_dirs: list[Path], voice: str) -> Path | None:
     return None
 
 
+@functools.cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One TCP connect to the hub (HF_ENDPOINT honoured), remembered for the process.
+
+    Without it, huggingface_hub retries an unreachable hub for ~25 s on every start: a Home
+    Assistant box without internet would wait that long before falling back to local weights.
+    """
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+    except OSError as err:
+        _LOGGER.info("Hub %s unreachable (%s): not downloading", url.hostname, err)
+        return False
+    return True
+
+
 def download_file(repo_path: str, download_dir: Path, *, local_files_only: bool = False) -> Path:
     """Download repo_path (e.g. "voices/af_heart.pt") to download_dir/repo_path atomically."""
     from huggingface_hub import hf_hub_download
@@ -43,6 +63,8 @@ def download_file(repo_path: str, download_dir: Path, *, local_files_only: bool 
     target = download_dir / repo_path
     if target.is_file():
         return target
+    if not local_files_only and not hub_reachable():
+        raise ConnectionError(f"cannot download {repo_path}: the model hub is unreachable")
     cached = Path(
         hf_hub_download(REPO_ID, repo_path, cache_dir=str(download_dir / ".hf-cache"),
                         local_files_only=local_files_only)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Container / add-on entry point: options from the environment, port 10200, zeroconf announcement on.
+#   KOKORO_VOICE (default af_heart, jf_alpha offline), KOKORO_SPEED (1.0), KOKORO_DEVICE (auto), KOKORO_DTYPE, KOKORO_DATA_DIR (/data),
+#   KOKORO_ZEROCONF_NAME (kokoro), KOKORO_DEBUG (false); WYOMING_KOKORO_ARGS adds any other option.
+set -euo pipefail
+data="${KOKORO_DATA_DIR:-/data}"
+args=(--uri "tcp://0.0.0.0:${KOKORO_PORT:-10200}" --data-dir "$data" --download-dir "$data"
+      --speed "${KOKORO_SPEED:-1.0}" --device "${KOKORO_DEVICE:-auto}"
+      --zeroconf "${KOKORO_ZEROCONF_NAME:-kokoro}")
+# Only a voice the user chose: the server's default (af_heart, else jf_alpha offline) otherwise.
+[ -n "${KOKORO_VOICE:-}" ] && args+=(--voice "$KOKORO_VOICE")
+[ -n "${KOKORO_DTYPE:-}" ] && args+=(--dtype "$KOKORO_DTYPE")
+[ "${KOKORO_DEBUG:-false}" = "true" ] && args+=(--debug)
+if ! command -v wyoming-kokoro >/dev/null 2>&1; then  # a checkout rather than an installed image
+    cd "$(dirname "$0")"
+    script/setup
+    PATH="$PWD/.venv/bin:$PATH"
+fi
+exec wyoming-kokoro "${args[@]}" "$@"
