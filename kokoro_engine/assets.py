@@ -119,3 +119,13 @@ def ensure_pip_model(dest_dir: str | Path, onnx_cache: Path | None = None) -> Pa
     _LOGGER.info("importing the pip-installed Kokoro-82M int8 export into %s (one time)", dest)
     import_onnx(pip_int8_onnx_path(onnx_cache), dest)  # writes atomically: no half file after a crash
     return dest
+
+
+def model_or_default(model: str | Path | None = None) -> Path:
+    """`model` if given (it must exist), else the first model in the usual folders, else the
+    pip-installed weights imported once into the data folder: what the CLI commands speak with."""
+    if model is not None:
+        if not Path(model).is_file():
+            raise AssetError(f"model file not found: {model}")
+        return Path(model)
+    return find_model(default_model_search_paths()) or ensure_pip_model(default_data_dir())

