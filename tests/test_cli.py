@@ -69,3 +69,39 @@ def test_import_onnx_command(tmp_path):
     result = run("import-onnx", "--onnx", str(onnx_path()), "--output", str(out))
     assert result.returncode == 0, result.stderr
     assert "686 tensors" in result.stdout and out.stat().st_size > 300_000_000
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en_US", "Hello there."), ("en_GB", "Hello there."), ("ja_JP", "こんにちは。"), ("zh_CN", "你好。"),
+    ("es_ES", "Hola."), ("fr_FR", "Bonjour."), ("hi_IN", "नमस्ते।"), ("it_IT", "Ciao."), ("pt_BR", "Olá."),
+])
+def test_phonemize_every_language(lang, text, capsys):
+    from kokoro_engine.cli import main
+
+    assert main(["phonemize", "--text", text, "--lang", lang, "--json"]) == 0
+    chunks = json.loads(capsys.readouterr().out)["chunks"]
+    assert chunks and all(c["tokens"] > 0 for c in chunks)
+
+
+def test_every_catalog_voice_has_an_installed_g2p():
+    from importlib import resources
+
+    from kokoro_engine.g2p import language_status
+
+    catalog = json.loads(resources.files("kokoro_voices").joinpath("catalog.json").read_text("utf-8"))
+    names = [voice["name"] for voice in catalog["voices"]]
+    assert len(names) == 54
+    status = language_status()
+    assert {name: status[name[0]] for name in names if status[name[0]] is not None} == {}
+
+
+def test_benchmark_against_reference_and_accuracy():
+    result = run("benchmark", "--lengths", "short", "--warmup", "0", "--repeat", "1", "--compare-reference",
+                 "--model", str(real_model_path()), "--voice", "jf_alpha")
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("short"))
+    ratio = float(row.split()[-1])  # ours / reference
+    assert 0.2 < ratio < 5
+    result = run("accuracy", "--device", "cpu", "--model", str(real_model_path()), "--voice", "jf_alpha")
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "4 passed, 0 failed" in result.stdout
