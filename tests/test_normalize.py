@@ -59,3 +59,20 @@ def test_normalized_text_is_spoken_by_the_english_g2p():
     written_out = g2p.phonemize("At three forty-five PM it was 72 degrees Fahrenheit. Nice")
     assert spoken == written_out
     assert ":" not in spoken and "θˈʌmz" not in spoken  # no colon, no "thumbs up"
+
+
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("It costs $4.50.", "It costs four dollars and fifty cents."),
+    ("It costs €10.", "It costs ten euros."),
+    ("The 23rd floor.", "The twenty third floor."),
+    ("Battery at 80%.", "Battery at eighty percent."),
+    ("On March 5th.", "On March fifth."),
+    ("1,234 people.", "one thousand two hundred thirty four people."),
+])
+def test_what_misaki_already_reads_right_stays_right(written, spoken):
+    # Money, ordinals, percentages, dates in words and thousands are left to misaki on purpose;
+    # this pins that they come out exactly as the written-out words.
+    from kokoro_engine.g2p import get_g2p
+
+    g2p = get_g2p("a")
+    assert g2p.phonemize(written) == g2p.phonemize(spoken)
