@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .catalog import load_catalog
-from .download import download_model, download_voice, find_model, find_voice
+from .download import download_model, download_voice, find_model, find_voice, hub_offline, hub_reachable
 from .handler import KokoroEventHandler, ServerContext
 from .worker import Worker
 
@@ -61,7 +61,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _offline_allowed(args: argparse.Namespace) -> bool:
-    return not (args.local_files_only or os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true", "ON"))
+    """Downloads allowed: neither --local-files-only nor HF_HUB_OFFLINE (despite the name)."""
+    return not (args.local_files_only or hub_offline())
+
+
+def _update_voices(catalog: dict, download_dir: Path) -> None:
+    """--update-voices: refresh the catalog voices already in the download dir. A file is replaced only
+    by a verified download (never deleted first), so an unreachable hub leaves every voice usable."""
+    folder = download_dir / "voices"
+    names = sorted(n for n in catalog if (folder / f"{n}.pt").is_file())
+    if not names:
+        return
+    if not hub_reachable():
+        _LOGGER.warning("--update-voices: the hub is unreachable; keeping the %d voice(s) on disk", len(names))
+        return
+    for name in names:
+        try:
+            download_voice(name, download_dir, force=True)
+        except Exception as err:
+            _LOGGER.warning("--update-voices: keeping %s as it is (%s)", name, str(err).splitlines()[0])
 
 
 def prepare(args: argparse.Namespace) -> ServerContext:
@@ -91,13 +109,11 @@ def prepare(args: argparse.Namespace) -> ServerContext:
         _LOGGER.warning("Offline fallback: using the pip-installed int8 weights and the five Japanese voices. "
                         "For all 54 voices put kokoro-v1_0.pth and voices/*.pt into %s", download_dir)
 
-    can_download = _offline_allowed(args) and not fallback
+    # "Downloadable now": allowed, and the hub answered a connect (probed once per process).
+    can_download = _offline_allowed(args) and not fallback and hub_reachable()
     catalog = load_catalog()
     if args.update_voices and can_download:
-        for name in catalog:
-            path = find_voice(data_dirs, name)
-            if path is not None and path.parent.parent == download_dir:
-                path.unlink()
+        _update_voices(catalog, download_dir)
 
     from kokoro_engine.pipeline import KokoroEngine
 
@@ -150,8 +166,21 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     if can_download and default not in available and find_voice(data_dirs, default) is None:
         try:
             download_voice(default, download_dir)
+            lib = getattr(engine, "voices", None)
+            if lib is not None and hasattr(lib, "refresh"):
+                lib.refresh()  # the library was scanned before this download
         except Exception as err:
-            raise StartupError(f"cannot download voice {default}: {err}") from err
+            from .download import RemoteFileMissing
+
+            if isinstance(err, RemoteFileMissing):
+                installed[default] = False  # the hub does not have it: not advertised
+            if args.voice is not None or not installed.get(OFFLINE_DEFAULT_VOICE, False) \
+                    or (OFFLINE_DEFAULT_VOICE not in available
+                        and find_voice(data_dirs, OFFLINE_DEFAULT_VOICE) is None):
+                raise StartupError(f"cannot download voice {default}: {err}") from err
+            _LOGGER.warning("Could not download the default voice %s (%s); using %s", default,
+                            str(err).splitlines()[0] if str(err) else err, OFFLINE_DEFAULT_VOICE)
+            default = OFFLINE_DEFAULT_VOICE
 
     blends: dict[str, str] = {}
     for spec in args.blend:
@@ -167,7 +196,8 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     ctx = ServerContext(engine=engine, worker=Worker(), default_voice=default, speed=args.speed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,
-                        also_english=also_english)
+                        also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,
+                        can_download=can_download)
     ctx.build_info()
     return ctx
 
@@ -202,27 +232,46 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
     from wyoming.server import AsyncServer, AsyncTcpServer
 
     server = AsyncServer.from_uri(args.uri)
-    zc = None
-    if args.zeroconf and isinstance(server, AsyncTcpServer):
-        from .zeroconf_service import ZeroconfService
-
-        zc = ZeroconfService(args.zeroconf, server.port, host=server.host)
-        await zc.register()
+    handler = partial(KokoroEventHandler, ctx)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await server.start(partial(KokoroEventHandler, ctx))
+    await server.start(handler)
+    servers = [server]
+    if isinstance(server, AsyncTcpServer) and server.host == "0.0.0.0":
+        # "All interfaces" should include IPv6 where the host has it: asyncio binds IPv6 sockets
+        # v6-only, so a second listener on :: with the same port serves IPv6 clients.
+        v6 = AsyncTcpServer("::", server.port)
+        try:
+            await v6.start(handler)
+            servers.append(v6)
+        except OSError as err:
+            _LOGGER.debug("Not listening on IPv6 (%s)", err)
+    zc = None
+    if args.zeroconf and isinstance(server, AsyncTcpServer):
+        from .zeroconf_service import ZeroconfService
+
+        zc = ZeroconfService(args.zeroconf, server.port, host=server.host, ipv6=len(servers) > 1
+                             or server.host not in ("0.0.0.0", ""))
+        try:
+            await zc.register()
+        except Exception as err:  # discovery is a convenience: serve without it rather than not at all
+            _LOGGER.warning("Zeroconf announcement failed: %s", err)
+            zc = None
     _warm_up(ctx)
     _LOGGER.info("Ready on %s (default voice %s)", args.uri, ctx.default_voice)
     try:
         await stop.wait()
     finally:
         _LOGGER.info("Shutting down")
-        if zc is not None:
-            await zc.unregister()
-        await server.stop()
-        ctx.worker.stop()
+        try:
+            if zc is not None:
+                await zc.unregister()
+        finally:
+            for srv in servers:
+                await srv.stop()
+            ctx.worker.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
