@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,11 @@ class ServerContext:
     blends: dict[str, str] = field(default_factory=dict)  # name → expression
     english_only: set[str] = field(default_factory=set)  # voices read with English G2P (see __main__)
     also_english: set[str] = field(default_factory=set)  # also advertised as en_US (see __main__)
+    data_dirs: list[Path] = field(default_factory=list)  # where voices are looked for
+    download_dir: Path | None = None  # where missing catalog voices are downloaded on first use
+    can_download: bool = False  # downloads allowed and the hub reachable at startup
     info: Info | None = None
+    _voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
 
     def build_info(self) -> Info:
         voices = []
@@ -92,6 +97,51 @@ class ServerContext:
             if not self.installed.get(part, False):
                 raise RequestError(f"unknown or not installed voice: {part}", "voice-not-found")
         return name
+
+    def _on_disk(self, name: str) -> bool:
+        lib = getattr(self.engine, "voices", None)
+        try:
+            if lib is not None and name in lib:
+                return True
+        except Exception:
+            pass
+        from .download import find_voice
+
+        return find_voice(self.data_dirs, name) is not None
+
+    async def ensure_voices(self, expr: str) -> None:
+        """Download the catalog voices of `expr` that are not on disk yet (first use), one download per
+        voice at a time; the engine's voice library is rescanned afterwards. Raises RequestError."""
+        if not self.can_download or self.download_dir is None:
+            return
+        catalog = load_catalog()
+        for part in dict.fromkeys(p.split(":")[0].strip() for p in expr.split("+")):
+            if part not in catalog or self._on_disk(part):
+                continue
+            lock = self._voice_locks.setdefault(part, asyncio.Lock())
+            async with lock:
+                if self._on_disk(part):  # a concurrent request downloaded it while we waited
+                    continue
+                await self._download_voice(part)
+
+    async def _download_voice(self, name: str) -> None:
+        from .download import RemoteFileMissing, download_voice
+
+        def fetch() -> None:
+            download_voice(name, self.download_dir)  # type: ignore[arg-type]
+            lib = getattr(self.engine, "voices", None)
+            if lib is not None and hasattr(lib, "refresh"):
+                lib.refresh()
+
+        _LOGGER.info("Voice %s: downloading on first use", name)
+        try:
+            await asyncio.to_thread(fetch)
+        except Exception as err:
+            _LOGGER.warning("Voice %s: download failed: %s", name, err)
+            if isinstance(err, RemoteFileMissing):  # the hub does not have it: stop advertising it
+                self.installed[name] = False
+                self.build_info()
+            raise RequestError(f"voice {name} could not be downloaded: {err}", "voice-download-failed") from err
 
 
 def check_text(text: Any) -> str:
@@ -208,6 +258,7 @@ class KokoroEventHandler(AsyncEventHandler):
                 if not isinstance(voice_data, dict):
                     raise RequestError("voice must be an object", "bad-request")
                 voice = self.ctx.resolve_voice(voice_data.get("name"))
+                await self.ctx.ensure_voices(voice)
             except RequestError as err:
                 await self._send_error_exchange(err, streaming=False)
                 return
@@ -241,6 +292,11 @@ class KokoroEventHandler(AsyncEventHandler):
             stats = _Stats(self._stream_voice or "?", 0)
             spoke = False
             error: RequestError | None = None
+            if self._stream_error is None and self._stream_voice:
+                try:
+                    await self.ctx.ensure_voices(self._stream_voice)
+                except RequestError as err:
+                    error = err
             while True:
                 sentence = await sentences.get()
                 if sentence is None:
