@@ -28,6 +28,21 @@ def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     return x + torch.sin(alpha * x).pow(2) / alpha
 
 
+def adain_snake(x: torch.Tensor, s: torch.Tensor, norm: AdaIN1d, alpha: torch.Tensor) -> torch.Tensor:
+    """snake(norm(x, s), α) in three passes over x instead of about ten.
+
+    With y = a·x + b (the folded AdaIN) and sin²(u) = (1 − cos 2u)/2, the Snake becomes
+    y + k − k·cos(2αy) with k = 1/(2α): two fused multiply-adds and one cosine, all per-channel
+    constants computed on [1, C, 1] tensors.
+    """
+    a, b = norm.scale_shift(x, s)
+    alpha = alpha.float()
+    k = 0.5 / alpha
+    out = torch.addcmul(b + k, x, a)                            # y + k
+    phase = torch.addcmul(2 * alpha * b, x, 2 * alpha * a)      # 2αy
+    return out.addcmul_(phase.cos_(), -k)
+
+
 class AdaINResBlock1(nn.Module):
     """HiFi-GAN ResBlock1 with AdaIN style conditioning and learned Snake frequencies."""
 
@@ -49,8 +64,8 @@ class AdaINResBlock1(nn.Module):
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         for c1, c2, n1, n2, a1, a2 in zip(self.convs1, self.convs2, self.adain1, self.adain2,
                                           self.alpha1, self.alpha2, strict=True):
-            xt = c1(snake(n1(x, s), a1))
-            xt = c2(snake(n2(xt, s), a2))
+            xt = c1(adain_snake(x, s, n1, a1))
+            xt = c2(adain_snake(xt, s, n2, a2))
             x = x + xt
         return x
 
@@ -110,8 +125,10 @@ class Generator(nn.Module):
             for block in blocks[1:]:
                 xs = xs + block(x, s)
             x = xs / self.num_kernels
-        x = self.conv_post(F.leaky_relu(x)).float()
         bins = self.post_n_fft // 2 + 1
-        # Log-magnitude → exp; the phase head is squashed by sin as in iSTFTNet.
         with torch.autocast(x.device.type, enabled=False):
+            # conv_post predicts log-magnitude and phase directly: in bf16 its rounding alone
+            # doubles the spectral distance to fp32, for 0.4 % of the generator's work. So fp32.
+            x = self.conv_post(F.leaky_relu(x.float()))
+            # Log-magnitude → exp; the phase head is squashed by sin as in iSTFTNet.
             return self.stft.inverse(torch.exp(x[:, :bins]), torch.sin(x[:, bins:]))

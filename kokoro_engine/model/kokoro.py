@@ -26,8 +26,10 @@ class KokoroModel(nn.Module):
         self.text_encoder = TextEncoder(config.hidden_dim, config.text_encoder_kernel_size, config.n_layer,
                                         config.n_token)
         self.decoder = Decoder(config.hidden_dim, config.style_dim, config.istftnet, stft=stft)
-        # Reduced precision runs as autocast: weights stay fp32, matmuls and convolutions run in
-        # bf16/fp16, and the numerically touchy parts (norms, STFT, phase) stay in fp32.
+        # Reduced precision runs as autocast over the decoder only: weights stay fp32, its
+        # convolutions run in bf16/fp16. The text side (PL-BERT, durations, F0/N) stays fp32: it is
+        # under a tenth of the work, and a rounding there moves a phoneme's duration by a frame,
+        # which shifts all audio after it. The generator keeps its touchy parts in fp32 too.
         self.compute_dtype = torch.float32
         self.eval()
 
@@ -48,9 +50,7 @@ class KokoroModel(nn.Module):
         """
         if input_ids.shape[1] > self.context_length:
             raise ValueError(f"{input_ids.shape[1]} tokens exceed the context of {self.context_length}")
-        reduced = self.compute_dtype != torch.float32
-        with torch.autocast(self.device.type, dtype=self.compute_dtype, enabled=reduced):
-            audio, durations = self._forward(input_ids, ref_s, speed, generator)
+        audio, durations = self._forward(input_ids, ref_s, speed, generator)
         return audio.float().reshape(-1), durations
 
     def _forward(self, input_ids: torch.Tensor, ref_s: torch.Tensor, speed: float,
@@ -66,4 +66,7 @@ class KokoroModel(nn.Module):
         en = d.transpose(1, 2).index_select(2, frame_index)                 # [1, 640, F]
         f0, n = self.predictor.F0Ntrain(en, s_prosody)                      # [1, 2F] each
         asr = self.text_encoder(input_ids).index_select(2, frame_index)     # [1, 512, F]
-        return self.decoder(asr, f0, n, s_acoustic, generator), durations
+        reduced = self.compute_dtype != torch.float32
+        with torch.autocast(self.device.type, dtype=self.compute_dtype, enabled=reduced):
+            audio = self.decoder(asr, f0, n, s_acoustic, generator)
+        return audio, durations
