@@ -8,7 +8,8 @@ import importlib.util
 import torch
 
 DEVICES = ("auto", "cpu", "cuda", "npu", "mps")
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16,
+          "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def _npu_available() -> bool:
@@ -47,8 +48,16 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def resolve_dtype(name: str | None, device: torch.device) -> torch.dtype:
-    """fp32 unless asked otherwise: it is the safe default on CPU and the accuracy reference."""
+    """`auto` (or None): bf16 on a CPU with native bf16 kernels (AVX512-BF16/AMX), else fp32.
+
+    bf16 runs only the decoder's convolutions in reduced precision (see KokoroModel): on such a CPU
+    it is about 1.4x faster at ~0.1–0.4 dB log-mel distance to fp32 with identical durations
+    (tests/test_precision.py). CUDA and NPU stay fp32 by default until measured there; ask for
+    bf16/fp16 explicitly.
+    """
     if name is None or name == "auto":
+        if device.type == "cpu" and cpu_has_fast(torch.bfloat16):
+            return torch.bfloat16
         return torch.float32
     try:
         dtype = DTYPES[name.lower()]

@@ -36,8 +36,12 @@ def test_cuda_without_gpu_is_an_error():
 
 def test_dtypes():
     cpu = torch.device("cpu")
-    assert resolve_dtype(None, cpu) is torch.float32
+    fast_bf16 = cpu_has_fast(torch.bfloat16)
+    # auto: bf16 exactly where oneDNN has native bf16 kernels, fp32 elsewhere
+    assert resolve_dtype(None, cpu) is (torch.bfloat16 if fast_bf16 else torch.float32)
+    assert resolve_dtype("auto", cpu) is resolve_dtype(None, cpu)
     assert resolve_dtype("fp32", cpu) is torch.float32
+    assert resolve_dtype("float32", cpu) is torch.float32
     with pytest.raises(ValueError, match="unknown dtype"):
         resolve_dtype("int4", cpu)
     if cpu_has_fast(torch.bfloat16):

@@ -123,6 +123,9 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     except Exception as err:
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
 
+    model_obj = getattr(engine, "model", None)
+    _LOGGER.info("Loaded %s on %s (%s)", model, getattr(engine, "device", "?"),
+                 str(getattr(model_obj, "compute_dtype", "?")).replace("torch.", ""))
     available = set(_library_names(engine))
     try:
         from kokoro_engine.g2p import language_status
