@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ import numpy as np
 import torch
 
 from . import SAMPLE_RATE
-from .chunking import MAX_TOKENS, chunk_phonemes, count_tokens, text_to_chunks
+from .chunking import MAX_TOKENS, chunk_phonemes, count_tokens, split_first_clause, text_to_chunks
 from .g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
 from .model import KokoroModel
 from .voices import VoiceError, VoiceLibrary, VoiceNotFound, VoicePack
@@ -38,17 +40,59 @@ class AudioChunk:
         return len(self.audio) / SAMPLE_RATE
 
 
+class AudioCache:
+    """Recently spoken texts, least recently used first out, bounded by the bytes of audio held.
+
+    Home Assistant repeats itself ("Turned on the lights"): a hit answers instantly instead of
+    re-synthesizing. Thread-safe; entries are immutable lists of chunks.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max(0, int(max_bytes))
+        self._entries: OrderedDict[tuple, list[AudioChunk]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> list[AudioChunk] | None:
+        with self._lock:
+            chunks = self._entries.get(key)
+            if chunks is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return chunks
+
+    def put(self, key: tuple, chunks: list[AudioChunk]) -> None:
+        size = sum(c.audio.nbytes for c in chunks)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= sum(c.audio.nbytes for c in old)
+            self._entries[key] = chunks
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= sum(c.audio.nbytes for c in evicted)
+
+
 class KokoroEngine:
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, model: KokoroModel, voices: VoiceLibrary, device: torch.device | str | None = None):
+    def __init__(self, model: KokoroModel, voices: VoiceLibrary, device: torch.device | str | None = None,
+                 cache_bytes: int = 0):
         self.model = model
         self.voices = voices
         self.device = torch.device(device) if device is not None else model.device
+        self.cache = AudioCache(cache_bytes) if cache_bytes > 0 else None
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
-             device: str = "auto", dtype: str | None = None, stft: str = "auto") -> KokoroEngine:
+             device: str = "auto", dtype: str | None = None, stft: str = "auto",
+             cache_bytes: int = 0) -> KokoroEngine:
         from .assets import default_model_search_paths, find_model
         from .device import default_stft, resolve_device, resolve_dtype
         from .weights import load_model
@@ -61,7 +105,7 @@ class KokoroEngine:
         torch_device = resolve_device(device)
         model = load_model(model_path, device=torch_device, dtype=resolve_dtype(dtype, torch_device),
                            stft=default_stft(torch_device) if stft == "auto" else stft)
-        return cls(model, VoiceLibrary(voices_dirs), torch_device)
+        return cls(model, VoiceLibrary(voices_dirs), torch_device, cache_bytes=cache_bytes)
 
     # -- text ---------------------------------------------------------------------------------------
 
@@ -75,7 +119,8 @@ class KokoroEngine:
         """(text span, phonemes) per chunk, each ≤ 510 tokens, sentence by sentence."""
         if not isinstance(text, str) or not text.strip():
             raise EngineError("text is empty")
-        chunks = text_to_chunks(text, lang, self._g2p(lang), self.model.vocab, limit=MAX_TOKENS)
+        chunks = split_first_clause(text_to_chunks(text, lang, self._g2p(lang), self.model.vocab, limit=MAX_TOKENS),
+                                    self.model.vocab)
         # A chunk of only punctuation and spaces would be a second of noise, not speech.
         chunks = [(span, ph) for span, ph in chunks
                   if count_tokens(ph, self.model.vocab) and any(c in self.model.vocab and c not in _SILENT for c in ph)]
@@ -108,9 +153,23 @@ class KokoroEngine:
         pack = self.resolve_voice(voice)
         if not (0.25 <= float(speed) <= 4.0):
             raise EngineError(f"speed {speed} is outside 0.25–4.0")
+        # A seeded request asks for a specific rendering: it neither reads nor fills the cache.
+        key = (text, pack.name, float(speed), lang or pack.lang) if self.cache is not None and seed is None else None
+        if key is not None and (cached := self.cache.get(key)) is not None:
+            return iter(cached)
         chunks = self.text_chunks(text, lang or pack.lang)
         generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
+        if key is not None:
+            return self._generate_into_cache(key, chunks, pack, float(speed), generator)
         return self._generate(chunks, pack, float(speed), generator)
+
+    def _generate_into_cache(self, key: tuple, chunks: list[tuple[str, str]], pack: VoicePack, speed: float,
+                             generator: torch.Generator) -> Iterator[AudioChunk]:
+        done = []
+        for chunk in self._generate(chunks, pack, speed, generator):
+            done.append(chunk)
+            yield chunk
+        self.cache.put(key, done)  # only complete renderings: a cancelled request stores nothing
 
     def _generate(self, chunks: list[tuple[str, str]], pack: VoicePack, speed: float,
                   generator: torch.Generator) -> Iterator[AudioChunk]:

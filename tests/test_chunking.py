@@ -246,3 +246,40 @@ def test_phonemeless_sentence_text_is_kept(english) -> None:
     chunks = text_to_chunks("Hello there. — . Bye now.", "a", english, VOCAB)
     assert re.sub(r"\s", "", "".join(t for t, _ in chunks)) == "Hellothere.—.Byenow."
     assert all(count_tokens(ps, VOCAB) for _, ps in chunks)
+
+
+def _clause_vocab() -> set[str]:
+    from kokoro_engine.config import load_config
+
+    return set(load_config().vocab)
+
+
+def test_long_first_sentence_leaves_at_its_first_clause() -> None:
+    from kokoro_engine.chunking import split_first_clause
+
+    vocab = _clause_vocab()
+    text = "The temperature in the living room is twenty one degrees, and the front door is locked."
+    ps = ("ðə tˈɛmpəɹəʧəɹ ɪn ðə lˈɪvɪŋ ɹˈum ɪz twˈɛnti wˈʌn dəɡɹˈiz, "
+          "ænd ðə fɹˈʌnt dˈɔɹ ɪz lˈɑkt.")
+    later = ("It is late.", "ɪt ɪz lˈAt.")
+    out = split_first_clause([(text, ps), later], vocab)
+    assert out == [
+        ("The temperature in the living room is twenty one degrees,", ps[: ps.index(",") + 1]),
+        ("and the front door is locked.", ps[ps.index(",") + 2:]),
+        later,
+    ]
+
+
+@pytest.mark.parametrize("text, ps", [
+    ("The kitchen lights are now on.", "ðə kˈɪʧᵊn lˈIts ɑɹ nˈW ˌɔn."),  # short: one piece
+    # the only comma leaves a clipped head ("Yes,"): not worth a separate chunk
+    ("Yes, the kitchen lights are now on and the heating is set to twenty degrees.",
+     "jˈɛs, ðə kˈɪʧᵊn lˈIts ɑɹ nˈW ˌɔn ænd ðə hˈiTɪŋ ɪz sˈɛt tə twˈɛnti dəɡɹˈiz."),
+    # a comma just before the end leaves a clipped tail
+    ("The temperature in the living room is twenty one degrees right now, sir.",
+     "ðə tˈɛmpəɹəʧəɹ ɪn ðə lˈɪvɪŋ ɹˈum ɪz twˈɛnti wˈʌn dəɡɹˈiz ɹˈIt nˈW, sˈɜɹ."),
+])
+def test_first_clause_split_only_when_it_pays(text: str, ps: str) -> None:
+    from kokoro_engine.chunking import split_first_clause
+
+    assert split_first_clause([(text, ps)], _clause_vocab()) == [(text, ps)]

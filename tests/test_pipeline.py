@@ -79,3 +79,42 @@ def test_long_text_is_fully_spoken(engine):
     joined = " ".join(span for span, _ in chunks)
     for sentence in sentences:
         assert sentence.split()[2] in joined
+
+
+def test_audio_cache_repeats_instantly_and_stays_bounded(engine, monkeypatch):
+    from kokoro_engine.pipeline import AudioCache
+
+    cached = KokoroEngine(engine.model, engine.voices, engine.device, cache_bytes=8 * 1024 * 1024)
+    calls = []
+    forward = cached.model.forward
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(cached.model, "forward", counting)
+    text = "Turned on the lights. Good night."
+    first = list(cached.synthesize(text, "jf_alpha", lang="a"))
+    assert len(calls) == 2
+    again = list(cached.synthesize(text, "jf_alpha", lang="a"))
+    assert len(calls) == 2  # a repeat never reaches the model
+    assert [c.audio.tobytes() for c in again] == [c.audio.tobytes() for c in first]
+    assert cached.cache.hits == 1
+    # another voice, speed or a seeded request is a different rendering
+    list(cached.synthesize(text, "jf_alpha", lang="a", speed=1.2))
+    list(cached.synthesize(text, "jf_alpha", lang="a", seed=3))
+    assert len(calls) == 6
+    # an abandoned request stores nothing
+    partial = cached.synthesize("Open the garage. Close it again.", "jf_alpha", lang="a")
+    next(partial)
+    partial.close()
+    list(cached.synthesize("Open the garage. Close it again.", "jf_alpha", lang="a"))
+    assert len(calls) == 9
+    # bounded: a cache smaller than one reply keeps nothing; LRU evicts the oldest
+    small = AudioCache(first[0].audio.nbytes + first[1].audio.nbytes)
+    small.put(("a",), first)
+    small.put(("b",), first[:1])
+    assert small.get(("a",)) is None and small.get(("b",)) is not None
+    tiny = AudioCache(10)
+    tiny.put(("a",), first)
+    assert tiny.get(("a",)) is None

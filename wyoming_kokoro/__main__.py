@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zeroconf", nargs="?", const="kokoro", default=None, metavar="NAME",
                    help="announce over mDNS (_wyoming._tcp) with this name")
     p.add_argument("--samples-per-chunk", type=int, default=1024)
+    p.add_argument("--audio-cache-mb", type=float, default=32.0,
+                   help="keep recently spoken replies for instant repeats (0 disables)")
     p.add_argument("--no-streaming", action="store_true", help="do not advertise synthesize streaming")
     p.add_argument("--update-voices", action="store_true", help="re-download voice files")
     p.add_argument("--local-files-only", action="store_true", help="never download")
@@ -55,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if args.samples_per_chunk <= 0:
         raise StartupError("--samples-per-chunk must be positive")
+    if args.audio_cache_mb < 0:
+        raise StartupError("--audio-cache-mb must not be negative")
     if not 0.25 <= args.speed <= 4.0:
         raise StartupError("--speed must be between 0.25 and 4.0")
     return args
@@ -119,7 +123,8 @@ def prepare(args: argparse.Namespace) -> ServerContext:
 
     voices_dirs = [d / "voices" for d in data_dirs]
     try:
-        engine = KokoroEngine.load(model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype)
+        engine = KokoroEngine.load(model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype,
+                                   cache_bytes=int(args.audio_cache_mb * 1024 * 1024))
     except Exception as err:
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
 
