@@ -1,0 +1,105 @@
+"""Soak the Wyoming server: N requests of mixed lengths, resident memory of the server process
+at the start, every 100 requests, and at the end (issue 5: flat within ±5 %, peak ≤ 1.5 GB).
+
+Run through `script/soak [--requests 1000]`; it starts its own server on a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from wyoming.audio import AudioChunk
+from wyoming.client import AsyncTcpClient
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from kokoro_engine.benchmark import TEXTS  # noqa: E402
+
+# Mostly short Home Assistant replies, some longer answers; every fifth request streams.
+MIX = ["short", "short", "medium", "short", "long", "short", "medium", "short", "short", "verylong"]
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def one(port: int, i: int) -> float:
+    text = f"{TEXTS[MIX[i % len(MIX)]]} Request {i}."  # unique text: no cache hits
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        if i % 5 == 4:
+            await client.write_event(SynthesizeStart().event())
+            for word in text.split(" "):
+                await client.write_event(SynthesizeChunk(text=word + " ").event())
+            await client.write_event(SynthesizeStop().event())
+            until = "synthesize-stopped"
+        else:
+            await client.write_event(Synthesize(text=text).event())
+            until = "audio-stop"
+        seconds = 0.0
+        while True:
+            event = await asyncio.wait_for(client.read_event(), 300)
+            if event is None:
+                raise RuntimeError(f"request {i}: connection closed early")
+            if AudioChunk.is_type(event.type):
+                chunk = AudioChunk.from_event(event)
+                seconds += len(chunk.audio) / (chunk.width * chunk.rate)
+            if event.type == until:
+                return seconds
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--requests", type=int, default=1000)
+    p.add_argument("--every", type=int, default=100)
+    p.add_argument("server_args", nargs="*", help="extra wyoming-kokoro arguments (after --)")
+    args = p.parse_args()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(ROOT / "data" / "soak-server.log", "w") if (ROOT / "data").is_dir() else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
+                             "--data-dir", str(ROOT / "data"), *args.server_args],
+                            cwd=ROOT, stdout=log, stderr=log, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise SystemExit("soak: the server exited during startup") from None
+                time.sleep(0.5)
+        asyncio.run(one(port, 0))  # warm: caches and the first call's allocations
+        start_rss, _ = rss_mb(proc.pid)
+        print(f"# {time.strftime('%Y-%m-%d %H:%M')} soak: {args.requests} requests, server pid {proc.pid}")
+        print(f"{'requests':>8} {'RSS MB':>8} {'vs start':>8} {'peak MB':>8} {'audio s':>8} {'wall s':>7}", flush=True)
+        print(f"{0:>8} {start_rss:>8.0f} {0:>+7.1f}% {rss_mb(proc.pid)[1]:>8.0f} {0:>8.0f} {0:>7.0f}", flush=True)
+        audio, t0 = 0.0, time.monotonic()
+        samples = []
+        for i in range(1, args.requests + 1):
+            audio += asyncio.run(one(port, i))
+            if i % args.every == 0 or i == args.requests:
+                rss, peak = rss_mb(proc.pid)
+                samples.append(rss)
+                print(f"{i:>8} {rss:>8.0f} {100 * (rss / start_rss - 1):>+7.1f}% {peak:>8.0f} {audio:>8.0f} "
+                      f"{time.monotonic() - t0:>7.0f}", flush=True)
+        drift = 100 * (max(samples) / start_rss - 1)
+        print(f"# max drift {drift:+.1f}% (target ±5 %), peak {rss_mb(proc.pid)[1]:.0f} MB (target ≤ 1536 MB)")
+        return 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
