@@ -251,3 +251,21 @@ def test_health_check(server) -> None:
                           f"tcp://127.0.0.1:{_free_port()}", "--timeout", "2"],
                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
     assert bad.returncode == 1
+
+
+@pytest.mark.parametrize("voice", ["JM-Kumo", "Kumo", " jm_kumo ", "kumo:0.6+JF_Alpha:0.4"])
+def test_voice_aliases_speak(server, voice: str) -> None:
+    port, _ = server
+    events = run(_exchange(port, [Synthesize(text="Hello there.", voice=SynthesizeVoice(name=voice)).event()]))
+    assert not any(Error.is_type(e.type) for e in events), [e.data for e in events if Error.is_type(e.type)]
+    _shape_ok(events)
+    assert np.abs(_pcm(events).astype(np.int32)).max() > 1000
+
+
+def test_alias_table() -> None:
+    from wyoming_kokoro.catalog import canonical_voice
+
+    assert canonical_voice("Heart") == "af_heart"
+    assert canonical_voice("AF-HEART") == "af_heart"
+    assert canonical_voice("alpha") == "alpha"  # jf_alpha and hf_alpha share it: no guess
+    assert canonical_voice("xx_nobody") == "xx_nobody"

@@ -42,3 +42,24 @@ def load_catalog() -> dict[str, CatalogVoice]:
     """Voice name → catalog entry, in catalog order."""
     data = json.loads(_catalog_path().read_text(encoding="utf-8"))
     return {v["name"]: CatalogVoice(**v) for v in data["voices"]}
+
+
+@lru_cache(maxsize=1)
+def voice_aliases() -> dict[str, str]:
+    """Other spellings people type → catalog name: any case, `-` for `_` ("AF-Heart"), and the
+    display name where only one voice has it ("Heart"; "Alpha" is both jf_alpha and hf_alpha)."""
+    aliases: dict[str, str] = {}
+    by_display: dict[str, list[str]] = {}
+    for name, entry in load_catalog().items():
+        aliases[name.casefold()] = name
+        by_display.setdefault(entry.display_name.casefold(), []).append(name)
+    for display, names in by_display.items():
+        if len(names) == 1 and display not in aliases:
+            aliases[display] = names[0]
+    return aliases
+
+
+def canonical_voice(name: str) -> str:
+    """The catalog name for an alias, else `name` unchanged."""
+    key = name.strip().casefold().replace("-", "_")
+    return voice_aliases().get(key) or voice_aliases().get(name.strip().casefold()) or name.strip()

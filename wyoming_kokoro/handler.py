@@ -20,7 +20,7 @@ from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
 from . import __version__
-from .catalog import load_catalog
+from .catalog import canonical_voice, load_catalog
 from .sentences import SentenceBuffer, clean_markdown
 from .worker import Job, Worker
 
@@ -92,11 +92,16 @@ class ServerContext:
         name = name.strip()
         if name in self.blends:
             return self.blends[name]
-        parts = [p.split(":")[0].strip() for p in name.split("+")]
-        for part in parts:
-            if not self.installed.get(part, False):
-                raise RequestError(f"unknown or not installed voice: {part}", "voice-not-found")
-        return name
+        resolved = []
+        for part in name.split("+"):
+            voice, sep, weight = part.partition(":")
+            voice = voice.strip()
+            if voice not in self.installed:
+                voice = canonical_voice(voice)  # "Heart", "AF-Heart" → af_heart
+            if not self.installed.get(voice, False):
+                raise RequestError(f"unknown or not installed voice: {voice}", "voice-not-found")
+            resolved.append(f"{voice}{sep}{weight.strip()}")
+        return "+".join(resolved)
 
     def _on_disk(self, name: str) -> bool:
         lib = getattr(self.engine, "voices", None)
