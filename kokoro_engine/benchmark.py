@@ -99,6 +99,18 @@ def _onnx_session(threads: int):
     return ort.InferenceSession(str(pip_int8_onnx_path()), options, providers=["CPUExecutionProvider"])
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def main(args: argparse.Namespace) -> int:
     from .assets import model_or_default
     from .device import default_stft, resolve_device, resolve_dtype
@@ -123,13 +135,18 @@ def main(args: argparse.Namespace) -> int:
     if unknown:
         raise SystemExit(f"kokoro-engine: error: unknown length(s) {unknown}; choose from {list(TEXTS)}")
 
+    # Quality budget of a reduced-precision run: the same phonemes and seed through our fp32 path.
+    fp32 = load_model(model_path, device=device, dtype=torch.float32, stft=stft) if dtype != torch.float32 else None
     reference = _reference_model(read_state_dict(model_path)) if args.compare_reference else None
     onnx = _onnx_session(threads) if args.compare_onnx else None
 
+    print(f"# {time.strftime('%Y-%m-%d')}, {_cpu_name()}, torch {torch.__version__}")
     print(f"# kokoro-engine benchmark: model {model_path.name}, voice {voice.name}, device {device}, "
           f"dtype {str(dtype).replace('torch.', '')}, stft {stft}, threads {threads}, "
           f"warmup {args.warmup}, repeat {args.repeat}")
     header = f"{'length':<9} {'phon':>5} {'audio s':>8} {'ours s':>8} {'RTF':>6} {'phon/s':>7} {'1st chunk':>9}"
+    if fp32 is not None:
+        header += f" {'mel dB':>6} {'dur %':>5}"
     if reference is not None:
         header += f" {'ref s':>7} {'ref RTF':>7} {'ours/ref':>8}"
     if onnx is not None:
@@ -154,6 +171,14 @@ def main(args: argparse.Namespace) -> int:
         first = time.perf_counter() - start
         line = (f"{name:<9} {len(ids):>5} {seconds:>8.2f} {latency:>8.3f} {latency / seconds:>6.3f} "
                 f"{len(ids) / latency:>7.0f} {first:>9.3f}")
+        if fp32 is not None:
+            from .metrics import duration_agreement, log_mel_distance_db
+
+            with torch.inference_mode():
+                _, durations = model(input_ids, style, 1.0, torch.Generator().manual_seed(0))
+                base, base_durations = fp32(input_ids, style, 1.0, torch.Generator().manual_seed(0))
+            line += (f" {log_mel_distance_db(base.cpu().numpy(), audio):>6.2f}"
+                     f" {100 * duration_agreement(base_durations.cpu(), durations.cpu()):>5.1f}")
         if reference is not None:
             def ref(input_ids: torch.Tensor = input_ids, style: torch.Tensor = style) -> np.ndarray:
                 torch.manual_seed(0)

@@ -9,6 +9,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .handler import KokoroEventHandler, ServerContext
 from .worker import Worker
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
+_STARTED = time.monotonic()  # module import: the process is a second old at most by then
 OFFLINE_DEFAULT_VOICE = "jf_alpha"
 
 
@@ -222,8 +224,6 @@ def _warm_up(ctx: ServerContext) -> None:
     """Queue one short synthesis first on the worker: the G2P dictionaries (spaCy, MeCab) and the
     model's first call load now instead of during the first request. `describe` is answered
     meanwhile; requests that arrive in the first seconds wait behind it, in order."""
-    import time
-
     from .worker import Job
 
     start = time.monotonic()
@@ -268,7 +268,8 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
             _LOGGER.warning("Zeroconf announcement failed: %s", err)
             zc = None
     _warm_up(ctx)
-    _LOGGER.info("Ready on %s (default voice %s)", args.uri, ctx.default_voice)
+    _LOGGER.info("Ready on %s (default voice %s) %.1f s after start", args.uri, ctx.default_voice,
+                 time.monotonic() - _STARTED)
     try:
         await stop.wait()
     finally:

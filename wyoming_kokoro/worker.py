@@ -81,3 +81,21 @@ class Worker:
                 _LOGGER.debug("synthesis failed", exc_info=True)
                 job._put(err)
             job._put(_DONE)
+            if self._queue.empty():
+                _release_memory()
+
+
+def _malloc_trim() -> Callable[[], None]:
+    """glibc keeps freed audio-rate buffers (tens of MB each) in per-thread arenas, so resident
+    memory ratchets up to the largest request ever served; malloc_trim hands them back. No-op
+    where there is no glibc (musl, macOS)."""
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0) and None
+
+
+_release_memory = _malloc_trim()
