@@ -28,11 +28,13 @@ class AdaIN1d(nn.Module):
         generator's convolutions on CPU).
         """
         gamma, beta = self.fc(s).float()[:, :, None].chunk(2, dim=1)
-        # E[x²] − E[x]² via a dot product: ten times faster on CPU than torch.var_mean's Welford
-        # pass, and these activations are centred enough (|mean| ≲ std) for fp32 to hold it.
+        # E[x²] − E[x]² with torch's cascaded (pairwise) sums: ten times faster on CPU than
+        # torch.var_mean's Welford pass, and as accurate here because these activations are
+        # centred (|mean| ≲ std). A BLAS dot product for E[x²] was faster still but accumulated
+        # enough error over 100k+ frames to cost 0.3 dB against fp32.
         xf = x.float()
         mean = xf.mean(dim=-1, keepdim=True)
-        var = (torch.linalg.vecdot(xf, xf)[..., None] / xf.shape[-1] - mean.square()).clamp_min(0)
+        var = (xf.square().mean(dim=-1, keepdim=True) - mean.square()).clamp_min(0)
         scale = (1 + gamma) * self.norm.weight.float()[None, :, None] * torch.rsqrt(var + self.norm.eps)
         shift = beta + (1 + gamma) * self.norm.bias.float()[None, :, None] - mean * scale
         return scale, shift
