@@ -63,7 +63,8 @@ def _package_dir(module: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -74,7 +75,7 @@ def _sha256(path: Path) -> str:
 def pip_int8_onnx_path(cache: Path | None = None) -> Path:
     """The int8 ONNX export, joined from the four PyPI parts once and verified by sha256."""
     target = (cache or cache_dir()) / "kokoro-v1.0.int8.onnx"
-    if target.is_file() and target.stat().st_size > 0 and _sha256(target) == INT8_SHA256:
+    if target.is_file() and target.stat().st_size > 0 and sha256_file(target) == INT8_SHA256:
         return target
     parts = []
     for package in PART_PACKAGES:

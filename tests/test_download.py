@@ -25,6 +25,8 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
+from tests.wyoming_client import exchange
+from tests.wyoming_client import run as _run
 from wyoming_kokoro import download
 from wyoming_kokoro.download import DownloadError, RemoteFileMissing, download_file
 
@@ -245,24 +247,11 @@ def e2e(hub: FakeHub, original_layout_pth: Path, tmp_path_factory: pytest.TempPa
 
 
 def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 200))
-
-
-async def _exchange(port: int, events: list[Event], until: str = "audio-stop") -> list[Event]:
-    async with AsyncTcpClient("127.0.0.1", port) as client:
-        for e in events:
-            await client.write_event(e)
-        got = []
-        while True:
-            ev = await client.read_event()
-            assert ev is not None, f"connection closed after {[g.type for g in got]}"
-            got.append(ev)
-            if ev.type == until:
-                return got
+    return _run(coro, 200)
 
 
 def _installed(port: int) -> dict[str, bool]:
-    info = Info.from_event(run(_exchange(port, [Describe().event()], until="info"))[-1])
+    info = Info.from_event(run(exchange(port, [Describe().event()], until="info"))[-1])
     return {v.name: v.installed for v in info.tts[0].voices}
 
 
@@ -304,8 +293,8 @@ def test_e2e_voice_downloaded_once_on_first_use(hub: FakeHub, e2e) -> None:
     hub.clear_log()
 
     async def scenario() -> tuple[list[Event], list[Event], float]:
-        first = asyncio.create_task(_exchange(server.port, [_say("af_bella")]))
-        second = asyncio.create_task(_exchange(server.port, [_say("af_bella", "Second request, same voice.")]))
+        first = asyncio.create_task(exchange(server.port, [_say("af_bella")]))
+        second = asyncio.create_task(exchange(server.port, [_say("af_bella", "Second request, same voice.")]))
         await asyncio.sleep(0.05)
         t0 = time.monotonic()  # `describe` keeps answering while the voice downloads
         async with AsyncTcpClient("127.0.0.1", server.port) as other:
@@ -325,13 +314,13 @@ def test_e2e_voice_downloaded_once_on_first_use(hub: FakeHub, e2e) -> None:
     assert len(hub.log("GET", "voices/af_bella.pt")) == 1
     assert _sha(data / "voices" / "af_bella.pt") == shas["voices/af_bella.pt"]
     # Later requests use the file on disk: no more hub traffic for it.
-    _well_formed(run(_exchange(server.port, [_say("af_bella", "Once more.")])))
+    _well_formed(run(exchange(server.port, [_say("af_bella", "Once more.")])))
     assert len(hub.log(path="voices/af_bella.pt")) == 2  # one HEAD, one GET in all
 
 
 def test_e2e_failed_voice_download_gets_error_and_end(hub: FakeHub, e2e) -> None:
     server, data, _ = e2e
-    events = run(_exchange(server.port, [_say("af_sarah")]))
+    events = run(exchange(server.port, [_say("af_sarah")]))
     errors = [Error.from_event(e) for e in events if Error.is_type(e.type)]
     assert errors and errors[0].code == "voice-download-failed"
     _well_formed(events)
@@ -339,7 +328,7 @@ def test_e2e_failed_voice_download_gets_error_and_end(hub: FakeHub, e2e) -> None
     assert not (data / "voices" / "af_sarah.pt").exists() and _leftovers(data) == []
     # still serving; the voice the hub does not have is no longer advertised
     assert _installed(server.port)["af_sarah"] is False
-    events = run(_exchange(server.port, [_say("af_heart", "Still here.")]))
+    events = run(exchange(server.port, [_say("af_heart", "Still here.")]))
     _well_formed(events)
     assert np.abs(_pcm(events)).max() > 1000
     assert server.proc.poll() is None
@@ -352,7 +341,7 @@ def test_e2e_streaming_first_use_and_failure(hub: FakeHub, e2e) -> None:
         evs = [SynthesizeStart(voice=SynthesizeVoice(name=voice)).event(),
                SynthesizeChunk(text="Good morning. The kettle is ").event(),
                SynthesizeChunk(text="on.").event(), SynthesizeStop().event()]
-        events = run(_exchange(server.port, evs, until="synthesize-stopped"))
+        events = run(exchange(server.port, evs, until="synthesize-stopped"))
         assert [e.type for e in events].count("synthesize-stopped") == 1
         _well_formed(events[:-1])
         return events
@@ -380,7 +369,7 @@ def test_e2e_restart_update_voices(hub: FakeHub, e2e, tmp_path: Path) -> None:
         assert hub.log("GET", "voices/af_heart.pt") == []  # unchanged: compared by sha256, not fetched
         assert hub.log("GET", MODEL) == []  # the model is not a voice
         assert _leftovers(data) == []
-        events = run(_exchange(again.port, [_say("af_bella", "Updated.")]))
+        events = run(exchange(again.port, [_say("af_bella", "Updated.")]))
         _well_formed(events)
         assert np.abs(_pcm(events)).max() > 1000
     finally:
@@ -395,10 +384,10 @@ def test_e2e_restart_local_files_only(hub: FakeHub, e2e, tmp_path: Path) -> None
         installed = _installed(again.port)
         assert installed["af_heart"] and installed["af_bella"]  # on disk
         assert not installed["af_sarah"] and not installed["af_nicole"]  # would need a download
-        events = run(_exchange(again.port, [_say("af_nicole")]))
+        events = run(exchange(again.port, [_say("af_nicole")]))
         assert any(Error.is_type(e.type) for e in events)
         _well_formed(events)
-        events = run(_exchange(again.port, [_say("af_bella", "From the disk.")]))
+        events = run(exchange(again.port, [_say("af_bella", "From the disk.")]))
         _well_formed(events)
         assert np.abs(_pcm(events)).max() > 1000
         assert hub.log() == []  # not a single request reached the hub

@@ -17,8 +17,9 @@ def engine() -> KokoroEngine:
     return KokoroEngine.load(real_model_path(), device="cpu")
 
 
-def test_chunks_come_lazily_one_model_call_each(engine, monkeypatch):
-    calls = []
+def _count_model_calls(engine: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one per forward pass of the engine's model."""
+    calls: list[int] = []
     forward = engine.model.forward
 
     def counting(*args, **kwargs):
@@ -26,6 +27,11 @@ def test_chunks_come_lazily_one_model_call_each(engine, monkeypatch):
         return forward(*args, **kwargs)
 
     monkeypatch.setattr(engine.model, "forward", counting)
+    return calls
+
+
+def test_chunks_come_lazily_one_model_call_each(engine, monkeypatch):
+    calls = _count_model_calls(engine, monkeypatch)
     text = "The kitchen lights are on. The front door is locked. It is twenty degrees inside."
     chunks = engine.synthesize(text, "jf_alpha", lang="a", seed=1)
     assert calls == []  # validation only: no audio before the caller asks
@@ -85,14 +91,7 @@ def test_audio_cache_repeats_instantly_and_stays_bounded(engine, monkeypatch):
     from kokoro_engine.pipeline import AudioCache
 
     cached = KokoroEngine(engine.model, engine.voices, engine.device, cache_bytes=8 * 1024 * 1024)
-    calls = []
-    forward = cached.model.forward
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return forward(*args, **kwargs)
-
-    monkeypatch.setattr(cached.model, "forward", counting)
+    calls = _count_model_calls(cached, monkeypatch)
     text = "Turned on the lights. Good night."
     first = list(cached.synthesize(text, "jf_alpha", lang="a"))
     assert len(calls) == 2

@@ -14,7 +14,6 @@ from kokoro_engine.benchmark import TEXTS
 from kokoro_engine.device import cpu_has_fast
 from kokoro_engine.metrics import duration_agreement, log_mel_distance_db
 from kokoro_engine.weights import load_model
-
 from tests.realweights import real_model_path, voice_pack
 
 pytestmark = pytest.mark.skipif(not cpu_has_fast(torch.bfloat16),

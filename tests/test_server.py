@@ -22,6 +22,8 @@ from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
+from tests.wyoming_client import exchange, run
+
 ROOT = Path(__file__).resolve().parent.parent
 
 if importlib.util.find_spec("kokoro_engine.pipeline") is None and "WYOMING_KOKORO_TEST_SERVER" not in os.environ:
@@ -62,21 +64,6 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     assert "Task exception was never retrieved" not in log.read()
 
 
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 280))
-
-
-async def _exchange(port: int, events: list[Event], until: str = "audio-stop") -> list[Event]:
-    async with AsyncTcpClient("127.0.0.1", port) as client:
-        for e in events:
-            await client.write_event(e)
-        got = []
-        while True:
-            ev = await client.read_event()
-            assert ev is not None, f"connection closed after {[g.type for g in got]}"
-            got.append(ev)
-            if ev.type == until:
-                return got
 
 
 def _pcm(events: list[Event]) -> np.ndarray:
@@ -94,7 +81,7 @@ def _shape_ok(events: list[Event]) -> None:
 
 def test_describe_lists_catalog(server) -> None:
     port, _ = server
-    info = Info.from_event(run(_exchange(port, [Describe().event()], until="info"))[-1])
+    info = Info.from_event(run(exchange(port, [Describe().event()], until="info"))[-1])
     (prog,) = info.tts
     assert prog.name == "kokoro" and prog.installed and prog.supports_synthesize_streaming
     assert len(prog.voices) == 54
@@ -107,7 +94,7 @@ def test_describe_lists_catalog(server) -> None:
 
 def test_plain_synthesis_real_audio(server) -> None:
     port, _ = server
-    events = run(_exchange(port, [Synthesize(text="Hello there. This is a test.").event()]))
+    events = run(exchange(port, [Synthesize(text="Hello there. This is a test.").event()]))
     _shape_ok(events)
     pcm = _pcm(events)
     assert len(pcm) > 24000 * 0.8  # two short sentences are at least most of a second
@@ -122,9 +109,9 @@ def test_streaming_arbitrary_boundaries(server) -> None:
     pieces = [text[i:i + 7] for i in range(0, len(text), 7)]  # cuts inside words and sentences
     evs = [SynthesizeStart().event()] + [SynthesizeChunk(text=p).event() for p in pieces]
     evs += [Synthesize(text=text).event(), SynthesizeStop().event()]  # compatibility copy is ignored
-    events = run(_exchange(port, evs, until="synthesize-stopped"))
+    events = run(exchange(port, evs, until="synthesize-stopped"))
     _shape_ok(events)
-    plain = _pcm(run(_exchange(port, [Synthesize(text=text).event()])))
+    plain = _pcm(run(exchange(port, [Synthesize(text=text).event()])))
     streamed = _pcm(events)
     # every sentence spoken once: about as long as the whole text read plainly, not twice that
     assert 0.7 * len(plain) < len(streamed) < 1.4 * len(plain)
@@ -149,7 +136,7 @@ def test_describe_fast_during_long_synthesis(server) -> None:
 
     assert run(scenario()) < 1.0
     # the server is still fine after that disconnect
-    _shape_ok(run(_exchange(port, [Synthesize(text="Still here.").event()])))
+    _shape_ok(run(exchange(port, [Synthesize(text="Still here.").event()])))
 
 
 def test_disconnect_mid_stream_then_new_request(server) -> None:
@@ -164,7 +151,7 @@ def test_disconnect_mid_stream_then_new_request(server) -> None:
 
     run(scenario())
     t0 = time.monotonic()
-    _shape_ok(run(_exchange(port, [Synthesize(text="New request.").event()])))
+    _shape_ok(run(exchange(port, [Synthesize(text="New request.").event()])))
     assert time.monotonic() - t0 < 30
 
 
@@ -172,7 +159,7 @@ def test_concurrent_clients(server) -> None:
     port, _ = server
 
     async def all_of_them() -> list[list[Event]]:
-        return await asyncio.gather(*[_exchange(port, [Synthesize(text=f"Client {i} here.").event()])
+        return await asyncio.gather(*[exchange(port, [Synthesize(text=f"Client {i} here.").event()])
                                       for i in range(8)])
 
     for events in run(all_of_them()):
@@ -196,7 +183,7 @@ def test_concurrent_clients(server) -> None:
 def test_bad_input_plain(server, data) -> None:
     port, _ = server
     # Read as Home Assistant does: until the first audio-stop.
-    events = run(_exchange(port, [Event(type="synthesize", data=data)], until="audio-stop"))
+    events = run(exchange(port, [Event(type="synthesize", data=data)], until="audio-stop"))
     assert any(Error.is_type(e.type) for e in events)
     _shape_ok(events)
     assert len(_pcm(events)) == 0
@@ -206,10 +193,10 @@ def test_bad_input_streaming(server) -> None:
     port, _ = server
     evs = [SynthesizeStart(voice=SynthesizeVoice(name="xx_nobody")).event(),
            SynthesizeChunk(text="Hello there.").event(), SynthesizeStop().event()]
-    events = run(_exchange(port, evs, until="synthesize-stopped"))
+    events = run(exchange(port, evs, until="synthesize-stopped"))
     assert any(Error.is_type(e.type) for e in events)
     _shape_ok(events)
-    events = run(_exchange(port, [SynthesizeStart().event(), SynthesizeChunk(text=" ... ").event(),
+    events = run(exchange(port, [SynthesizeStart().event(), SynthesizeChunk(text=" ... ").event(),
                                   SynthesizeStop().event()], until="synthesize-stopped"))
     assert any(Error.is_type(e.type) for e in events)
     _shape_ok(events)
@@ -238,7 +225,7 @@ def test_invalid_utf8_gets_error_and_end(server) -> None:
 
 def test_ping_and_unknown(server) -> None:
     port, _ = server
-    events = run(_exchange(port, [Event(type="no-such-event"), Ping(text="x").event()], until="pong"))
+    events = run(exchange(port, [Event(type="no-such-event"), Ping(text="x").event()], until="pong"))
     assert [e.type for e in events] == ["pong"] and Pong.from_event(events[0]).text == "x"
 
 
@@ -256,7 +243,7 @@ def test_health_check(server) -> None:
 @pytest.mark.parametrize("voice", ["JM-Kumo", "Kumo", " jm_kumo ", "kumo:0.6+JF_Alpha:0.4"])
 def test_voice_aliases_speak(server, voice: str) -> None:
     port, _ = server
-    events = run(_exchange(port, [Synthesize(text="Hello there.", voice=SynthesizeVoice(name=voice)).event()]))
+    events = run(exchange(port, [Synthesize(text="Hello there.", voice=SynthesizeVoice(name=voice)).event()]))
     assert not any(Error.is_type(e.type) for e in events), [e.data for e in events if Error.is_type(e.type)]
     _shape_ok(events)
     assert np.abs(_pcm(events).astype(np.int32)).max() > 1000

@@ -12,7 +12,6 @@ file on failure and does not check the sha256, hence our own loop around its pie
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import re
@@ -20,6 +19,8 @@ import socket
 import threading
 from pathlib import Path
 from urllib.parse import quote, urlparse
+
+from kokoro_engine.assets import sha256_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,14 +88,6 @@ def hub_endpoint() -> str:
 def _path_lock(target: Path) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(target.resolve(), threading.Lock())
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_file(repo_path: str, download_dir: Path, *, local_files_only: bool = False,
