@@ -130,9 +130,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     except Exception as err:
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
 
-    model_obj = getattr(engine, "model", None)
-    _LOGGER.info("Loaded %s on %s (%s)", model, getattr(engine, "device", "?"),
-                 str(getattr(model_obj, "compute_dtype", "?")).replace("torch.", ""))
+    _LOGGER.info("Loaded %s on %s (%s)", model, engine.device, str(engine.model.compute_dtype).replace("torch.", ""))
     available = set(_library_names(engine))
     try:
         from kokoro_engine.g2p import language_status
@@ -176,9 +174,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     if can_download and default not in available and find_voice(data_dirs, default) is None:
         try:
             download_voice(default, download_dir)
-            lib = getattr(engine, "voices", None)
-            if lib is not None and hasattr(lib, "refresh"):
-                lib.refresh()  # the library was scanned before this download
+            engine.voices.refresh()  # the library was scanned before this download
         except Exception as err:
             from .download import RemoteFileMissing
 

@@ -61,5 +61,4 @@ def voice_aliases() -> dict[str, str]:
 
 def canonical_voice(name: str) -> str:
     """The catalog name for an alias, else `name` unchanged."""
-    key = name.strip().casefold().replace("-", "_")
-    return voice_aliases().get(key) or voice_aliases().get(name.strip().casefold()) or name.strip()
+    return voice_aliases().get(name.strip().casefold().replace("-", "_"), name.strip())

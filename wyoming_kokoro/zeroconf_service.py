@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from collections.abc import Iterator
 
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
@@ -13,25 +14,27 @@ _LOGGER = logging.getLogger(__name__)
 SERVICE_TYPE = "_wyoming._tcp.local."
 
 
+def _interface_addresses() -> Iterator[tuple[object, ipaddress.IPv4Address | ipaddress.IPv6Address]]:
+    """(ifaddr adapter, address) for every address of every interface."""
+    import ifaddr  # a dependency of zeroconf
+
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            yield adapter, ipaddress.ip_address(ip.ip if ip.is_IPv4 else ip.ip[0])
+
+
 def lan_addresses(host: str | None = None, *, ipv6: bool = True) -> list[str]:
     """Addresses Home Assistant can reach: a concrete bind host as is, else every non-loopback,
     non-link-local interface address (Home Assistant drops 0.0.0.0 and link-local). IPv6 ones only
     when the server also listens on IPv6 (`ipv6`), so no client is sent to a closed port."""
     if host and host not in ("0.0.0.0", "::", ""):
         return [host]
-    import ifaddr  # a dependency of zeroconf
-
     found: list[str] = []
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            addr = ip.ip if ip.is_IPv4 else ip.ip[0]
-            parsed = ipaddress.ip_address(addr)
-            if parsed.is_loopback or parsed.is_link_local or parsed.is_unspecified:
-                continue
-            if ip.is_IPv4 and host != "::":
-                found.append(addr)
-            elif ip.is_IPv6 and ipv6:
-                found.append(addr)
+    for _adapter, addr in _interface_addresses():
+        if addr.is_loopback or addr.is_link_local or addr.is_unspecified:
+            continue
+        if (addr.version == 4 and host != "::") or (addr.version == 6 and ipv6):
+            found.append(str(addr))
     return found
 
 
@@ -39,18 +42,14 @@ def mdns_interfaces() -> list[str | int]:
     """Where to speak mDNS: every interface but loopback (IPv4 addresses, IPv6 interface indexes).
     Linux's `lo` has no MULTICAST flag, so zeroconf's default (all interfaces, ::1 included) logs an
     ENETUNREACH traceback at every start; multicast loopback still reaches listeners on this host."""
-    import ifaddr  # a dependency of zeroconf
-
     found: list[str | int] = []
-    for adapter in ifaddr.get_adapters():
-        has_v6 = False
-        for ip in adapter.ips:
-            if ip.is_IPv4 and not ipaddress.ip_address(ip.ip).is_loopback:
-                found.append(ip.ip)
-            elif ip.is_IPv6 and not ipaddress.ip_address(ip.ip[0]).is_loopback:
-                has_v6 = True
-        if has_v6 and adapter.index is not None:
-            found.append(adapter.index)
+    for adapter, addr in _interface_addresses():
+        if addr.is_loopback:
+            continue
+        if addr.version == 4:
+            found.append(str(addr))
+        elif adapter.index is not None and adapter.index not in found:  # type: ignore[attr-defined]
+            found.append(adapter.index)  # type: ignore[attr-defined]
     return found
 
 
