@@ -18,14 +18,13 @@ import numpy as np
 import pytest
 import torch
 from fakehub import FakeHub
-from wyoming.audio import AudioChunk
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
-from tests.wyoming_client import exchange
+from tests.wyoming_client import audio_samples, exchange
 from tests.wyoming_client import run as _run
 from wyoming_kokoro import download
 from wyoming_kokoro.download import DownloadError, RemoteFileMissing, download_file
@@ -255,11 +254,6 @@ def _installed(port: int) -> dict[str, bool]:
     return {v.name: v.installed for v in info.tts[0].voices}
 
 
-def _pcm(events: list[Event]) -> np.ndarray:
-    return np.concatenate([np.frombuffer(AudioChunk.from_event(e).audio, np.int16)
-                           for e in events if AudioChunk.is_type(e.type)] or [np.zeros(0, np.int16)])
-
-
 def _well_formed(events: list[Event]) -> None:
     types = [e.type for e in events]
     assert types.count("audio-start") == 1 and types.count("audio-stop") == 1
@@ -309,7 +303,7 @@ def test_e2e_voice_downloaded_once_on_first_use(hub: FakeHub, e2e) -> None:
     for events in (a, b):
         _well_formed(events)
         assert not any(Error.is_type(e.type) for e in events)
-        pcm = _pcm(events)
+        pcm = audio_samples(events)
         assert len(pcm) > 24000 * 0.5 and np.abs(pcm).max() > 1000  # real speech, not silence
     assert len(hub.log("GET", "voices/af_bella.pt")) == 1
     assert _sha(data / "voices" / "af_bella.pt") == shas["voices/af_bella.pt"]
@@ -324,13 +318,13 @@ def test_e2e_failed_voice_download_gets_error_and_end(hub: FakeHub, e2e) -> None
     errors = [Error.from_event(e) for e in events if Error.is_type(e.type)]
     assert errors and errors[0].code == "voice-download-failed"
     _well_formed(events)
-    assert len(_pcm(events)) == 0
+    assert len(audio_samples(events)) == 0
     assert not (data / "voices" / "af_sarah.pt").exists() and _leftovers(data) == []
     # still serving; the voice the hub does not have is no longer advertised
     assert _installed(server.port)["af_sarah"] is False
     events = run(exchange(server.port, [_say("af_heart", "Still here.")]))
     _well_formed(events)
-    assert np.abs(_pcm(events)).max() > 1000
+    assert np.abs(audio_samples(events)).max() > 1000
     assert server.proc.poll() is None
 
 
@@ -348,12 +342,12 @@ def test_e2e_streaming_first_use_and_failure(hub: FakeHub, e2e) -> None:
 
     hub.clear_log()
     events = stream("bf_emma")  # downloaded on first use from a streamed request too
-    assert not any(Error.is_type(e.type) for e in events) and np.abs(_pcm(events)).max() > 1000
+    assert not any(Error.is_type(e.type) for e in events) and np.abs(audio_samples(events)).max() > 1000
     assert _sha(data / "voices" / "bf_emma.pt") == shas["voices/bf_emma.pt"]
     assert len(hub.log("GET", "voices/bf_emma.pt")) == 1
     events = stream("am_michael")  # in the catalog, 404 on the hub
     errors = [Error.from_event(e) for e in events if Error.is_type(e.type)]
-    assert [e.code for e in errors] == ["voice-download-failed"] and len(_pcm(events)) == 0
+    assert [e.code for e in errors] == ["voice-download-failed"] and len(audio_samples(events)) == 0
     assert server.proc.poll() is None
 
 
@@ -371,7 +365,7 @@ def test_e2e_restart_update_voices(hub: FakeHub, e2e, tmp_path: Path) -> None:
         assert _leftovers(data) == []
         events = run(exchange(again.port, [_say("af_bella", "Updated.")]))
         _well_formed(events)
-        assert np.abs(_pcm(events)).max() > 1000
+        assert np.abs(audio_samples(events)).max() > 1000
     finally:
         again.stop()
 
@@ -389,7 +383,7 @@ def test_e2e_restart_local_files_only(hub: FakeHub, e2e, tmp_path: Path) -> None
         _well_formed(events)
         events = run(exchange(again.port, [_say("af_bella", "From the disk.")]))
         _well_formed(events)
-        assert np.abs(_pcm(events)).max() > 1000
+        assert np.abs(audio_samples(events)).max() > 1000
         assert hub.log() == []  # not a single request reached the hub
     finally:
         again.stop()

@@ -22,7 +22,7 @@ from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
-from tests.wyoming_client import exchange, run
+from tests.wyoming_client import audio_samples, exchange, run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,11 +66,6 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 
 
 
-def _pcm(events: list[Event]) -> np.ndarray:
-    return np.concatenate([np.frombuffer(AudioChunk.from_event(e).audio, np.int16)
-                           for e in events if AudioChunk.is_type(e.type)] or [np.zeros(0, np.int16)])
-
-
 def _shape_ok(events: list[Event]) -> None:
     types = [e.type for e in events]
     assert types.count("audio-start") == 1 and types.count("audio-stop") == 1
@@ -96,7 +91,7 @@ def test_plain_synthesis_real_audio(server) -> None:
     port, _ = server
     events = run(exchange(port, [Synthesize(text="Hello there. This is a test.").event()]))
     _shape_ok(events)
-    pcm = _pcm(events)
+    pcm = audio_samples(events)
     assert len(pcm) > 24000 * 0.8  # two short sentences are at least most of a second
     assert np.abs(pcm).max() > 1000  # speech, not silence
     chunks = [e for e in events if AudioChunk.is_type(e.type)]
@@ -111,8 +106,8 @@ def test_streaming_arbitrary_boundaries(server) -> None:
     evs += [Synthesize(text=text).event(), SynthesizeStop().event()]  # compatibility copy is ignored
     events = run(exchange(port, evs, until="synthesize-stopped"))
     _shape_ok(events)
-    plain = _pcm(run(exchange(port, [Synthesize(text=text).event()])))
-    streamed = _pcm(events)
+    plain = audio_samples(run(exchange(port, [Synthesize(text=text).event()])))
+    streamed = audio_samples(events)
     # every sentence spoken once: about as long as the whole text read plainly, not twice that
     assert 0.7 * len(plain) < len(streamed) < 1.4 * len(plain)
 
@@ -164,7 +159,7 @@ def test_concurrent_clients(server) -> None:
 
     for events in run(all_of_them()):
         _shape_ok(events)
-        assert len(_pcm(events)) > 2400
+        assert len(audio_samples(events)) > 2400
 
 
 @pytest.mark.parametrize(
@@ -186,7 +181,7 @@ def test_bad_input_plain(server, data) -> None:
     events = run(exchange(port, [Event(type="synthesize", data=data)], until="audio-stop"))
     assert any(Error.is_type(e.type) for e in events)
     _shape_ok(events)
-    assert len(_pcm(events)) == 0
+    assert len(audio_samples(events)) == 0
 
 
 def test_bad_input_streaming(server) -> None:
@@ -246,7 +241,7 @@ def test_voice_aliases_speak(server, voice: str) -> None:
     events = run(exchange(port, [Synthesize(text="Hello there.", voice=SynthesizeVoice(name=voice)).event()]))
     assert not any(Error.is_type(e.type) for e in events), [e.data for e in events if Error.is_type(e.type)]
     _shape_ok(events)
-    assert np.abs(_pcm(events).astype(np.int32)).max() > 1000
+    assert np.abs(audio_samples(events).astype(np.int32)).max() > 1000
 
 
 def test_alias_table() -> None:

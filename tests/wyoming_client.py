@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
+import numpy as np
+from wyoming.audio import AudioChunk
 from wyoming.client import AsyncTcpClient
 from wyoming.event import Event
 
@@ -26,3 +28,9 @@ async def exchange(port: int, events: list[Event], until: str = "audio-stop") ->
             got.append(ev)
             if ev.type == until:
                 return got
+
+
+def audio_samples(events: list[Event]) -> np.ndarray:
+    """The int16 samples of all audio-chunk events, in order."""
+    return np.concatenate([np.frombuffer(AudioChunk.from_event(e).audio, np.int16)
+                           for e in events if AudioChunk.is_type(e.type)] or [np.zeros(0, np.int16)])
