@@ -13,6 +13,8 @@ import time
 from functools import partial
 from pathlib import Path
 
+from kokoro_engine.memory import tune_allocator
+
 from . import __version__
 from .catalog import load_catalog
 from .download import download_model, download_voice, find_model, find_voice, hub_offline, hub_reachable
@@ -286,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format=args.log_format)
+    # Before any thread starts: long chunks reuse heap blocks instead of mmap-faulting each tensor.
+    tune_allocator()
     try:
         ctx = prepare(args)
     except StartupError as err:

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kokoro_engine.memory import release_free_memory
+
 _LOGGER = logging.getLogger(__name__)
 
 _DONE = object()
@@ -82,20 +84,5 @@ class Worker:
                 job._put(err)
             job._put(_DONE)
             if self._queue.empty():
-                _release_memory()
-
-
-def _malloc_trim() -> Callable[[], None]:
-    """glibc keeps freed audio-rate buffers (tens of MB each) in per-thread arenas, so resident
-    memory ratchets up to the largest request ever served; malloc_trim hands them back. No-op
-    where there is no glibc (musl, macOS)."""
-    try:
-        import ctypes
-
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-    return lambda: trim(0) and None
-
-
-_release_memory = _malloc_trim()
+                # Hand the request's freed audio-rate buffers back, so idle RSS stays flat.
+                release_free_memory()
