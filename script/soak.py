@@ -32,6 +32,13 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def idle_rss_mb(pid: int) -> tuple[float, float]:
+    """RSS once the worker is idle: the last audio reaches us just before the server returns the
+    request's freed buffers to the OS, so sampling at once would sometimes catch them."""
+    time.sleep(1.0)
+    return rss_mb(pid)
+
+
 async def one(port: int, i: int) -> float:
     text = f"{TEXTS[MIX[i % len(MIX)]]} Request {i}."  # unique text: no cache hits
     async with AsyncTcpClient("127.0.0.1", port) as client:
@@ -84,7 +91,7 @@ def main() -> int:
         # the whole run, warm-up included.
         for i in range(-len(MIX), 0):
             asyncio.run(one(port, i))
-        start_rss, _ = rss_mb(proc.pid)
+        start_rss, _ = idle_rss_mb(proc.pid)
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} soak: {args.requests} requests, server pid {proc.pid}")
         print(f"{'requests':>8} {'RSS MB':>8} {'vs start':>8} {'peak MB':>8} {'audio s':>8} {'wall s':>7}", flush=True)
         print(f"{0:>8} {start_rss:>8.0f} {0:>+7.1f}% {rss_mb(proc.pid)[1]:>8.0f} {0:>8.0f} {0:>7.0f}", flush=True)
@@ -93,7 +100,7 @@ def main() -> int:
         for i in range(1, args.requests + 1):
             audio += asyncio.run(one(port, i))
             if i % args.every == 0 or i == args.requests:
-                rss, peak = rss_mb(proc.pid)
+                rss, peak = idle_rss_mb(proc.pid)
                 samples.append(rss)
                 print(f"{i:>8} {rss:>8.0f} {100 * (rss / start_rss - 1):>+7.1f}% {peak:>8.0f} {audio:>8.0f} "
                       f"{time.monotonic() - t0:>7.0f}", flush=True)
