@@ -122,7 +122,7 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
     model = KokoroModel(config, stft=stft)
     load_state_dict_strict(model, state, source=str(path))
     model.to(device=torch.device(device))
-    model.compute_dtype = dtype
+    model.set_compute_dtype(dtype)
     return model.eval()
 
 

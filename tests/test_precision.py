@@ -47,3 +47,25 @@ def test_bf16_within_quality_budget(models, length: str) -> None:
     assert distance <= 1.0, f"bf16 is {distance:.2f} dB from fp32"
     # and it is not secretly the fp32 path: reduced precision leaves a measurable trace
     assert not torch.equal(ref_audio, audio)
+
+
+def test_bf16_weights_stored_give_the_numbers_autocast_would(models) -> None:
+    """The decoder's convolution weights are kept in bf16 to spare a cast per call; autocast over
+    fp32 weights computes the very same audio (conv_post, run outside autocast, stays fp32)."""
+    from kokoro_engine.g2p import get_g2p
+
+    fp32, bf16 = models
+    conv_post = bf16.decoder.generator.conv_post
+    assert conv_post.weight.dtype is torch.float32
+    assert bf16.decoder.generator.resblocks[0].convs1[0].weight.dtype is torch.bfloat16
+    phonemes = get_g2p("a").phonemize(TEXTS["short"])
+    ids = torch.tensor([[0, *fp32.tokenize(phonemes), 0]])
+    style = voice_pack("jf_alpha")[len(phonemes) - 1]
+    with torch.inference_mode():
+        stored, _ = bf16(ids, style, 1.0, torch.Generator().manual_seed(3))
+        fp32.compute_dtype = torch.bfloat16  # the old way: fp32 weights, cast by autocast per call
+        try:
+            cast, _ = fp32(ids, style, 1.0, torch.Generator().manual_seed(3))
+        finally:
+            fp32.compute_dtype = torch.float32
+    assert torch.equal(stored, cast)
