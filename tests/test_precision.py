@@ -50,14 +50,16 @@ def test_bf16_within_quality_budget(models, length: str) -> None:
 
 
 def test_bf16_weights_stored_give_the_numbers_autocast_would(models) -> None:
-    """The decoder's convolution weights are kept in bf16 to spare a cast per call; autocast over
-    fp32 weights computes the very same audio (conv_post, run outside autocast, stays fp32)."""
+    """The decoder's convolution and linear weights are kept in bf16 to spare a cast per forward;
+    autocast over fp32 weights computes the very same audio (what runs outside autocast stays fp32)."""
     from kokoro_engine.g2p import get_g2p
 
     fp32, bf16 = models
-    conv_post = bf16.decoder.generator.conv_post
-    assert conv_post.weight.dtype is torch.float32
-    assert bf16.decoder.generator.resblocks[0].convs1[0].weight.dtype is torch.bfloat16
+    generator = bf16.decoder.generator
+    assert generator.conv_post.weight.dtype is torch.float32
+    assert generator.m_source.l_linear.weight.dtype is torch.float32
+    assert generator.resblocks[0].convs1[0].weight.dtype is torch.bfloat16
+    assert generator.resblocks[0].adain1[0].fc.weight.dtype is torch.bfloat16
     phonemes = get_g2p("a").phonemize(TEXTS["short"])
     ids = torch.tensor([[0, *fp32.tokenize(phonemes), 0]])
     style = voice_pack("jf_alpha")[len(phonemes) - 1]

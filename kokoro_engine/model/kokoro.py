@@ -34,18 +34,19 @@ class KokoroModel(nn.Module):
         self.eval()
 
     def set_compute_dtype(self, dtype: torch.dtype) -> None:
-        """Run the decoder in `dtype` (see __init__). Its convolution weights are stored in that dtype
-        too: autocast would cast them on every call anyway, to the same numbers, so this only saves
-        the casts (about a tenth of a short reply's time) and half their memory. `conv_post` runs
-        outside autocast and keeps fp32."""
+        """Run the decoder in `dtype` (see __init__). Its convolution and linear weights are stored
+        in that dtype too: autocast would cast them again in every forward anyway (its cast cache lasts
+        one autocast region), to the same numbers, so this only saves the casts and half their memory.
+        What runs outside autocast keeps fp32: `conv_post` and the harmonic source's linear mix."""
         if self.compute_dtype != torch.float32:
             raise ValueError("the compute dtype is set once, on an fp32 model")
         self.compute_dtype = dtype
         if dtype == torch.float32:
             return
-        keep = self.decoder.generator.conv_post
+        generator = self.decoder.generator
+        keep = {generator.conv_post, *generator.m_source.modules()}
         for module in self.decoder.modules():
-            if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)) and module is not keep:
+            if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)) and module not in keep:
                 module.to(dtype)
 
     def tokenize(self, phonemes: str) -> list[int]:
