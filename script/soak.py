@@ -91,10 +91,10 @@ def main() -> int:
         # the whole run, warm-up included.
         for i in range(-len(MIX), 0):
             asyncio.run(one(port, i))
-        start_rss, _ = idle_rss_mb(proc.pid)
+        start_rss, start_peak = idle_rss_mb(proc.pid)
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} soak: {args.requests} requests, server pid {proc.pid}")
         print(f"{'requests':>8} {'RSS MB':>8} {'vs start':>8} {'peak MB':>8} {'audio s':>8} {'wall s':>7}", flush=True)
-        print(f"{0:>8} {start_rss:>8.0f} {0:>+7.1f}% {rss_mb(proc.pid)[1]:>8.0f} {0:>8.0f} {0:>7.0f}", flush=True)
+        print(f"{0:>8} {start_rss:>8.0f} {0:>+7.1f}% {start_peak:>8.0f} {0:>8.0f} {0:>7.0f}", flush=True)
         audio, t0 = 0.0, time.monotonic()
         samples = []
         for i in range(1, args.requests + 1):
