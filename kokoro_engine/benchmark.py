@@ -62,6 +62,71 @@ def _time(fn: Callable[[], np.ndarray], warmup: int, repeat: int) -> tuple[float
     return statistics.median(times), audio
 
 
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048, repeat: int = 5) -> float:
+    """GFLOP/s of a large square matmul in `dtype` on `device`: the rate dense kernels reach here.
+
+    The model's work is almost all convolutions and linear layers, which run as GEMM-like kernels,
+    so its FLOPs over this rate bound how fast any implementation can be on this device and dtype.
+    """
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        elif device.type == "npu":
+            torch.npu.synchronize(device)
+
+    with torch.inference_mode():
+        for _ in range(2):
+            a @ b
+        sync()
+        start = time.perf_counter()
+        for _ in range(repeat):
+            a @ b
+        sync()
+    return 2 * size**3 * repeat / (time.perf_counter() - start) / 1e9
+
+
+def int8_matmul_peak(size: int = 2048, repeat: int = 5) -> float | None:
+    """GOP/s of an int8 × int8 → int32 matmul on the CPU (VNNI where present), or None without one:
+    the ceiling for a quantized implementation, for comparison with the floor in the compute dtype."""
+    int_mm = getattr(torch, "_int_mm", None)
+    if int_mm is None:
+        return None
+    a = torch.randint(-127, 128, (size, size), dtype=torch.int8)
+    b = torch.randint(-127, 128, (size, size), dtype=torch.int8)
+    try:
+        for _ in range(2):
+            int_mm(a, b)
+    except RuntimeError:
+        return None
+    start = time.perf_counter()
+    for _ in range(repeat):
+        int_mm(a, b)
+    return 2 * size**3 * repeat / (time.perf_counter() - start) / 1e9
+
+
+def count_flops(fn: Callable[[], object]) -> dict[str, float]:
+    """FLOPs of one call by PyTorch's own counter (matmuls, convolutions, attention), per module
+    name ("KokoroModel.decoder.generator", …) plus "total"."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        fn()
+    flops = {name: float(sum(ops.values())) for name, ops in counter.get_flop_counts().items()}
+    flops["total"] = float(counter.get_total_flops())
+    return flops
+
+
+def floor_seconds(flops: dict[str, float], peak: float, peak_fp32: float) -> float:
+    """Seconds the counted work needs at the measured peaks: the decoder at the compute dtype's
+    rate, the fp32 text side (PL-BERT, predictor, text encoder) at fp32's."""
+    decoder = flops.get("KokoroModel.decoder", 0.0)
+    return decoder / (peak * 1e9) + (flops["total"] - decoder) / (peak_fp32 * 1e9)
+
+
 def _reference_model(state_dict: dict[str, torch.Tensor]):
     """hexgrad's KModel holding our weights (test/benchmark only; never a runtime dependency)."""
     import json
@@ -140,11 +205,20 @@ def main(args: argparse.Namespace) -> int:
     reference = _reference_model(read_state_dict(model_path)) if args.compare_reference else None
     onnx = _onnx_session(threads) if args.compare_onnx else None
 
+    peak = matmul_peak(device, dtype)
+    peak_fp32 = matmul_peak(device, torch.float32) if dtype != torch.float32 else peak
+    peak_int8 = int8_matmul_peak() if device.type == "cpu" else None
     print(f"# {time.strftime('%Y-%m-%d')}, {_cpu_name()}, torch {torch.__version__}")
     print(f"# kokoro-engine benchmark: model {model_path.name}, voice {voice.name}, device {device}, "
           f"dtype {str(dtype).replace('torch.', '')}, stft {stft}, threads {threads}, "
           f"warmup {args.warmup}, repeat {args.repeat}")
-    header = f"{'length':<9} {'phon':>5} {'audio s':>8} {'ours s':>8} {'RTF':>6} {'phon/s':>7} {'1st chunk':>9}"
+    print(f"# dense peak (2048² matmul): {str(dtype).replace('torch.', '')} {peak:.0f} GFLOP/s"
+          + (f", fp32 {peak_fp32:.0f} GFLOP/s" if dtype != torch.float32 else "")
+          + (f", int8 {peak_int8:.0f} GOP/s" if peak_int8 else ""))
+    print("# floor: the counted FLOPs at those peaks (decoder in the compute dtype, text side in fp32),"
+          " a time no implementation in these dtypes beats here; % peak = floor / ours")
+    header = (f"{'length':<9} {'phon':>5} {'audio s':>8} {'ours s':>8} {'RTF':>6} {'phon/s':>7} {'1st chunk':>9}"
+              f" {'GFLOP':>6} {'floor RTF':>9} {'floor 1st':>9} {'% peak':>6}")
     if fp32 is not None:
         header += f" {'mel dB':>6} {'dur %':>5}"
     if reference is not None:
@@ -172,8 +246,16 @@ def main(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         next(iter(engine.synthesize(TEXTS[name], voice, lang="a", seed=0)))
         first = time.perf_counter() - start
+        # The same two runs again under the FLOP counter (untimed: counting slows them down).
+        flops = count_flops(ours)
+        floor = floor_seconds(flops, peak, peak_fp32)
+        text = TEXTS[name]
+        first_floor = floor_seconds(count_flops(lambda text=text: next(iter(engine.synthesize(text, voice, lang="a",
+                                                                                               seed=0)))),
+                                    peak, peak_fp32)
         line = (f"{name:<9} {len(ids):>5} {seconds:>8.2f} {latency:>8.3f} {latency / seconds:>6.3f} "
-                f"{len(ids) / latency:>7.0f} {first:>9.3f}")
+                f"{len(ids) / latency:>7.0f} {first:>9.3f} {flops['total'] / 1e9:>6.1f} {floor / seconds:>9.3f}"
+                f" {first_floor:>9.3f} {100 * floor / latency:>6.0f}")
         if fp32 is not None:
             from .metrics import duration_agreement, log_mel_distance_db
 
