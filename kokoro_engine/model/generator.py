@@ -83,6 +83,9 @@ class Generator(nn.Module):
         self.post_n_fft = gen_istft_n_fft
         samples_per_frame = math.prod(upsample_rates) * gen_istft_hop_size
         self.samples_per_frame = samples_per_frame
+        self.sample_rate = sample_rate
+        self.upsample_rates = list(upsample_rates)
+        self.hop = gen_istft_hop_size
         self.m_source = SourceModuleHnNSF(sample_rate, samples_per_frame, harmonic_num=8, voiced_threshold=10)
         self.ups = nn.ModuleList()
         self.resblocks = nn.ModuleList()
@@ -105,6 +108,11 @@ class Generator(nn.Module):
                 self.noise_res.append(AdaINResBlock1(ch, 11, (1, 3, 5), style_dim))
         self.conv_post = nn.Conv1d(ch, self.post_n_fft + 2, 7, 1, padding=3)
         self.stft = make_stft(stft, gen_istft_n_fft, gen_istft_hop_size, gen_istft_n_fft)
+
+    def stage_frame_rates(self) -> list[float]:
+        """Frames per second of audio at each upsampling stage (800 and 4,800 for Kokoro)."""
+        stft_rate = self.sample_rate / self.hop
+        return [stft_rate / math.prod(self.upsample_rates[i + 1:]) for i in range(self.num_upsamples)]
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, f0: torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:

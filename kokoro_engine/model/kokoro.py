@@ -31,6 +31,7 @@ class KokoroModel(nn.Module):
         # under a tenth of the work, and a rounding there moves a phoneme's duration by a frame,
         # which shifts all audio after it. The generator keeps its touchy parts in fp32 too.
         self.compute_dtype = torch.float32
+        self.int8_convs = 0  # generator convolutions swapped for int8 ones (quantize_generator)
         self.eval()
 
     def set_compute_dtype(self, dtype: torch.dtype) -> None:
@@ -48,6 +49,16 @@ class KokoroModel(nn.Module):
         for module in self.decoder.modules():
             if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)) and module not in keep:
                 module.to(dtype)
+
+    def quantize_generator(self) -> int:
+        """Run the generator's residual-block convolutions in int8 on a VNNI CPU (model/int8.py);
+        everything else keeps its dtype. Returns how many convolutions were swapped."""
+        from .int8 import quantize_generator
+
+        if self.device.type != "cpu":
+            raise ValueError("int8 convolutions run on the CPU only")
+        self.int8_convs += quantize_generator(self.decoder.generator)
+        return self.int8_convs
 
     def tokenize(self, phonemes: str) -> list[int]:
         """Phoneme string → token ids; characters outside the vocabulary are skipped."""
