@@ -28,7 +28,7 @@ CASES: dict[str, str] = {
 
 def main(args: argparse.Namespace) -> int:
     from .assets import model_or_default
-    from .device import default_stft, resolve_device, resolve_dtype
+    from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
     from .g2p import get_g2p
     from .metrics import duration_agreement, log_mel_distance_db
     from .voices import VoiceLibrary
@@ -38,11 +38,12 @@ def main(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     model_path = model_or_default(args.model)
     baseline = load_model(model_path)
-    candidate = load_model(model_path, device=device, dtype=dtype, stft=default_stft(device))
+    quantize = resolve_quantize(args.quantize, device)
+    candidate = load_model(model_path, device=device, dtype=dtype, stft=default_stft(device), quantize=quantize)
     voice = VoiceLibrary().get(args.voice or "jf_alpha")
     g2p = get_g2p("a")
 
-    print(f"# accuracy: {device} {str(dtype).replace('torch.', '')} against cpu float32, model {model_path.name}; "
+    print(f"# accuracy: {device} {str(dtype).replace('torch.', '')}{' + int8' if quantize else ''} against cpu float32, model {model_path.name}; "
           f"pass: durations ≥ {MIN_DURATION_AGREEMENT:.0%} equal, log-mel ≤ {MAX_LOG_MEL_DB} dB")
     print(f"{'case':<10} {'tokens':>6} {'dur agree':>9} {'max rel diff':>12} {'log-mel dB':>10}  result")
     failed = 0

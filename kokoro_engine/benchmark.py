@@ -107,24 +107,41 @@ def int8_matmul_peak(size: int = 2048, repeat: int = 5) -> float | None:
     return 2 * size**3 * repeat / (time.perf_counter() - start) / 1e9
 
 
+def _qconv1d_flops(x_shape, _x_scale, _x_zp, _w, _w_scale, _w_zp, _bias, _stride, padding, dilation, *_args,
+                   out_shape=None, **_kwargs) -> int:
+    """oneDNN's int8 Conv1d (model/int8.py), which torch's counter does not know: 2·N·C_out·C_in·k·L."""
+    batch, channels_in, width = x_shape
+    length = out_shape[-1]
+    kernel = (width + 2 * padding[0] - length) // dilation[0] + 1
+    return 2 * batch * out_shape[1] * channels_in * kernel * length
+
+
 def count_flops(fn: Callable[[], object]) -> dict[str, float]:
-    """FLOPs of one call by PyTorch's own counter (matmuls, convolutions, attention), per module
-    name ("KokoroModel.decoder.generator", …) plus "total"."""
+    """FLOPs of one call by PyTorch's own counter (matmuls, convolutions, attention, and our int8
+    convolutions), per module name ("KokoroModel.decoder.generator", …) plus "total" and "int8"."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
+    mapping = {}
+    if hasattr(torch.ops.onednn, "qconv1d_pointwise"):
+        mapping[torch.ops.onednn.qconv1d_pointwise] = _qconv1d_flops
+    counter = FlopCounterMode(display=False, custom_mapping=mapping)
     with counter, torch.inference_mode():
         fn()
-    flops = {name: float(sum(ops.values())) for name, ops in counter.get_flop_counts().items()}
+    counts = counter.get_flop_counts()
+    flops = {name: float(sum(ops.values())) for name, ops in counts.items()}
     flops["total"] = float(counter.get_total_flops())
+    flops["int8"] = float(sum(n for op, n in counts.get("Global", {}).items() if "qconv" in str(op)))
     return flops
 
 
-def floor_seconds(flops: dict[str, float], peak: float, peak_fp32: float) -> float:
-    """Seconds the counted work needs at the measured peaks: the decoder at the compute dtype's
-    rate, the fp32 text side (PL-BERT, predictor, text encoder) at fp32's."""
-    decoder = flops.get("KokoroModel.decoder", 0.0)
-    return decoder / (peak * 1e9) + (flops["total"] - decoder) / (peak_fp32 * 1e9)
+def floor_seconds(flops: dict[str, float], peak: float, peak_fp32: float, peak_int8: float | None = None) -> float:
+    """Seconds the counted work needs at the measured peaks: int8 convolutions at the int8 rate, the
+    rest of the decoder at the compute dtype's, the fp32 text side (PL-BERT, predictor, text
+    encoder) at fp32's."""
+    int8 = flops.get("int8", 0.0)
+    decoder = flops.get("KokoroModel.decoder", 0.0) - int8
+    text = flops["total"] - decoder - int8
+    return (decoder / peak + text / peak_fp32 + int8 / (peak_int8 or peak)) / 1e9
 
 
 def _reference_model(state_dict: dict[str, torch.Tensor]):
@@ -178,7 +195,7 @@ def _cpu_name() -> str:
 
 def main(args: argparse.Namespace) -> int:
     from .assets import model_or_default
-    from .device import default_stft, resolve_device, resolve_dtype
+    from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
     from .g2p import get_g2p
     from .pipeline import KokoroEngine
     from .voices import VoiceLibrary
@@ -190,7 +207,8 @@ def main(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     model_path = model_or_default(args.model)
     stft = default_stft(device)
-    model = load_model(model_path, device=device, dtype=dtype, stft=stft)
+    quantize = resolve_quantize(args.quantize, device)
+    model = load_model(model_path, device=device, dtype=dtype, stft=stft, quantize=quantize)
     library = VoiceLibrary()
     voice = library.get(args.voice or "jf_alpha")
     engine = KokoroEngine(model, library, device)
@@ -201,7 +219,8 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit(f"kokoro-engine: error: unknown length(s) {unknown}; choose from {list(TEXTS)}")
 
     # Quality budget of a reduced-precision run: the same phonemes and seed through our fp32 path.
-    fp32 = load_model(model_path, device=device, dtype=torch.float32, stft=stft) if dtype != torch.float32 else None
+    fp32 = (load_model(model_path, device=device, dtype=torch.float32, stft=stft)
+            if dtype != torch.float32 or quantize else None)
     reference = _reference_model(read_state_dict(model_path)) if args.compare_reference else None
     onnx = _onnx_session(threads) if args.compare_onnx else None
 
@@ -210,12 +229,14 @@ def main(args: argparse.Namespace) -> int:
     peak_int8 = int8_matmul_peak() if device.type == "cpu" else None
     print(f"# {time.strftime('%Y-%m-%d')}, {_cpu_name()}, torch {torch.__version__}")
     print(f"# kokoro-engine benchmark: model {model_path.name}, voice {voice.name}, device {device}, "
-          f"dtype {str(dtype).replace('torch.', '')}, stft {stft}, threads {threads}, "
+          f"dtype {str(dtype).replace('torch.', '')}, int8 convolutions {model.int8_convs}, stft {stft}, "
+          f"threads {threads}, "
           f"warmup {args.warmup}, repeat {args.repeat}")
     print(f"# dense peak (2048² matmul): {str(dtype).replace('torch.', '')} {peak:.0f} GFLOP/s"
           + (f", fp32 {peak_fp32:.0f} GFLOP/s" if dtype != torch.float32 else "")
           + (f", int8 {peak_int8:.0f} GOP/s" if peak_int8 else ""))
-    print("# floor: the counted FLOPs at those peaks (decoder in the compute dtype, text side in fp32),"
+    print("# floor: the counted FLOPs at those peaks (int8 convolutions at int8's, the rest of the decoder in the"
+          " compute dtype, the text side in fp32),"
           " a time no implementation in these dtypes beats here; % peak = floor / ours")
     header = (f"{'length':<9} {'phon':>5} {'audio s':>8} {'ours s':>8} {'RTF':>6} {'phon/s':>7} {'1st chunk':>9}"
               f" {'GFLOP':>6} {'floor RTF':>9} {'floor 1st':>9} {'% peak':>6}")
@@ -248,11 +269,11 @@ def main(args: argparse.Namespace) -> int:
         first = time.perf_counter() - start
         # The same two runs again under the FLOP counter (untimed: counting slows them down).
         flops = count_flops(ours)
-        floor = floor_seconds(flops, peak, peak_fp32)
+        floor = floor_seconds(flops, peak, peak_fp32, peak_int8)
         text = TEXTS[name]
         first_floor = floor_seconds(count_flops(lambda text=text: next(iter(engine.synthesize(text, voice, lang="a",
                                                                                                seed=0)))),
-                                    peak, peak_fp32)
+                                    peak, peak_fp32, peak_int8)
         line = (f"{name:<9} {len(ids):>5} {seconds:>8.2f} {latency:>8.3f} {latency / seconds:>6.3f} "
                 f"{len(ids) / latency:>7.0f} {first:>9.3f} {flops['total'] / 1e9:>6.1f} {floor / seconds:>9.3f}"
                 f" {first_floor:>9.3f} {100 * floor / latency:>6.0f}")

@@ -27,6 +27,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    "fp32, bf16 or fp16")
     p.add_argument("--stft", default="auto", choices=["auto", "torch", "conv"],
                    help="STFT form; conv avoids complex tensors (default on NPU)")
+    p.add_argument("--quantize", default="auto", choices=["auto", "none", "int8"],
+                   help="int8 generator convolutions (default auto: on CPUs with VNNI)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +88,7 @@ def _load_engine(args: argparse.Namespace):
     from .pipeline import KokoroEngine
 
     return KokoroEngine.load(model_or_default(args.model), voices_dirs=args.voices_dir, device=args.device,
-                             dtype=args.dtype, stft=args.stft)
+                             dtype=args.dtype, stft=args.stft, quantize=args.quantize)
 
 
 def _synthesize(args: argparse.Namespace) -> int:

@@ -92,9 +92,9 @@ class KokoroEngine:
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
              device: str = "auto", dtype: str | None = None, stft: str = "auto",
-             cache_bytes: int = 0) -> KokoroEngine:
+             quantize: str | None = None, cache_bytes: int = 0) -> KokoroEngine:
         from .assets import default_model_search_paths, find_model
-        from .device import default_stft, resolve_device, resolve_dtype
+        from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
         from .weights import load_model
 
         if model_path is None:
@@ -104,7 +104,8 @@ class KokoroEngine:
                 raise EngineError("no Kokoro model found; looked in " + ", ".join(str(p) for p in places))
         torch_device = resolve_device(device)
         model = load_model(model_path, device=torch_device, dtype=resolve_dtype(dtype, torch_device),
-                           stft=default_stft(torch_device) if stft == "auto" else stft)
+                           stft=default_stft(torch_device) if stft == "auto" else stft,
+                           quantize=resolve_quantize(quantize, torch_device))
         return cls(model, VoiceLibrary(voices_dirs), torch_device, cache_bytes=cache_bytes)
 
     # -- text ---------------------------------------------------------------------------------------

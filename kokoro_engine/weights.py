@@ -113,8 +113,9 @@ def fold_weight_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.
 
 def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = None,
                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
-               stft: str = "torch") -> KokoroModel:
-    """Build a `KokoroModel` and load `path` into it strictly; returns it in eval mode on `device`."""
+               stft: str = "torch", quantize: bool = False) -> KokoroModel:
+    """Build a `KokoroModel` and load `path` into it strictly; returns it in eval mode on `device`.
+    `quantize`: int8 residual-block convolutions in the generator (CPU with VNNI; model/int8.py)."""
     if not isinstance(config, KokoroConfig):
         config = load_config(config)
     raw = read_state_dict(path)
@@ -123,6 +124,8 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
     load_state_dict_strict(model, state, source=str(path))
     model.to(device=torch.device(device))
     model.set_compute_dtype(dtype)
+    if quantize:
+        model.quantize_generator()
     return model.eval()
 
 

@@ -87,3 +87,25 @@ def test_floor_is_below_the_time_actually_taken(model) -> None:
     floor = floor_seconds(count_flops(run), peak, peak)
     assert peak > 1.0  # GFLOP/s: a real measurement, not a placeholder
     assert 0 < floor < taken
+
+
+def test_int8_convolutions_are_counted_as_the_same_work(model) -> None:
+    """oneDNN's int8 convolution is outside torch's FLOP table; our formula counts it, so the int8
+    model does the same counted work as the float one, most of it now in int8."""
+    from kokoro_engine.g2p import get_g2p
+    from kokoro_engine.model.int8 import int8_available
+
+    if not int8_available():
+        pytest.skip("no VNNI / oneDNN int8 convolution on this CPU")
+    quantized = load_model(real_model_path(), device=torch.device("cpu"), dtype=torch.float32, quantize=True)
+    phonemes = get_g2p("a").phonemize(TEXTS["short"])
+    ids = torch.tensor([[0, *model.tokenize(phonemes), 0]])
+    style = voice_pack("jf_alpha")[len(phonemes) - 1]
+    plain = count_flops(lambda: model(ids, style, 1.0, torch.Generator().manual_seed(0)))
+    int8 = count_flops(lambda: quantized(ids, style, 1.0, torch.Generator().manual_seed(0)))
+    assert plain["int8"] == 0
+    # the same work, plus the block halos the int8 path computes twice (under 2 %)
+    assert plain["total"] <= int8["total"] < 1.02 * plain["total"]
+    assert 0.6 < int8["int8"] / int8["total"] < 0.9
+    # and the floor takes them at the int8 rate: twice the rate, less time
+    assert floor_seconds(int8, 400, 200, 800) < floor_seconds(plain, 400, 200, 800)

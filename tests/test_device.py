@@ -54,3 +54,20 @@ def test_dtypes():
 def test_npu_gets_the_complex_free_stft():
     assert default_stft("npu") == "conv"  # torch.device("npu") needs torch_npu loaded
     assert default_stft(torch.device("cpu")) == "torch"
+
+
+def test_quantize_choices():
+    from kokoro_engine.device import resolve_quantize
+    from kokoro_engine.model.int8 import int8_available
+
+    cpu = torch.device("cpu")
+    assert resolve_quantize("none", cpu) is False
+    # auto: int8 exactly where oneDNN's int8 convolution can run (VNNI), never off the CPU
+    assert resolve_quantize(None, cpu) is int8_available()
+    assert resolve_quantize("auto", torch.device("meta")) is False
+    with pytest.raises(ValueError, match="unknown quantization"):
+        resolve_quantize("int4", cpu)
+    with pytest.raises(ValueError, match="int8 needs the CPU"):
+        resolve_quantize("int8", torch.device("meta"))
+    if int8_available():
+        assert resolve_quantize("int8", cpu) is True

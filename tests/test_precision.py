@@ -71,3 +71,35 @@ def test_bf16_weights_stored_give_the_numbers_autocast_would(models) -> None:
         finally:
             fp32.compute_dtype = torch.float32
     assert torch.equal(stored, cast)
+
+
+@pytest.fixture(scope="module")
+def int8_model():
+    from kokoro_engine.model.int8 import int8_available
+
+    if not int8_available():
+        pytest.skip("no VNNI / oneDNN int8 convolution on this CPU")
+    return load_model(real_model_path(), device=torch.device("cpu"), dtype=torch.bfloat16, quantize=True)
+
+
+@pytest.mark.parametrize("length", ["short", "medium"])
+def test_int8_within_quality_budget(models, int8_model, length: str) -> None:
+    """bf16 plus block-wise int8 residual-block convolutions, against fp32: the same budget."""
+    from kokoro_engine.g2p import get_g2p
+
+    fp32, bf16 = models
+    phonemes = get_g2p("a").phonemize(TEXTS[length])
+    ids = torch.tensor([[0, *fp32.tokenize(phonemes), 0]])
+    style = voice_pack("jm_kumo")[len(phonemes) - 1]
+    with torch.inference_mode():
+        ref_audio, ref_dur = fp32(ids, style, 1.0, torch.Generator().manual_seed(7))
+        bf16_audio, _ = bf16(ids, style, 1.0, torch.Generator().manual_seed(7))
+        audio, dur = int8_model(ids, style, 1.0, torch.Generator().manual_seed(7))
+    assert int8_model.int8_convs == 36  # kernels 7 and 11 in every residual block of both stages
+    assert audio.dtype is torch.float32 and torch.isfinite(audio).all()
+    assert float(audio.abs().max()) > 0.05
+    assert duration_agreement(ref_dur, dur) >= 0.95
+    distance = log_mel_distance_db(ref_audio.numpy(), audio.numpy())
+    assert distance <= 1.0, f"int8 is {distance:.2f} dB from fp32"
+    # the int8 path really ran: it is not the bf16 audio
+    assert log_mel_distance_db(bf16_audio.numpy(), audio.numpy()) > 0.01

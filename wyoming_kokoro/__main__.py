@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, npu, mps")
     p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: per device)")
+    p.add_argument("--quantize", default="auto", choices=["auto", "none", "int8"],
+                   help="int8 generator convolutions (default auto: on CPUs with VNNI)")
     p.add_argument("--zeroconf", nargs="?", const="kokoro", default=None, metavar="NAME",
                    help="announce over mDNS (_wyoming._tcp) with this name")
     p.add_argument("--samples-per-chunk", type=int, default=1024)
@@ -128,11 +130,12 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     voices_dirs = [d / "voices" for d in data_dirs]
     try:
         engine = KokoroEngine.load(model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype,
-                                   cache_bytes=int(args.audio_cache_mb * 1024 * 1024))
+                                   quantize=args.quantize, cache_bytes=int(args.audio_cache_mb * 1024 * 1024))
     except Exception as err:
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
 
-    _LOGGER.info("Loaded %s on %s (%s)", model, engine.device, str(engine.model.compute_dtype).replace("torch.", ""))
+    _LOGGER.info("Loaded %s on %s (%s%s)", model, engine.device, str(engine.model.compute_dtype).replace("torch.", ""),
+                 f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "")
     available = set(_library_names(engine))
     try:
         from kokoro_engine.g2p import language_status
