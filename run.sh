@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Container / add-on entry point: options from the environment, port 10200, zeroconf announcement on.
-#   KOKORO_VOICE (default af_heart, jf_alpha offline), KOKORO_SPEED (1.0), KOKORO_DEVICE (auto), KOKORO_DTYPE, KOKORO_DATA_DIR (/data),
+#   KOKORO_VOICE (default af_heart, jf_alpha offline), KOKORO_SPEED (1.0), KOKORO_DEVICE (auto), KOKORO_DTYPE, KOKORO_QUANTIZE, KOKORO_DATA_DIR (/data),
 #   KOKORO_ZEROCONF_NAME (kokoro), KOKORO_DEBUG (false); WYOMING_KOKORO_ARGS adds any other option.
 set -euo pipefail
 data="${KOKORO_DATA_DIR:-/data}"
@@ -10,6 +10,7 @@ args=(--uri "tcp://0.0.0.0:${KOKORO_PORT:-10200}" --data-dir "$data" --download-
 # Only a voice the user chose: the server's default (af_heart, else jf_alpha offline) otherwise.
 [ -n "${KOKORO_VOICE:-}" ] && args+=(--voice "$KOKORO_VOICE")
 [ -n "${KOKORO_DTYPE:-}" ] && args+=(--dtype "$KOKORO_DTYPE")
+[ -n "${KOKORO_QUANTIZE:-}" ] && args+=(--quantize "$KOKORO_QUANTIZE")
 [ "${KOKORO_DEBUG:-false}" = "true" ] && args+=(--debug)
 if ! command -v wyoming-kokoro >/dev/null 2>&1; then  # a checkout rather than an installed image
     cd "$(dirname "$0")"

@@ -28,14 +28,18 @@ def models():
     return fp32, bf16
 
 
-@pytest.mark.parametrize("length", ["short", "medium"])
-def test_bf16_within_quality_budget(models, length: str) -> None:
+def _inputs(model, length: str, voice: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and the voice's style row for one of the benchmark's texts."""
     from kokoro_engine.g2p import get_g2p
 
-    fp32, bf16 = models
     phonemes = get_g2p("a").phonemize(TEXTS[length])
-    ids = torch.tensor([[0, *fp32.tokenize(phonemes), 0]])
-    style = voice_pack("jf_alpha")[len(phonemes) - 1]
+    return torch.tensor([[0, *model.tokenize(phonemes), 0]]), voice_pack(voice)[len(phonemes) - 1]
+
+
+@pytest.mark.parametrize("length", ["short", "medium"])
+def test_bf16_within_quality_budget(models, length: str) -> None:
+    fp32, bf16 = models
+    ids, style = _inputs(fp32, length, "jf_alpha")
     with torch.inference_mode():
         ref_audio, ref_dur = fp32(ids, style, 1.0, torch.Generator().manual_seed(7))
         audio, dur = bf16(ids, style, 1.0, torch.Generator().manual_seed(7))
@@ -85,12 +89,8 @@ def int8_model():
 @pytest.mark.parametrize("length", ["short", "medium"])
 def test_int8_within_quality_budget(models, int8_model, length: str) -> None:
     """bf16 plus block-wise int8 residual-block convolutions, against fp32: the same budget."""
-    from kokoro_engine.g2p import get_g2p
-
     fp32, bf16 = models
-    phonemes = get_g2p("a").phonemize(TEXTS[length])
-    ids = torch.tensor([[0, *fp32.tokenize(phonemes), 0]])
-    style = voice_pack("jm_kumo")[len(phonemes) - 1]
+    ids, style = _inputs(fp32, length, "jm_kumo")
     with torch.inference_mode():
         ref_audio, ref_dur = fp32(ids, style, 1.0, torch.Generator().manual_seed(7))
         bf16_audio, _ = bf16(ids, style, 1.0, torch.Generator().manual_seed(7))
