@@ -78,7 +78,7 @@ def resolve_quantize(name: str | None, device: torch.device) -> bool:
     """Whether the generator's residual-block convolutions run in int8 (see model/int8.py).
 
     `auto` (or None): yes on a CPU with VNNI (u8×s8 dot products) and oneDNN's int8 convolution,
-    which is 15–25 % faster on short and medium replies (3–7 % on the longest chunks) for +0.2 dB
+    which takes 14–25 % off short and medium replies (0–7 % off the longest chunks) for +0.2 dB
     log-mel distance to fp32 (tests/test_precision.py); no elsewhere. `int8` where it cannot run is an error, not a slow path.
     """
     from .model.int8 import int8_available
