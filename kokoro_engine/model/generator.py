@@ -85,7 +85,6 @@ class Generator(nn.Module):
         self.samples_per_frame = samples_per_frame
         self.sample_rate = sample_rate
         self.upsample_rates = list(upsample_rates)
-        self.hop = gen_istft_hop_size
         self.m_source = SourceModuleHnNSF(sample_rate, samples_per_frame, harmonic_num=8, voiced_threshold=10)
         self.ups = nn.ModuleList()
         self.resblocks = nn.ModuleList()
@@ -111,8 +110,12 @@ class Generator(nn.Module):
 
     def stage_frame_rates(self) -> list[float]:
         """Frames per second of audio at each upsampling stage (800 and 4,800 for Kokoro)."""
-        stft_rate = self.sample_rate / self.hop
-        return [stft_rate / math.prod(self.upsample_rates[i + 1:]) for i in range(self.num_upsamples)]
+        frame_rate = self.sample_rate / self.samples_per_frame
+        return [frame_rate * math.prod(self.upsample_rates[:i + 1]) for i in range(self.num_upsamples)]
+
+    def stage_resblocks(self, stage: int) -> list[AdaINResBlock1]:
+        """The multi-receptive-field fusion of one upsampling stage: one block per kernel size."""
+        return list(self.resblocks[stage * self.num_kernels:(stage + 1) * self.num_kernels])
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, f0: torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:
@@ -130,7 +133,7 @@ class Generator(nn.Module):
             if i == self.num_upsamples - 1:
                 x = F.pad(x, (1, 0), mode="reflect")  # one frame so the stage matches the STFT frames
             x = x + x_source
-            blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
+            blocks = self.stage_resblocks(i)
             xs = blocks[0](x, s)  # a fresh tensor: safe to accumulate into
             for block in blocks[1:]:
                 xs.add_(block(x, s))

@@ -121,9 +121,7 @@ def quantize_generator(generator: nn.Module, block_seconds: float = BLOCK_SECOND
     and phase directly."""
     count = 0
     for stage, rate in enumerate(generator.stage_frame_rates()):
-        blocks = [*generator.resblocks[stage * generator.num_kernels:(stage + 1) * generator.num_kernels],
-                  generator.noise_res[stage]]
-        for block in blocks:
+        for block in [*generator.stage_resblocks(stage), generator.noise_res[stage]]:
             for convs in (block.convs1, block.convs2):
                 for i, conv in enumerate(convs):
                     if isinstance(conv, nn.Conv1d) and conv.kernel_size[0] >= min_kernel:
