@@ -12,11 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from . import SAMPLE_RATE
+
+T = TypeVar("T")
 
 # The seed's lengths: a one-line Home Assistant reply up to a long LLM answer (one ≤ 510-token chunk).
 TEXTS: dict[str, str] = {
@@ -51,15 +54,15 @@ class Timing:
         return self.latency / self.audio_seconds if self.audio_seconds else float("nan")
 
 
-def _time(fn: Callable[[], np.ndarray], warmup: int, repeat: int) -> tuple[float, np.ndarray]:
+def _time(fn: Callable[[], T], warmup: int, repeat: int) -> tuple[float, T]:
     for _ in range(warmup):
         fn()
-    times, audio = [], np.zeros(0, dtype=np.float32)
+    times = []
     for _ in range(max(1, repeat)):
         start = time.perf_counter()
-        audio = fn()
+        result = fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), audio
+    return statistics.median(times), result
 
 
 def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048, repeat: int = 5) -> float:
@@ -71,21 +74,16 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048, repe
     a = torch.randn(size, size, device=device).to(dtype)
     b = torch.randn(size, size, device=device).to(dtype)
 
-    def sync() -> None:
+    def product() -> None:
+        with torch.inference_mode():
+            a @ b
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         elif device.type == "npu":
             torch.npu.synchronize(device)
 
-    with torch.inference_mode():
-        for _ in range(2):
-            a @ b
-        sync()
-        start = time.perf_counter()
-        for _ in range(repeat):
-            a @ b
-        sync()
-    return 2 * size**3 * repeat / (time.perf_counter() - start) / 1e9
+    seconds, _ = _time(product, 2, repeat)
+    return 2 * size**3 / seconds / 1e9
 
 
 def int8_matmul_peak(size: int = 2048, repeat: int = 5) -> float | None:
@@ -97,14 +95,10 @@ def int8_matmul_peak(size: int = 2048, repeat: int = 5) -> float | None:
     a = torch.randint(-127, 128, (size, size), dtype=torch.int8)
     b = torch.randint(-127, 128, (size, size), dtype=torch.int8)
     try:
-        for _ in range(2):
-            int_mm(a, b)
-    except RuntimeError:
+        seconds, _ = _time(lambda: int_mm(a, b), 2, repeat)
+    except RuntimeError:  # no int8 matmul kernel for this CPU
         return None
-    start = time.perf_counter()
-    for _ in range(repeat):
-        int_mm(a, b)
-    return 2 * size**3 * repeat / (time.perf_counter() - start) / 1e9
+    return 2 * size**3 / seconds / 1e9
 
 
 def _qconv1d_flops(x_shape, _x_scale, _x_zp, _w, _w_scale, _w_zp, _bias, _stride, padding, dilation, *_args,
