@@ -43,7 +43,8 @@ def main(args: argparse.Namespace) -> int:
     voice = VoiceLibrary().get(args.voice or "jf_alpha")
     g2p = get_g2p("a")
 
-    print(f"# accuracy: {device} {str(dtype).replace('torch.', '')}{' + int8' if quantize else ''} against cpu float32, model {model_path.name}; "
+    precision = str(dtype).replace("torch.", "") + (" + int8" if quantize else "")
+    print(f"# accuracy: {device} {precision} against cpu float32, model {model_path.name}; "
           f"pass: durations ≥ {MIN_DURATION_AGREEMENT:.0%} equal, log-mel ≤ {MAX_LOG_MEL_DB} dB")
     print(f"{'case':<10} {'tokens':>6} {'dur agree':>9} {'max rel diff':>12} {'log-mel dB':>10}  result")
     failed = 0

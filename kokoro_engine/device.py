@@ -79,7 +79,8 @@ def resolve_quantize(name: str | None, device: torch.device) -> bool:
 
     `auto` (or None): yes on a CPU with VNNI (u8×s8 dot products) and oneDNN's int8 convolution,
     which takes 14–25 % off short and medium replies (0–7 % off the longest chunks) for +0.2 dB
-    log-mel distance to fp32 (tests/test_precision.py); no elsewhere. `int8` where it cannot run is an error, not a slow path.
+    log-mel distance to fp32 (tests/test_precision.py); no elsewhere. `int8` where it cannot run is
+    an error, not a slow path.
     """
     from .model.int8 import int8_available
 
