@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--local-files-only", action="store_true", help="never download")
     p.add_argument("--blend", action="append", default=[], metavar="NAME=EXPR",
                    help="named voice blend, e.g. mix=af_heart:0.7+af_bella:0.3 (repeatable)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="noise seed for every request: the same text always gives the same audio")
+    p.add_argument("--synthesis-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="fail a request whose chunk runs longer than this (a hang) and carry on; 0: never")
     p.add_argument("--debug", action="store_true")
     p.add_argument("--log-format", default=logging.BASIC_FORMAT)
     p.add_argument("--version", action="version", version=__version__)
@@ -204,7 +208,8 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                 raise StartupError(f"--blend {name}: voice {voice!r} is not available")
         blends[name.strip()] = expr.strip()
 
-    ctx = ServerContext(engine=engine, worker=Worker(), default_voice=default, speed=args.speed,
+    worker = Worker(chunk_timeout=args.synthesis_timeout)
+    ctx = ServerContext(engine=engine, worker=worker, default_voice=default, speed=args.speed, seed=args.seed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,
                         also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,

@@ -45,6 +45,7 @@ class ServerContext:
     worker: Worker
     default_voice: str
     speed: float = 1.0
+    seed: int | None = None  # fixed noise seed: reproducible renderings (tests, comparisons)
     samples_per_chunk: int = 1024
     streaming: bool = True
     installed: dict[str, bool] = field(default_factory=dict)  # voice → usable now
@@ -336,10 +337,10 @@ class KokoroEventHandler(AsyncEventHandler):
             await self.write_event(SynthesizeStopped().event())
 
     async def _speak(self, text: str, voice: str, stats: _Stats) -> None:
-        engine, speed = self.ctx.engine, self.ctx.speed
+        engine, speed, seed = self.ctx.engine, self.ctx.speed, self.ctx.seed
         first = voice.split("+")[0].split(":")[0].strip()
         lang = "a" if first in self.ctx.english_only else None
-        job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed, lang=lang),
+        job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed, lang=lang, seed=seed),
                   loop=asyncio.get_running_loop())
         spc = self.ctx.samples_per_chunk
         pending = np.zeros(0, dtype=np.int16)

@@ -1,12 +1,27 @@
-"""Inference off the event loop: one worker thread per device, FIFO, cancellable between chunks."""
+"""Inference off the event loop: one worker thread per device that owns the engine.
+
+Requests take turns chunk by chunk instead of running to completion in arrival order: a long reply
+(an audiobook chapter, a long LLM answer) would otherwise hold every short reply behind all of its
+remaining chunks. A job that has produced nothing yet goes first, because its client is waiting in
+silence while the long one is already playing; after `first_chunk_streak` such turns in a row the
+running jobs get one turn each again, so a steady stream of short replies cannot starve a long one.
+Each job's chunks come from its own generator (own seed, own state), so interleaving never changes
+a request's audio.
+
+A watchdog fails a chunk that runs far beyond any sane time (a hang in native G2P or torch code):
+its request gets an error, the stuck thread is abandoned, and a fresh thread serves the rest.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +32,10 @@ _LOGGER = logging.getLogger(__name__)
 _DONE = object()
 
 
+class SynthesisTimeout(RuntimeError):
+    """A chunk ran past the watchdog's limit; the request is failed, the worker carries on."""
+
+
 @dataclass(eq=False)  # identity semantics: jobs live in sets while they run
 class Job:
     """One synthesis: `make_chunks()` is called on the worker thread and yields audio chunks."""
@@ -25,6 +44,9 @@ class Job:
     loop: asyncio.AbstractEventLoop
     out: asyncio.Queue = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    chunks: Iterator[Any] | None = field(default=None, repr=False)  # set at its first turn
+    started: bool = False  # has produced (or failed to produce) its first chunk
+    finished: bool = False
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -35,7 +57,22 @@ class Job:
         except RuntimeError:  # loop closed during shutdown: nobody is listening any more
             self.cancelled.set()
 
-    async def results(self) -> Iterator[Any]:  # type: ignore[misc]
+    def _finish(self, error: BaseException | None = None) -> None:
+        """Send the error (if any) and the end marker, once, whoever gets here first."""
+        if self.finished:
+            return
+        self.finished = True
+        if error is not None:
+            self._put(error)
+        self._put(_DONE)
+        close = getattr(self.chunks, "close", None)
+        if close is not None and error is None:
+            try:
+                close()
+            except Exception:  # a generator that fails while closing has nothing left to say
+                _LOGGER.debug("closing a job's chunks failed", exc_info=True)
+
+    async def results(self) -> AsyncIterator[Any]:
         """Async iterator over chunks; raises the engine's exception if it failed."""
         while True:
             item = await self.out.get()
@@ -47,42 +84,139 @@ class Job:
 
 
 class Worker:
-    """A single thread owning the (non-thread-safe) engine; jobs run in arrival order."""
+    """The thread that owns the (non-thread-safe) engine; jobs take turns one chunk at a time."""
 
-    def __init__(self, name: str = "kokoro-worker") -> None:
+    def __init__(self, name: str = "kokoro-worker", *, first_chunk_streak: int = 3,
+                 chunk_timeout: float = 120.0) -> None:
+        self.name = name
+        self.first_chunk_streak = max(1, first_chunk_streak)
+        self.chunk_timeout = chunk_timeout
         self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._current: tuple[Job, float, int] | None = None  # job, start of its chunk, thread generation
+        self._generation = 0
+        self._stopping = False
+        self._new: collections.deque[Job] = collections.deque()  # not started yet, arrival order
+        self._running: collections.deque[Job] = collections.deque()  # started, round robin
+        self._start_thread()
+        if chunk_timeout > 0:
+            threading.Thread(target=self._watch, name=f"{name}-watchdog", daemon=True).start()
 
     def submit(self, job: Job) -> Job:
         self._queue.put(job)
         return job
 
     def stop(self) -> None:
+        self._stopping = True
         self._queue.put(None)
 
-    def _run(self) -> None:
+    @property
+    def pending(self) -> int:
+        """Jobs accepted and not finished (for limits and logs)."""
+        with self._lock:
+            return len(self._new) + len(self._running) + self._queue.qsize() + (self._current is not None)
+
+    # -- scheduling ---------------------------------------------------------------------------------
+
+    def _start_thread(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        threading.Thread(target=self._run, args=(generation,), name=self.name, daemon=True).start()
+
+    def _take_new(self, block: bool) -> bool:
+        """Move submitted jobs into the scheduler; False once stop() was called."""
         while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            if job.cancelled.is_set():
-                job._put(_DONE)
-                continue
             try:
-                chunks = job.make_chunks()
-                # Pull one chunk at a time so a departed client frees the worker at the next chunk.
-                for chunk in chunks:
-                    if job.cancelled.is_set():
-                        break
-                    job._put(chunk)
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
-            except Exception as err:  # reported to the request, never kills the worker
-                _LOGGER.debug("synthesis failed", exc_info=True)
-                job._put(err)
-            job._put(_DONE)
-            if self._queue.empty():
+                job = self._queue.get(block=block)
+            except queue.Empty:
+                return True
+            if job is None:
+                return False
+            with self._lock:
+                self._new.append(job)
+            block = False
+
+    def _pick(self, streak: int) -> tuple[Job | None, int]:
+        with self._lock:
+            if self._new and (streak < self.first_chunk_streak or not self._running):
+                return self._new.popleft(), streak + 1
+            if self._running:
+                return self._running.popleft(), 0
+            return None, 0
+
+    def _run(self, generation: int) -> None:
+        streak = 0
+        while generation == self._generation:
+            with self._lock:
+                idle = not self._new and not self._running
+            if not self._take_new(block=idle):
+                self._fail_all(RuntimeError("the server is shutting down"))
+                return
+            before = streak
+            job, streak = self._pick(streak)
+            if job is None:
+                continue
+            if job.cancelled.is_set() or job.finished:
+                job._finish()
+                streak = before
+            elif not self._turn(job, generation) and job.started and streak == 0:
+                streak = before  # a job that only found out it is done has not had a real turn
+            if generation != self._generation:
+                return  # the watchdog gave up on us while we were stuck: a new thread took over
+            with self._lock:
+                if not job.finished:
+                    self._running.append(job)
+                idle = not self._new and not self._running and self._queue.empty()
+            if idle:
                 # Hand the request's freed audio-rate buffers back, so idle RSS stays flat.
                 release_free_memory()
+
+    def _fail_all(self, error: BaseException) -> None:
+        with self._lock:
+            jobs = [*self._new, *self._running]
+            self._new.clear()
+            self._running.clear()
+        for job in jobs:
+            job._finish(error)
+
+    def _turn(self, job: Job, generation: int) -> bool:
+        """One chunk of `job` (its first turn also builds its chunk generator); whether it made one."""
+        with self._lock:
+            self._current = (job, time.monotonic(), generation)
+        try:
+            if job.chunks is None:
+                job.chunks = job.make_chunks()
+            chunk = next(job.chunks)
+        except StopIteration:
+            chunk = _DONE
+        except Exception as err:  # reported to the request, never kills the worker
+            _LOGGER.debug("synthesis failed", exc_info=True)
+            self._end_turn(job, generation, functools.partial(job._finish, err))
+            return False
+        self._end_turn(job, generation, lambda: job._finish() if chunk is _DONE or job.cancelled.is_set()
+                       else job._put(chunk))
+        return chunk is not _DONE
+
+    def _end_turn(self, job: Job, generation: int, deliver: Callable[[], None]) -> None:
+        with self._lock:
+            if self._current is None or self._current[2] != generation:
+                return  # the watchdog already failed this job; what we made arrives too late
+            self._current = None
+            job.started = True
+            deliver()
+
+    def _watch(self) -> None:
+        while not self._stopping:
+            time.sleep(min(1.0, self.chunk_timeout / 4))
+            with self._lock:
+                if self._current is None:
+                    continue
+                job, since, generation = self._current
+                if time.monotonic() - since < self.chunk_timeout:
+                    continue
+                self._current = None
+                job.started = True
+                job._finish(SynthesisTimeout(f"synthesis took longer than {self.chunk_timeout:g} s"))
+            _LOGGER.error("Synthesis stuck for over %.0f s: request failed, starting a new worker thread",
+                          self.chunk_timeout)
+            self._start_thread()

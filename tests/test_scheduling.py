@@ -1,0 +1,184 @@
+"""How the worker shares the engine between requests: turns at chunk boundaries, first chunks first,
+no starvation, a watchdog for stuck chunks; and the same through the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from wyoming.tts import Synthesize, SynthesizeVoice
+
+from tests.wyoming_client import audio_samples, exchange, run, served
+from wyoming_kokoro.worker import Job, SynthesisTimeout, Worker
+
+
+def _job(name: str, n: int, log: list[str], gate: tuple[int, threading.Event, threading.Event] | None = None,
+         loop: asyncio.AbstractEventLoop | None = None) -> Job:
+    """A job of `n` chunks that records each chunk it makes; with a gate (index, reached, go) it
+    stops before that chunk until `go` is set, so the test can submit others while it runs."""
+
+    def chunks() -> Iterator[str]:
+        for i in range(n):
+            if gate is not None and i == gate[0]:
+                gate[1].set()
+                gate[2].wait(10)
+            log.append(f"{name}{i}")
+            yield f"{name}{i}"
+
+    return Job(make_chunks=chunks, loop=loop or asyncio.get_running_loop())
+
+
+async def _collect(job: Job) -> list[str]:
+    return [c async for c in job.results()]
+
+
+def _while_running(first: int, others: list[tuple[str, int]], *, streak: int = 3) -> list[str]:
+    """Job A of `first` chunks runs; once it is inside its second chunk the `others` are submitted.
+    Returns the order in which all chunks were made."""
+
+    async def main() -> list[str]:
+        log: list[str] = []
+        reached, go = threading.Event(), threading.Event()
+        worker = Worker(first_chunk_streak=streak, chunk_timeout=0)
+        try:
+            a = worker.submit(_job("A", first, log, (1, reached, go)))
+            await asyncio.to_thread(reached.wait, 10)
+            jobs = [worker.submit(_job(name, n, log)) for name, n in others]
+            go.set()
+            results = await asyncio.gather(_collect(a), *map(_collect, jobs))
+        finally:
+            worker.stop()
+        assert results[0] == [f"A{i}" for i in range(first)]  # every job gets all of its chunks, in order
+        for (name, n), got in zip(others, results[1:], strict=True):
+            assert got == [f"{name}{i}" for i in range(n)]
+        return log
+
+    return asyncio.run(main())
+
+
+def test_a_new_request_goes_before_the_rest_of_a_long_one() -> None:
+    order = _while_running(6, [("B", 3)])
+    # B's first chunk right after A's chunk in progress, then the two take turns.
+    assert order == ["A0", "A1", "B0", "A2", "B1", "A3", "B2", "A4", "A5"]
+
+
+def test_a_stream_of_new_requests_cannot_starve_a_long_one() -> None:
+    order = _while_running(4, [(f"N{i}", 1) for i in range(7)], streak=3)
+    assert order == ["A0", "A1", "N00", "N10", "N20", "A2", "N30", "N40", "N50", "A3", "N60"]
+
+
+def test_jobs_alone_run_in_arrival_order() -> None:
+    async def main() -> list[str]:
+        log: list[str] = []
+        worker = Worker(chunk_timeout=0)
+        try:
+            jobs = [worker.submit(_job(name, 2, log)) for name in "XYZ"]
+            await asyncio.gather(*map(_collect, jobs))
+        finally:
+            worker.stop()
+        return log
+
+    order = asyncio.run(main())
+    assert [c for c in order if c.endswith("0")] == ["X0", "Y0", "Z0"]
+
+
+def test_a_stuck_chunk_fails_its_request_and_the_worker_carries_on() -> None:
+    release = threading.Event()
+
+    async def main() -> None:
+        worker = Worker(chunk_timeout=0.4)
+
+        def stuck() -> Iterator[str]:
+            release.wait(30)  # a hang in native code, as far as the worker can tell
+            yield "late"
+
+        try:
+            hung = worker.submit(Job(make_chunks=stuck, loop=asyncio.get_running_loop()))
+            behind = worker.submit(_job("B", 2, []))
+            with pytest.raises(SynthesisTimeout):
+                await _collect(hung)
+            assert await _collect(behind) == ["B0", "B1"]
+            release.set()  # the abandoned thread wakes up; what it made must not reach anyone
+            after = worker.submit(_job("C", 1, []))
+            assert await _collect(after) == ["C0"]
+            for _ in range(200):  # until the abandoned thread has delivered (or not) and exited
+                if sum(t.name == worker.name for t in threading.enumerate()) == 1:
+                    break
+                await asyncio.sleep(0.05)
+            assert sum(t.name == worker.name for t in threading.enumerate()) == 1
+            left = [hung.out.get_nowait() for _ in range(hung.out.qsize())]
+            assert "late" not in left  # only the end marker after the error
+        finally:
+            release.set()
+            worker.stop()
+
+    asyncio.run(main())
+
+
+def test_cancelled_jobs_stop_at_the_next_chunk_and_stop_ends_the_rest() -> None:
+    async def main() -> None:
+        log: list[str] = []
+        reached, go = threading.Event(), threading.Event()
+        worker = Worker(chunk_timeout=0)
+        long = worker.submit(_job("A", 50, log, (1, reached, go)))
+        await asyncio.to_thread(reached.wait, 10)
+        long.cancel()
+        go.set()
+        got = await _collect(long)
+        assert len(got) <= 2 and len(log) <= 3
+        worker.stop()
+
+    asyncio.run(main())
+
+
+LONG = ("The living room lights are on. The kitchen is twenty one degrees. The front door is locked. "
+        "The garden sprinkler runs at six. The washing machine has finished. The garage door is closed. "
+        "The hallway heater is set to nineteen degrees. Tomorrow will be cloudy with some rain.")
+SHORT = "Turned on the desk lamp."
+
+
+@pytest.mark.slow
+def test_a_short_reply_overtakes_a_long_one_over_wyoming_with_unchanged_audio() -> None:
+    voice = SynthesizeVoice(name="jf_alpha")
+
+    def say(text: str) -> Synthesize:
+        return Synthesize(text=text, voice=voice)
+
+    async def together(port: int) -> tuple[list, list, list[str]]:
+        finished: list[str] = []
+
+        async def one(name: str, text: str) -> list:
+            events = await exchange(port, [say(text).event()])
+            finished.append(name)
+            return events
+
+        from wyoming.client import AsyncTcpClient
+
+        async with AsyncTcpClient("127.0.0.1", port) as client:  # the long one, read by hand
+            await client.write_event(say(LONG).event())
+            first = await client.read_event()
+            while first is not None and first.type != "audio-chunk":
+                first = await client.read_event()
+            short = await one("short", SHORT)  # sent while the long reply is being spoken
+            long_events = [first]
+            while (ev := await client.read_event()) is not None:
+                long_events.append(ev)
+                if ev.type == "audio-stop":
+                    break
+            finished.append("long")
+        return long_events, short, finished
+
+    # A fixed seed makes each rendering reproducible, the cache off makes each one a real synthesis.
+    with served("--seed", "0", "--audio-cache-mb", "0") as (port, _log):
+        alone_short = audio_samples(run(exchange(port, [say(SHORT).event()])))
+        alone_long = audio_samples(run(exchange(port, [say(LONG).event()])))
+        long_events, short_events, finished = run(together(port))
+    assert finished == ["short", "long"]
+    assert [e.type for e in short_events].count("audio-stop") == 1
+    assert long_events[-1].type == "audio-stop"
+    assert len(alone_short) > 24000 and len(alone_long) > 10 * 24000
+    np.testing.assert_array_equal(audio_samples(short_events), alone_short)
+    np.testing.assert_array_equal(audio_samples(long_events), alone_long)
