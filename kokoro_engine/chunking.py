@@ -9,10 +9,10 @@ as a last resort inside a word. Nothing but whitespace at the cuts is ever dropp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Protocol
 
-__all__ = ["MAX_TOKENS", "chunk_phonemes", "count_tokens", "split_sentences", "text_to_chunks"]
+__all__ = ["MAX_TOKENS", "chunk_phonemes", "count_tokens", "iter_text_chunks", "split_sentences", "text_to_chunks"]
 
 MAX_TOKENS = 510
 
@@ -311,14 +311,33 @@ def text_to_chunks(
 ) -> list[tuple[str, str]]:
     """Text → [(text span, phonemes)], each phoneme string ≤ `limit` tokens, in order.
 
-    Sentences are phonemized one at a time and long ones sub-split with `chunk_phonemes`; the text
-    span of a sub-split piece is approximate (aligned on punctuation, else proportional). Sentences
-    that yield no phonemes (a lone "—") lend their text to the next chunk so no text goes missing.
-    With `merge_up_to > 0`, consecutive chunks are joined while the result stays within that many
-    tokens (fewer, longer forward passes; 0 keeps one chunk per sentence for the lowest latency).
+    The list form of `iter_text_chunks`. With `merge_up_to > 0`, consecutive chunks are joined while
+    the result stays within that many tokens (fewer, longer forward passes; 0 keeps one chunk per
+    sentence for the lowest latency).
+    """
+    chunks = list(iter_text_chunks(text, lang, g2p, vocab, limit))
+    if merge_up_to > 0:
+        chunks = _merge(chunks, vocab, min(merge_up_to, limit))
+    return chunks
+
+
+def iter_text_chunks(
+    text: str,
+    lang: str,
+    g2p: _Phonemizer | Callable[[str], str],
+    vocab: Collection[str],
+    limit: int = MAX_TOKENS,
+) -> Iterator[tuple[str, str]]:
+    """(text span, phonemes) chunks, each ≤ `limit` tokens, phonemizing one sentence at a time as
+    they are asked for: a long reply's first audio waits for its first sentences' G2P, not all of it.
+
+    Long sentences are sub-split with `chunk_phonemes`; the text span of a sub-split piece is
+    approximate (aligned on punctuation, else proportional). Sentences that yield no phonemes (a lone
+    "—") lend their text to the next chunk, or to the last one at the end, so no text goes missing;
+    that is why each chunk is handed out only once the next one (or the end) is known.
     """
     phonemize = g2p.phonemize if hasattr(g2p, "phonemize") else g2p
-    chunks: list[tuple[str, str]] = []
+    held: tuple[str, str] | None = None
     pending = ""  # text of phoneme-less sentences, prepended to the next chunk's text
     for sentence in split_sentences(text, lang):
         ps = phonemize(sentence)
@@ -331,15 +350,12 @@ def text_to_chunks(
         for span_text, (a, b) in zip(texts, spans, strict=True):
             if pending:
                 span_text, pending = f"{pending} {span_text}".strip(), ""
-            chunks.append((span_text, ps[a:b]))
-    if pending:
-        if chunks:
-            last_text, last_ps = chunks[-1]
-            chunks[-1] = (f"{last_text} {pending}", last_ps)
-        # else: nothing speakable at all; the caller sees an empty list
-    if merge_up_to > 0:
-        chunks = _merge(chunks, vocab, min(merge_up_to, limit))
-    return chunks
+            if held is not None:
+                yield held
+            held = (span_text, ps[a:b])
+    if held is not None:
+        # else: nothing speakable at all; the caller sees no chunks
+        yield (f"{held[0]} {pending}", held[1]) if pending else held
 
 
 def _merge(chunks: Iterable[tuple[str, str]], vocab: Collection[str], budget: int) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from . import SAMPLE_RATE
-from .chunking import MAX_TOKENS, chunk_phonemes, count_tokens, split_first_clause, text_to_chunks
+from .chunking import MAX_TOKENS, chunk_phonemes, count_tokens, iter_text_chunks, split_first_clause
 from .g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
 from .model import KokoroModel
 from .voices import VoiceError, VoiceLibrary, VoiceNotFound, VoicePack
@@ -118,16 +119,26 @@ class KokoroEngine:
 
     def text_chunks(self, text: str, lang: str) -> list[tuple[str, str]]:
         """(text span, phonemes) per chunk, each ≤ 510 tokens, sentence by sentence."""
+        return list(self._chunk_stream(text, lang))
+
+    def _chunk_stream(self, text: str, lang: str) -> Iterator[tuple[str, str]]:
+        """The chunks of `text`, phonemized as they are asked for; the first is found (or the text
+        rejected) now, so a request's errors come before any audio and its first chunk is split at
+        its first clause."""
         if not isinstance(text, str) or not text.strip():
             raise EngineError("text is empty")
-        chunks = split_first_clause(text_to_chunks(text, lang, self._g2p(lang), self.model.vocab, limit=MAX_TOKENS),
-                                    self.model.vocab)
-        # A chunk of only punctuation and spaces would be a second of noise, not speech.
-        chunks = [(span, ph) for span, ph in chunks
-                  if count_tokens(ph, self.model.vocab) and any(c in self.model.vocab and c not in _SILENT for c in ph)]
-        if not chunks:
+        vocab = self.model.vocab
+
+        def speakable(chunk: tuple[str, str]) -> bool:
+            # A chunk of only punctuation and spaces would be a second of noise, not speech.
+            ph = chunk[1]
+            return bool(count_tokens(ph, vocab)) and any(c in vocab and c not in _SILENT for c in ph)
+
+        chunks = filter(speakable, iter_text_chunks(text, lang, self._g2p(lang), vocab, limit=MAX_TOKENS))
+        first = next(chunks, None)
+        if first is None:
             raise EngineError("text has nothing to speak")
-        return chunks
+        return itertools.chain(filter(speakable, split_first_clause([first], vocab)), chunks)
 
     def phonemize(self, text: str, lang: str) -> list[str]:
         return [ph for _, ph in self.text_chunks(text, lang)]
@@ -158,13 +169,13 @@ class KokoroEngine:
         key = (text, pack.name, float(speed), lang or pack.lang) if self.cache is not None and seed is None else None
         if key is not None and (cached := self.cache.get(key)) is not None:
             return iter(cached)
-        chunks = self.text_chunks(text, lang or pack.lang)
+        chunks = self._chunk_stream(text, lang or pack.lang)
         generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
         if key is not None:
             return self._generate_into_cache(key, chunks, pack, float(speed), generator)
         return self._generate(chunks, pack, float(speed), generator)
 
-    def _generate_into_cache(self, key: tuple, chunks: list[tuple[str, str]], pack: VoicePack, speed: float,
+    def _generate_into_cache(self, key: tuple, chunks: Iterable[tuple[str, str]], pack: VoicePack, speed: float,
                              generator: torch.Generator) -> Iterator[AudioChunk]:
         done = []
         for chunk in self._generate(chunks, pack, speed, generator):
@@ -172,7 +183,7 @@ class KokoroEngine:
             yield chunk
         self.cache.put(key, done)  # only complete renderings: a cancelled request stores nothing
 
-    def _generate(self, chunks: list[tuple[str, str]], pack: VoicePack, speed: float,
+    def _generate(self, chunks: Iterable[tuple[str, str]], pack: VoicePack, speed: float,
                   generator: torch.Generator) -> Iterator[AudioChunk]:
         for span, phonemes in chunks:
             yield self._speak(span, phonemes, pack, speed, generator)

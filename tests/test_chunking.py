@@ -283,3 +283,23 @@ def test_first_clause_split_only_when_it_pays(text: str, ps: str) -> None:
     from kokoro_engine.chunking import split_first_clause
 
     assert split_first_clause([(text, ps)], _clause_vocab()) == [(text, ps)]
+
+
+def test_chunks_are_phonemized_as_they_are_asked_for(english) -> None:
+    """A long reply's first chunk must not wait for the G2P of every later sentence."""
+    from kokoro_engine.chunking import iter_text_chunks
+
+    seen: list[str] = []
+
+    def g2p(sentence: str) -> str:
+        seen.append(sentence)
+        return english.phonemize(sentence)
+
+    text = " ".join(f"Sentence number {i} is here." for i in range(10))
+    chunks = iter_text_chunks(text, "a", g2p, VOCAB)
+    first = next(chunks)
+    assert first[0] == "Sentence number 0 is here."
+    assert len(seen) == 2  # the first sentence, and the next to know nothing is lent to the first
+    rest = list(chunks)
+    assert len(seen) == 10 and len(rest) == 9
+    assert [first, *rest] == text_to_chunks(text, "a", english, VOCAB)
