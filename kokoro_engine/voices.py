@@ -26,6 +26,23 @@ class VoiceError(ValueError):
     """A voice file or expression that cannot become a voice pack."""
 
 
+def parse_voice_expression(expr: str) -> list[tuple[str, float]]:
+    """`a`, `a+b` (equal mix) or `a:0.7+b:0.3` as (name, weight) pairs; VoiceError if malformed.
+
+    The regex admits only plain non-negative decimals, so NaN, inf, negatives and exponents never
+    reach a blend; an all-zero blend is refused here too, before anything is loaded.
+    """
+    parts = []
+    for part in expr.split("+"):
+        match = _BLEND_PART.match(part)
+        if not match:
+            raise VoiceError(f"bad voice blend {expr!r}: expected e.g. af_heart:0.7+af_bella:0.3")
+        parts.append((match.group(1), float(match.group(2)) if match.group(2) is not None else 1.0))
+    if sum(w for _, w in parts) <= 0:
+        raise VoiceError(f"bad voice blend {expr!r}: weights must sum to more than zero")
+    return parts
+
+
 class VoiceNotFound(KeyError):
     def __init__(self, name: str, suggestions: Sequence[str] = ()):
         self.name = name
@@ -189,15 +206,7 @@ class VoiceLibrary:
         return pack
 
     def _blend(self, expr: str) -> VoicePack:
-        parts = []
-        for part in expr.split("+"):
-            match = _BLEND_PART.match(part)
-            if not match:
-                raise VoiceError(f"bad voice blend {expr!r}: expected e.g. af_heart:0.7+af_bella:0.3")
-            weight = float(match.group(2)) if match.group(2) is not None else 1.0
-            parts.append((self._single(match.group(1)), weight))
+        parts = [(self._single(name), weight) for name, weight in parse_voice_expression(expr)]
         total = sum(w for _, w in parts)
-        if total <= 0:
-            raise VoiceError(f"bad voice blend {expr!r}: weights must sum to more than zero")
         tensor = sum(pack.tensor * (w / total) for pack, w in parts)
         return VoicePack(name=expr.replace(" ", ""), tensor=tensor, lang=parts[0][0].lang)

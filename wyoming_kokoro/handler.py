@@ -388,12 +388,32 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ValueError("event header must be an object with a string type")
     data = header.get("data") or {}
-    if header.get("data_length"):
-        data = {**data, **json.loads(await reader.readexactly(int(header["data_length"])))}
-    payload = await reader.readexactly(int(header["payload_length"])) if header.get("payload_length") else None
     if not isinstance(data, dict):
         raise ValueError("event data must be an object")
+    data_length, payload_length = _length(header, "data_length"), _length(header, "payload_length")
+    if data_length:
+        extra = json.loads(await reader.readexactly(data_length))
+        if not isinstance(extra, dict):
+            raise ValueError("event data block must be a JSON object")
+        data = {**data, **extra}
+    payload = await reader.readexactly(payload_length) if payload_length else None
     return Event(type=header["type"], data=data, payload=payload)
+
+
+# No TTS event needs more: texts are limited far below, and audio is only ever sent, not received.
+MAX_BLOCK_BYTES = 1_000_000
+
+
+def _length(header: dict, key: str) -> int:
+    """A declared block length, refused before anything is read if it is not a sane byte count."""
+    value = header.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} must be a non-negative integer")
+    if value > MAX_BLOCK_BYTES:
+        raise ValueError(f"{key} {value} exceeds {MAX_BLOCK_BYTES} bytes")
+    return value
 
 
 class _Stats:

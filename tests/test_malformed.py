@@ -1,0 +1,60 @@
+"""Malformed events over a real socket: each one ends with an error, a finished exchange and a close."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from wyoming.event import async_read_event
+from wyoming.tts import Synthesize
+
+from tests.test_server import server  # noqa: F401  (the real server fixture)
+from tests.wyoming_client import exchange, run
+
+HEADERS = [
+    b'{"type": "synthesize", "data_length": 4}\ntrue',
+    b'{"type": "synthesize", "data_length": 3}\n[1]',
+    b'{"type": "synthesize", "data_length": 2}\n42',
+    b'{"type": "synthesize", "data": [1, 2]}\n',
+    b'{"type": "synthesize", "data_length": -5}\n',
+    b'{"type": "synthesize", "data_length": "abc"}\n',
+    b'{"type": "synthesize", "data_length": 1.5}\n',
+    b'{"type": "synthesize", "data_length": 999999999999}\n',
+    b'{"type": "synthesize", "payload_length": 2000000}\n',
+    b'{"type": "synthesize", "payload_length": -1}\n',
+]
+
+
+async def _raw(port: int, blob: bytes, until: str | None = None) -> list[str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(blob)
+    await writer.drain()
+    types = []
+    while (ev := await asyncio.wait_for(async_read_event(reader), 30)) is not None:
+        types.append(ev.type)
+        if ev.type == until:
+            break
+    writer.close()
+    return types
+
+
+@pytest.mark.parametrize("blob", HEADERS, ids=[h.split(b"\n")[0].decode()[9:] for h in HEADERS])
+def test_malformed_event_gets_error_exchange_and_close(server, blob: bytes) -> None:  # noqa: F811
+    port, log = server
+    # nothing beyond the declared bytes is sent: a huge length must be refused before reading
+    types = run(_raw(port, blob), timeout=60)
+    assert types == ["error", "audio-start", "audio-stop"]
+    # and the server still serves
+    events = run(exchange(port, [Synthesize(text="Fine.").event()]))
+    assert events[-1].type == "audio-stop" and not any(e.type == "error" for e in events)
+    log.seek(0)
+    assert "Task exception was never retrieved" not in log.read()
+
+
+def test_valid_data_block_still_accepted(server) -> None:  # noqa: F811
+    port, _ = server
+    data = json.dumps({"text": "Hello."}).encode()
+    types = run(_raw(port, b'{"type": "synthesize", "data_length": %d}\n' % len(data) + data, "audio-stop"),
+                timeout=60)
+    assert types[0] == "audio-start" and types[-1] == "audio-stop" and "error" not in types
