@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--local-files-only", action="store_true", help="never download")
     p.add_argument("--blend", action="append", default=[], metavar="NAME=EXPR",
                    help="named voice blend, e.g. mix=af_heart:0.7+af_bella:0.3 (repeatable)")
+    p.add_argument("--http", default=None, metavar="URI",
+                   help="also serve OpenAI's /v1/audio/speech and the voice page, e.g. tcp://0.0.0.0:10201")
+    p.add_argument("--api-key", default=os.environ.get("KOKORO_API_KEY") or None,
+                   help="require this bearer token on /v1/* (default: $KOKORO_API_KEY; none)")
     p.add_argument("--debug", action="store_true")
     p.add_argument("--log-format", default=logging.BASIC_FORMAT)
     p.add_argument("--version", action="version", version=__version__)
@@ -208,7 +212,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,
                         also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,
-                        can_download=can_download)
+                        can_download=can_download, model=model.name)
     ctx.build_info()
     return ctx
 
@@ -246,6 +250,15 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    http = None
+    if args.http:  # first: a busy port stops the start before anything is announced
+        from .http_api import start_http
+
+        try:
+            http = await start_http(ctx, args.http, api_key=args.api_key)
+        except (OSError, ValueError) as err:
+            ctx.worker.stop()
+            raise StartupError(f"cannot serve HTTP on {args.http}: {err}") from err
     await server.start(handler)
     servers = [server]
     if isinstance(server, AsyncTcpServer) and server.host == "0.0.0.0":
@@ -278,6 +291,8 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
         try:
             if zc is not None:
                 await zc.unregister()
+            if http is not None:
+                await http.cleanup()
         finally:
             for srv in servers:
                 await srv.stop()
@@ -298,7 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as err:
         print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
         return 1
-    asyncio.run(serve(args, ctx))
+    try:
+        asyncio.run(serve(args, ctx))
+    except StartupError as err:
+        print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
