@@ -9,7 +9,7 @@ RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorc
     && pip install --no-cache-dir ".[ja]"
 ENV KOKORO_DATA_DIR=/data
 VOLUME /data
-EXPOSE 10200
+EXPOSE 10200 10201
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s \
     CMD python -m wyoming_kokoro.health_check --uri tcp://127.0.0.1:10200 || exit 1
 ENTRYPOINT ["/app/run.sh"]

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,48 +20,17 @@ from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
+from tests.server_process import ROOT, free_port, spawn_server
 from tests.wyoming_client import audio_samples, exchange, run
-
-ROOT = Path(__file__).resolve().parent.parent
 
 if importlib.util.find_spec("kokoro_engine.pipeline") is None and "WYOMING_KOKORO_TEST_SERVER" not in os.environ:
     pytest.skip("kokoro_engine.pipeline (the engine) has not landed yet", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    port = _free_port()
-    data = os.environ.get("WYOMING_KOKORO_TEST_DATA") or str(tmp_path_factory.mktemp("data"))
-    # A stand-in script may be named for developing before the engine exists; CI uses the real module.
-    entry = [os.environ["WYOMING_KOKORO_TEST_SERVER"]] if "WYOMING_KOKORO_TEST_SERVER" in os.environ \
-        else ["-m", "wyoming_kokoro"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
-    log = open(tmp_path_factory.mktemp("log") / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, *entry, "--uri", f"tcp://127.0.0.1:{port}", "--data-dir", data,
-                             "--samples-per-chunk", "1024"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"server exited: {log.read()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    yield port, log
-    proc.terminate()
-    assert proc.wait(timeout=20) == 0
-    log.seek(0)
-    assert "Task exception was never retrieved" not in log.read()
-
-
+    with spawn_server(tmp_path_factory) as running:
+        yield running
 
 
 def _shape_ok(events: list[Event]) -> None:
@@ -229,7 +196,7 @@ def test_health_check(server) -> None:
                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
     assert ok.returncode == 0
     bad = subprocess.run([sys.executable, "-m", "wyoming_kokoro.health_check", "--uri",
-                          f"tcp://127.0.0.1:{_free_port()}", "--timeout", "2"],
+                          f"tcp://127.0.0.1:{free_port()}", "--timeout", "2"],
                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
     assert bad.returncode == 1
 

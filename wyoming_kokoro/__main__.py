@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="noise seed for every request: the same text always gives the same audio")
     p.add_argument("--synthesis-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="fail a request whose chunk runs longer than this (a hang) and carry on; 0: never")
+    p.add_argument("--http", default=None, metavar="URI",
+                   help="also serve OpenAI's /v1/audio/speech and the voice page, e.g. tcp://0.0.0.0:10201")
+    p.add_argument("--api-key", default=os.environ.get("KOKORO_API_KEY") or None,
+                   help="require this bearer token on /v1/* (default: $KOKORO_API_KEY; none)")
     p.add_argument("--debug", action="store_true")
     p.add_argument("--log-format", default=logging.BASIC_FORMAT)
     p.add_argument("--version", action="version", version=__version__)
@@ -213,7 +217,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,
                         also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,
-                        can_download=can_download)
+                        can_download=can_download, model=model.name)
     ctx.build_info()
     return ctx
 
@@ -251,6 +255,15 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    http = None
+    if args.http:  # first: a busy port stops the start before anything is announced
+        from .http_api import start_http
+
+        try:
+            http = await start_http(ctx, args.http, api_key=args.api_key)
+        except (OSError, ValueError) as err:
+            ctx.worker.stop()
+            raise StartupError(f"cannot serve HTTP on {args.http}: {err}") from err
     await server.start(handler)
     servers = [server]
     if isinstance(server, AsyncTcpServer) and server.host == "0.0.0.0":
@@ -283,6 +296,8 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
         try:
             if zc is not None:
                 await zc.unregister()
+            if http is not None:
+                await http.cleanup()
         finally:
             for srv in servers:
                 await srv.stop()
@@ -303,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as err:
         print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
         return 1
-    asyncio.run(serve(args, ctx))
+    try:
+        asyncio.run(serve(args, ctx))
+    except StartupError as err:
+        print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -55,6 +55,7 @@ class ServerContext:
     data_dirs: list[Path] = field(default_factory=list)  # where voices are looked for
     download_dir: Path | None = None  # where missing catalog voices are downloaded on first use
     can_download: bool = False  # downloads allowed and the hub reachable at startup
+    model: str = ""  # model file name, for status pages
     info: Info | None = None
     _voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
 
@@ -103,6 +104,11 @@ class ServerContext:
                 raise RequestError(f"unknown or not installed voice: {voice}", "voice-not-found")
             resolved.append(f"{voice}{sep}{weight.strip()}")
         return "+".join(resolved)
+
+    def lang_for(self, expr: str) -> str | None:
+        """G2P language override for a resolved voice expression (None: the voice's own language)."""
+        first = expr.split("+")[0].split(":")[0].strip()
+        return "a" if first in self.english_only else None
 
     def _on_disk(self, name: str) -> bool:
         lib = getattr(self.engine, "voices", None)
@@ -338,8 +344,7 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def _speak(self, text: str, voice: str, stats: _Stats) -> None:
         engine, speed, seed = self.ctx.engine, self.ctx.speed, self.ctx.seed
-        first = voice.split("+")[0].split(":")[0].strip()
-        lang = "a" if first in self.ctx.english_only else None
+        lang = self.ctx.lang_for(voice)
         job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed, lang=lang, seed=seed),
                   loop=asyncio.get_running_loop())
         spc = self.ctx.samples_per_chunk
