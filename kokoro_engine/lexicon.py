@@ -60,11 +60,15 @@ def _is_cjk(ch: str) -> bool:
     return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xAC00 <= o <= 0xD7AF
 
 
+_NON_CJK_WORD = r"(?![\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af])\w"
+
+
 def _pattern(word: str) -> str:
     # Whole words, except at a CJK edge: Japanese and Chinese write no spaces between words.
     body = r"\s+".join(map(re.escape, word.split()))
-    left = "" if _is_cjk(word[0]) else r"(?<!\w)"
-    right = "" if _is_cjk(word[-1]) else r"(?!\w)"
+    # A Latin word right next to CJK text ("Nguyenです") is still a whole word.
+    left = "" if _is_cjk(word[0]) else r"(?<!" + _NON_CJK_WORD + ")"
+    right = "" if _is_cjk(word[-1]) else r"(?!" + _NON_CJK_WORD + ")"
     return left + body + right
 
 
