@@ -124,3 +124,18 @@ def test_stream_buffer_uses_the_engine_splitter() -> None:
     assert buf.add(" here. Bye") == ["Dr. Smith is here."]
     ssml = SentenceBuffer("a", text_format="ssml")
     assert ssml.add("<speak>One. Two. <bre") == [] and ssml.finish() == ["<speak>One. Two. <bre"]
+
+
+def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
+    from wyoming_kokoro.handler import ServerContext
+
+    installed = {"jf_alpha": True, "ff_siwis": True, "bf_emma": True, "bf_isabella": True, "bf_alice": True,
+                 "af_heart": False}
+    ctx = ServerContext(engine=None, worker=None, default_voice="jf_alpha", installed=installed)  # type: ignore[arg-type]
+    assert ctx.voice_for_language("en_GB") == "bf_emma"  # B- beats C and D
+    assert ctx.voice_for_language("fr-FR") == "ff_siwis"
+    assert ctx.voice_for_language("ja_JP") == "jf_alpha"  # the default voice speaks it
+    assert ctx.voice_for_language("en_US") is None  # none installed: the default voice
+    assert ctx.voice_for_language("xx_YY") is None and ctx.voice_for_language(None) is None
+    ctx.voice_for = {"b": "bf_alice"}
+    assert ctx.voice_for_language("en_GB") == "bf_alice"
