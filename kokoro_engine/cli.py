@@ -31,6 +31,11 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="int8 generator convolutions (default auto: on CPUs with VNNI)")
 
 
+def _add_lexicon_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lexicon", action="append", default=[], type=Path, metavar="FILE",
+                   help="household lexicon, YAML or TSV (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Kokoro-82M text to speech")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -46,12 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--lang", default=None, help="language (a, b, j, z, e, f, h, i, p or en_US…); default: the voice's")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--ssml", action="store_true", help="the text is SSML (also when it starts with <speak>)")
+    p.add_argument("--sentence-silence", type=float, default=0.0, metavar="SECONDS", help="silence between sentences")
+    p.add_argument("--trailing-silence", type=float, default=0.0, metavar="SECONDS", help="silence at the end")
+    _add_lexicon_option(p)
     _add_model_options(p)
 
     p = sub.add_parser("phonemize", help="print the phonemes of each chunk")
     p.add_argument("--text", required=True)
     p.add_argument("--lang", default="a")
     p.add_argument("--json", action="store_true")
+    _add_lexicon_option(p)
 
     p = sub.add_parser("benchmark", help="speed per text length, optionally against the reference and ONNX")
     p.add_argument("--warmup", type=int, default=1)
@@ -88,7 +98,8 @@ def _load_engine(args: argparse.Namespace):
     from .pipeline import KokoroEngine
 
     return KokoroEngine.load(model_or_default(args.model), voices_dirs=args.voices_dir, device=args.device,
-                             dtype=args.dtype, stft=args.stft, quantize=args.quantize)
+                             dtype=args.dtype, stft=args.stft, quantize=args.quantize,
+                             lexicon_files=getattr(args, "lexicon", ()))
 
 
 def _synthesize(args: argparse.Namespace) -> int:
@@ -98,7 +109,10 @@ def _synthesize(args: argparse.Namespace) -> int:
     if voice == "af_heart" and "af_heart" not in engine.voices:
         voice = "jf_alpha"  # the packs pip installs; say so rather than fail on the default
         logging.getLogger(PROG).warning("af_heart is not installed; using jf_alpha")
-    chunks = [c.audio for c in engine.synthesize(text, voice, speed=args.speed, lang=args.lang, seed=args.seed)]
+    chunks = [c.audio for c in engine.synthesize(text, voice, speed=args.speed, lang=args.lang, seed=args.seed,
+                                                 text_format="ssml" if args.ssml else None,
+                                                 sentence_silence=args.sentence_silence,
+                                                 trailing_silence=args.trailing_silence)]
     audio = np.concatenate(chunks)
     write_wav(args.output, audio)
     print(f"{args.output}: {len(audio) / SAMPLE_RATE:.2f} s, {len(chunks)} chunk(s)")
@@ -109,12 +123,15 @@ def _phonemize(args: argparse.Namespace) -> int:
     from .chunking import text_to_chunks
     from .config import load_config
     from .g2p import get_g2p, resolve_lang
+    from .lexicon import Lexicon, phonemizer
 
     if not args.text.strip():
         raise ValueError("text is empty")
     lang = resolve_lang(args.lang)
     vocab = load_config().vocab
-    chunks = [ph for _, ph in text_to_chunks(args.text, lang, get_g2p(lang), vocab)]
+    lexicon = Lexicon(args.lexicon, vocab) if args.lexicon else None
+    speak = phonemizer(get_g2p(lang).phonemize, lang, vocab, lexicon)
+    chunks = [ph for _, ph in text_to_chunks(args.text, lang, speak, vocab)]
     if args.json:
         from .chunking import count_tokens
 

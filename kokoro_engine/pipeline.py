@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import random
 import threading
@@ -16,13 +15,16 @@ import numpy as np
 import torch
 
 from . import SAMPLE_RATE
-from .chunking import MAX_TOKENS, chunk_phonemes, count_tokens, iter_text_chunks, split_first_clause
+from .chunking import MAX_TOKENS, chunk_phonemes, count_tokens, split_first_clause, text_to_chunks
 from .g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
+from .lexicon import Lexicon
 from .model import KokoroModel
+from .ssml import is_ssml, parse_ssml
 from .voices import VoiceError, VoiceLibrary, VoiceNotFound, VoicePack
 
 _LOGGER = logging.getLogger(__name__)
 _SILENT = frozenset(';:,.!?—…"()“” ')
+MAX_SILENCE_S = 10.0  # per silence: a request option must not buy minutes of zeros
 
 
 class EngineError(ValueError):
@@ -39,6 +41,17 @@ class AudioChunk:
     @property
     def seconds(self) -> float:
         return len(self.audio) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One step of a synthesis plan: speech (phonemes with voice and speed) or a silence."""
+
+    text: str = ""
+    phonemes: str = ""
+    pack: VoicePack | None = None
+    speed: float = 1.0
+    seconds: float = 0.0
 
 
 class AudioCache:
@@ -84,8 +97,9 @@ class KokoroEngine:
     sample_rate = SAMPLE_RATE
 
     def __init__(self, model: KokoroModel, voices: VoiceLibrary, device: torch.device | str | None = None,
-                 cache_bytes: int = 0):
+                 cache_bytes: int = 0, lexicon: Lexicon | None = None):
         self.model = model
+        self.lexicon = lexicon
         self.voices = voices
         self.device = torch.device(device) if device is not None else model.device
         self.cache = AudioCache(cache_bytes) if cache_bytes > 0 else None
@@ -93,7 +107,8 @@ class KokoroEngine:
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
              device: str = "auto", dtype: str | None = None, stft: str = "auto",
-             quantize: str | None = None, cache_bytes: int = 0) -> KokoroEngine:
+             quantize: str | None = None, cache_bytes: int = 0,
+             lexicon_files: Iterable[str | Path] = ()) -> KokoroEngine:
         from .assets import default_model_search_paths, find_model
         from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
         from .weights import load_model
@@ -107,7 +122,12 @@ class KokoroEngine:
         model = load_model(model_path, device=torch_device, dtype=resolve_dtype(dtype, torch_device),
                            stft=default_stft(torch_device) if stft == "auto" else stft,
                            quantize=resolve_quantize(quantize, torch_device))
-        return cls(model, VoiceLibrary(voices_dirs), torch_device, cache_bytes=cache_bytes)
+        files = list(lexicon_files)
+        try:
+            lexicon = Lexicon(files, model.vocab) if files else None
+        except ValueError as exc:  # LexiconError: a bad file at startup is fatal, with file and line
+            raise EngineError(str(exc)) from exc
+        return cls(model, VoiceLibrary(voices_dirs), torch_device, cache_bytes=cache_bytes, lexicon=lexicon)
 
     # -- text ---------------------------------------------------------------------------------------
 
@@ -117,31 +137,93 @@ class KokoroEngine:
         except (UnknownLanguage, G2PUnavailable) as exc:
             raise EngineError(str(exc)) from exc
 
-    def text_chunks(self, text: str, lang: str) -> list[tuple[str, str]]:
-        """(text span, phonemes) per chunk, each ≤ 510 tokens, sentence by sentence."""
-        return list(self._chunk_stream(text, lang))
+    def _phonemizer(self, lang: str):
+        from .lexicon import phonemizer
 
-    def _chunk_stream(self, text: str, lang: str) -> Iterator[tuple[str, str]]:
-        """The chunks of `text`, phonemized as they are asked for; the first is found (or the text
-        rejected) now, so a request's errors come before any audio and its first chunk is split at
-        its first clause."""
+        code = self._resolve_lang(lang)
+        if self.lexicon is not None:
+            self.lexicon.maybe_reload()
+        return phonemizer(self._g2p(code).phonemize, code, self.model.vocab, self.lexicon)
+
+    @staticmethod
+    def _resolve_lang(lang: str) -> str:
+        try:
+            return resolve_lang(lang)
+        except UnknownLanguage as exc:
+            raise EngineError(str(exc)) from exc
+
+    def _sentence_chunks(self, text: str, lang: str) -> list[tuple[str, str, bool]]:
+        """(text span, phonemes, starts a sentence) per chunk, each ≤ 510 tokens."""
         if not isinstance(text, str) or not text.strip():
             raise EngineError("text is empty")
-        vocab = self.model.vocab
-
-        def speakable(chunk: tuple[str, str]) -> bool:
-            # A chunk of only punctuation and spaces would be a second of noise, not speech.
-            ph = chunk[1]
-            return bool(count_tokens(ph, vocab)) and any(c in vocab and c not in _SILENT for c in ph)
-
-        chunks = filter(speakable, iter_text_chunks(text, lang, self._g2p(lang), vocab, limit=MAX_TOKENS))
-        first = next(chunks, None)
-        if first is None:
+        base = text_to_chunks(text, lang, self._phonemizer(lang), self.model.vocab, limit=MAX_TOKENS)
+        split = split_first_clause(base, self.model.vocab)
+        # split_first_clause cuts the first sentence in two: its second part starts no sentence.
+        flags = [True] * len(split)
+        if len(split) > len(base):
+            flags[1] = False
+        # A chunk of only punctuation and spaces would be a second of noise, not speech.
+        chunks = [(span, ph, flag) for (span, ph), flag in zip(split, flags, strict=True)
+                  if count_tokens(ph, self.model.vocab) and any(c in self.model.vocab and c not in _SILENT for c in ph)]
+        if not chunks:
             raise EngineError("text has nothing to speak")
-        return itertools.chain(filter(speakable, split_first_clause([first], vocab)), chunks)
+        return chunks
 
-    def phonemize(self, text: str, lang: str) -> list[str]:
+    def text_chunks(self, text: str, lang: str) -> list[tuple[str, str]]:
+        """(text span, phonemes) per chunk, each ≤ 510 tokens, sentence by sentence."""
+        return [(span, ph) for span, ph, _ in self._sentence_chunks(text, lang)]
+
+    def phonemize(self, text: str, lang: str, *, text_format: str | None = None) -> list[str]:
+        if is_ssml(text, text_format):
+            return [item.phonemes for item in self._plan_ssml(text, None, 1.0, lang, 0.0) if item.phonemes]
         return [ph for _, ph in self.text_chunks(text, lang)]
+
+    # -- plans: what to speak, with which voice and speed, and where the silences go --------------
+
+    def _plan_text(self, text: str, pack: VoicePack | None, speed: float, lang: str,
+                   sentence_silence: float) -> list[_Item]:
+        plan: list[_Item] = []
+        for span, ph, starts in self._sentence_chunks(text, lang):
+            if plan and starts and sentence_silence > 0:
+                plan.append(_Item(seconds=sentence_silence))
+            plan.append(_Item(span, ph, pack, speed))
+        return plan
+
+    def _plan_ssml(self, text: str, pack: VoicePack | None, speed: float, lang: str | None,
+                   sentence_silence: float) -> list[_Item]:
+        plan: list[_Item] = []
+        base_lang = lang or (pack.lang if pack is not None else "a")
+        for seg in parse_ssml(text, base_lang):
+            if not seg.text:
+                plan.append(_Item(seconds=seg.pause_s))
+                continue
+            seg_pack = pack
+            if seg.voice:
+                try:
+                    seg_pack = self.resolve_voice(seg.voice)
+                except EngineError as err:
+                    _LOGGER.warning("SSML <voice name=%r>: %s; keeping the request's voice", seg.voice, err)
+            seg_lang = base_lang
+            if seg.lang:
+                try:
+                    seg_lang = resolve_lang(seg.lang)
+                except UnknownLanguage:
+                    _LOGGER.warning("SSML: unknown language %r; keeping %s", seg.lang, base_lang)
+            elif seg_pack is not pack and seg_pack is not None and lang is None:
+                seg_lang = seg_pack.lang
+            try:
+                items = self._plan_text(seg.text, seg_pack, min(max(speed * seg.rate, 0.25), 4.0), seg_lang,
+                                        sentence_silence)
+            except EngineError as err:
+                if "nothing to speak" in str(err) or "empty" in str(err):
+                    continue
+                raise
+            if plan and sentence_silence > 0 and plan[-1].phonemes:
+                plan.append(_Item(seconds=sentence_silence))
+            plan.extend(items)
+        if not any(item.phonemes for item in plan):
+            raise EngineError("text has nothing to speak")
+        return plan
 
     # -- audio --------------------------------------------------------------------------------------
 
@@ -156,37 +238,53 @@ class KokoroEngine:
             raise EngineError(str(exc)) from exc
 
     def synthesize(self, text: str, voice: str | VoicePack, *, speed: float = 1.0, lang: str | None = None,
-                   seed: int | None = None) -> Iterator[AudioChunk]:
+                   seed: int | None = None, text_format: str | None = None, sentence_silence: float = 0.0,
+                   leading_silence: float = 0.0, trailing_silence: float = 0.0) -> Iterator[AudioChunk]:
         """Validate now, then return a generator that synthesizes one chunk per `next()`.
 
+        `text_format="ssml"` (or text starting with `<speak`) reads the SSML subset of
+        `kokoro_engine.ssml`. Silences (seconds, at most MAX_SILENCE_S each) are zero samples:
+        `sentence_silence` between sentences, `leading_silence`/`trailing_silence` before/after all.
         Errors in the request (empty text, unknown voice or language, bad speed) raise here, before
         any audio, so a caller can answer them cleanly.
         """
         pack = self.resolve_voice(voice)
         if not (0.25 <= float(speed) <= 4.0):
             raise EngineError(f"speed {speed} is outside 0.25–4.0")
+        silences = tuple(min(max(float(s), 0.0), MAX_SILENCE_S)
+                         for s in (sentence_silence, leading_silence, trailing_silence))
+        ssml = is_ssml(text, text_format) if isinstance(text, str) else False
+        if self.lexicon is not None:
+            self.lexicon.maybe_reload()
         # A seeded request asks for a specific rendering: it neither reads nor fills the cache.
-        key = (text, pack.name, float(speed), lang or pack.lang) if self.cache is not None and seed is None else None
+        key = (text, pack.name, float(speed), lang or pack.lang, ssml, silences,
+               self.lexicon.generation if self.lexicon is not None else 0) \
+            if self.cache is not None and seed is None else None
         if key is not None and (cached := self.cache.get(key)) is not None:
             return iter(cached)
-        chunks = self._chunk_stream(text, lang or pack.lang)
+        if ssml:
+            plan = self._plan_ssml(text, pack, float(speed), lang, silences[0])
+        else:
+            plan = self._plan_text(text, pack, float(speed), lang or pack.lang, silences[0])
+        plan = [_Item(seconds=silences[1])] * (silences[1] > 0) + plan + [_Item(seconds=silences[2])] * (silences[2] > 0)
         generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
         if key is not None:
-            return self._generate_into_cache(key, chunks, pack, float(speed), generator)
-        return self._generate(chunks, pack, float(speed), generator)
+            return self._generate_into_cache(key, plan, generator)
+        return self._generate(plan, generator)
 
-    def _generate_into_cache(self, key: tuple, chunks: Iterable[tuple[str, str]], pack: VoicePack, speed: float,
-                             generator: torch.Generator) -> Iterator[AudioChunk]:
+    def _generate_into_cache(self, key: tuple, plan: list[_Item], generator: torch.Generator) -> Iterator[AudioChunk]:
         done = []
-        for chunk in self._generate(chunks, pack, speed, generator):
+        for chunk in self._generate(plan, generator):
             done.append(chunk)
             yield chunk
         self.cache.put(key, done)  # only complete renderings: a cancelled request stores nothing
 
-    def _generate(self, chunks: Iterable[tuple[str, str]], pack: VoicePack, speed: float,
-                  generator: torch.Generator) -> Iterator[AudioChunk]:
-        for span, phonemes in chunks:
-            yield self._speak(span, phonemes, pack, speed, generator)
+    def _generate(self, plan: list[_Item], generator: torch.Generator) -> Iterator[AudioChunk]:
+        for item in plan:
+            if item.phonemes:
+                yield self._speak(item.text, item.phonemes, item.pack, item.speed, generator)
+            elif (n := round(item.seconds * SAMPLE_RATE)) > 0:
+                yield AudioChunk(np.zeros(n, dtype=np.float32), "", "", 0)
 
     def synthesize_phonemes(self, phonemes: str, voice: str | VoicePack, *, speed: float = 1.0,
                             seed: int | None = None) -> AudioChunk:

@@ -115,3 +115,27 @@ def test_benchmark_against_reference_and_accuracy():
     result = run("accuracy", "--device", "cpu", "--model", str(real_model_path()), "--voice", "jf_alpha")
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "4 passed, 0 failed" in result.stdout
+
+
+def test_phonemize_with_lexicon_and_inline_phonemes(tmp_path):
+    lexicon = tmp_path / "lexicon.yaml"
+    lexicon.write_text("Nguyen: /wˈɪn/\n", encoding="utf-8")
+    result = run("phonemize", "--text", "Ask Nguyen and [Tran](/ʧˈæn/).", "--lang", "a", "--lexicon", str(lexicon))
+    assert result.returncode == 0, result.stderr
+    assert "wˈɪn" in result.stdout and "ʧˈæn" in result.stdout
+    lexicon.write_text("Nguyen: /wˈɪ#n/\n", encoding="utf-8")
+    result = run("phonemize", "--text", "Ask Nguyen.", "--lexicon", str(lexicon))
+    assert result.returncode == 1 and f"{lexicon}:1" in result.stderr and "vocabulary" in result.stderr
+
+
+def test_synthesize_ssml_with_silences(tmp_path):
+    frames = {}
+    for name, extra in (("plain", []), ("ssml", ["--ssml", "--trailing-silence", "0.5"])):
+        out = tmp_path / f"{name}.wav"
+        text = "Lights on. Door locked." if name == "plain" else 'Lights on. <break time="1s"/> Door locked.'
+        result = run("synthesize", "--text", text, "--voice", "jf_alpha", "--lang", "a", *extra,
+                     "--model", str(real_model_path()), "-o", str(out), "--seed", "1")
+        assert result.returncode == 0, result.stderr
+        with wave.open(str(out)) as w:
+            frames[name] = w.getnframes()
+    assert abs((frames["ssml"] - frames["plain"]) / 24000 - 1.5) <= 0.05

@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also serve OpenAI's /v1/audio/speech and the voice page, e.g. tcp://0.0.0.0:10201")
     p.add_argument("--api-key", default=os.environ.get("KOKORO_API_KEY") or None,
                    help="require this bearer token on /v1/* (default: $KOKORO_API_KEY; none)")
+    p.add_argument("--lexicon", action="append", default=[], metavar="FILE",
+                   help="household lexicon, YAML or TSV (repeatable; default: lexicon.yaml/.tsv in a data dir)")
+    p.add_argument("--voice-for", action="append", default=[], metavar="LANG=VOICE",
+                   help="voice for requests that name only a language, e.g. fr_FR=ff_siwis (repeatable)")
+    p.add_argument("--sentence-silence", type=float, default=0.0, metavar="SECONDS",
+                   help="silence between sentences")
+    p.add_argument("--trailing-silence", type=float, default=0.0, metavar="SECONDS",
+                   help="silence after the last word, so satellites do not clip it")
     p.add_argument("--debug", action="store_true")
     p.add_argument("--log-format", default=logging.BASIC_FORMAT)
     p.add_argument("--version", action="version", version=__version__)
@@ -75,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise StartupError("--audio-cache-mb must not be negative")
     if not 0.25 <= args.speed <= 4.0:
         raise StartupError("--speed must be between 0.25 and 4.0")
+    for option in ("sentence_silence", "trailing_silence"):
+        if not 0.0 <= getattr(args, option) <= 10.0:
+            raise StartupError(f"--{option.replace('_', '-')} must be between 0 and 10 seconds")
     return args
 
 
@@ -133,6 +144,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     if args.update_voices and can_download:
         _update_voices(catalog, download_dir)
 
+    from kokoro_engine.lexicon import Lexicon, LexiconError, find_default_files
     from kokoro_engine.pipeline import KokoroEngine
 
     voices_dirs = [d / "voices" for d in data_dirs]
@@ -141,6 +153,13 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                                    quantize=args.quantize, cache_bytes=int(args.audio_cache_mb * 1024 * 1024))
     except Exception as err:
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
+    lexicon_files = [Path(f) for f in args.lexicon] or find_default_files(data_dirs)
+    if lexicon_files:
+        try:
+            engine.lexicon = Lexicon(lexicon_files, engine.model.vocab)
+        except LexiconError as err:
+            raise StartupError(f"lexicon: {err}") from err
+        _LOGGER.info("Lexicon: %d entries from %s", len(engine.lexicon), ", ".join(map(str, lexicon_files)))
 
     _LOGGER.info("Loaded %s on %s (%s%s)", model, engine.device, str(engine.model.compute_dtype).replace("torch.", ""),
                  f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "")
@@ -212,12 +231,26 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                 raise StartupError(f"--blend {name}: voice {voice!r} is not available")
         blends[name.strip()] = expr.strip()
 
+    from kokoro_engine.g2p import UnknownLanguage, resolve_lang
+
+    voice_for: dict[str, str] = {}
+    for spec in args.voice_for:
+        language, sep, voice = spec.partition("=")
+        try:
+            code = resolve_lang(language)
+        except UnknownLanguage as err:
+            raise StartupError(f"--voice-for {spec!r}: {err}") from err
+        if not sep or not (installed.get(voice.strip(), False) or voice.strip() in blends):
+            raise StartupError(f"--voice-for needs LANG=VOICE with an available voice, got {spec!r}")
+        voice_for[code] = voice.strip()
+
     worker = Worker(chunk_timeout=args.synthesis_timeout)
     ctx = ServerContext(engine=engine, worker=worker, default_voice=default, speed=args.speed, seed=args.seed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,
                         also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,
-                        can_download=can_download, model=model.name)
+                        can_download=can_download, model=model.name, sentence_silence=args.sentence_silence,
+                        trailing_silence=args.trailing_silence, voice_for=voice_for)
     ctx.build_info()
     return ctx
 

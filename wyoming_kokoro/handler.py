@@ -21,7 +21,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from . import __version__
 from .catalog import canonical_voice, load_catalog
-from .sentences import SentenceBuffer, clean_markdown
+from .sentences import SentenceBuffer
 from .worker import Job, Worker
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class ServerContext:
     download_dir: Path | None = None  # where missing catalog voices are downloaded on first use
     can_download: bool = False  # downloads allowed and the hub reachable at startup
     model: str = ""  # model file name, for status pages
+    sentence_silence: float = 0.0  # seconds between sentences
+    trailing_silence: float = 0.0  # seconds after the last word, so satellites do not clip it
+    voice_for: dict[str, str] = field(default_factory=dict)  # Kokoro language letter → voice (--voice-for)
     info: Info | None = None
     _voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
 
@@ -78,12 +81,33 @@ class ServerContext:
                          version=None, languages=[first.language if first else "en_US"])
             )
         program = TtsProgram(
-            name="kokoro", description="Kokoro-82M neural text to speech", attribution=ATTRIBUTION,
+            name="kokoro", attribution=ATTRIBUTION,
+            description="Kokoro-82M neural text to speech; text_format ssml (speak, p, s, break, prosody rate, "
+                        "say-as, phoneme, sub, voice, lang), inline [word](/phonemes/), household lexicon",
             installed=True, version=__version__, voices=voices,
             supports_synthesize_streaming=self.streaming,
         )
         self.info = Info(tts=[program])
         return self.info
+
+    def voice_for_language(self, language: Any) -> str | None:
+        """The voice for a request that names only a language: --voice-for, else the best-graded
+        installed catalog voice of that language; None (the default voice) if there is none."""
+        if not isinstance(language, str) or not language.strip():
+            return None
+        from kokoro_engine.g2p import UnknownLanguage, resolve_lang
+
+        try:
+            code = resolve_lang(language)
+        except UnknownLanguage:
+            return None
+        if code in self.voice_for:
+            return self.voice_for[code]
+        if self.default_voice[:1] == code:
+            return self.default_voice
+        candidates = [(entry.quality, name) for name, entry in load_catalog().items()
+                      if entry.lang_code == code and self.installed.get(name) and name not in self.english_only]
+        return min(candidates, key=lambda c: (_grade(c[0]), c[1]))[1] if candidates else None
 
     def resolve_voice(self, name: str | None) -> str:
         """Voice expression for the engine: a name, a configured blend, or `a+b` / `a:0.7+b:0.3`."""
@@ -156,17 +180,31 @@ class ServerContext:
             raise RequestError(f"voice {name} could not be downloaded: {err}", "voice-download-failed") from err
 
 
-def check_text(text: Any) -> str:
+def _grade(quality: str | None) -> tuple[int, int]:
+    """Catalog grade "A", "B-", "C+" → sort key, best first; ungraded last."""
+    if not quality:
+        return (99, 0)
+    return (ord(quality[0].upper()) - ord("A"), {"+": 0, "": 1, "-": 2}.get(quality[1:2], 1))
+
+
+def check_text(text: Any, text_format: Any = None) -> str:
+    """Reject what cannot be spoken; the text itself goes to the engine as it came (the engine's
+    normalizer cleans markdown, so `2*3` and inline `[word](/phonemes/)` reach it intact)."""
+    from kokoro_engine.normalize import strip_markdown
+    from kokoro_engine.ssml import is_ssml, strip_tags
+
     if not isinstance(text, str):
         raise RequestError("text must be a string", "bad-request")
     if len(text) > MAX_CHARS:
         raise RequestError(f"text longer than {MAX_CHARS} characters", "text-too-long")
-    cleaned = clean_markdown(text).strip()
-    if not cleaned:
+    if text_format is not None and text_format not in ("text", "ssml"):
+        raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
+    visible = strip_tags(text) if is_ssml(text, text_format) else strip_markdown(text)
+    if not visible.strip() and not (is_ssml(text, text_format) and "<break" in text):
         raise RequestError("empty text", "empty-text")
-    if not any(ch.isalnum() for ch in cleaned):
+    if not any(ch.isalnum() for ch in visible) and not is_ssml(text, text_format):
         raise RequestError("text has nothing to speak (punctuation only)", "empty-text")
-    return cleaned
+    return text.strip()
 
 
 class KokoroEventHandler(AsyncEventHandler):
@@ -265,11 +303,13 @@ class KokoroEventHandler(AsyncEventHandler):
     async def _plain(self, data: dict) -> None:
         async with self._lock:
             try:
-                text = check_text(data.get("text"))
+                text_format = data.get("text_format")
+                text = check_text(data.get("text"), text_format)
                 voice_data = data.get("voice") or {}
                 if not isinstance(voice_data, dict):
                     raise RequestError("voice must be an object", "bad-request")
-                voice = self.ctx.resolve_voice(voice_data.get("name"))
+                voice = self.ctx.resolve_voice(voice_data.get("name")
+                                               or self.ctx.voice_for_language(voice_data.get("language")))
                 await self.ctx.ensure_voices(voice)
             except RequestError as err:
                 await self._send_error_exchange(err, streaming=False)
@@ -277,7 +317,8 @@ class KokoroEventHandler(AsyncEventHandler):
             stats = _Stats(voice, len(text))
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             try:
-                await self._speak(text, voice, stats)
+                await self._speak(text, voice, stats, text_format=text_format,
+                                  trailing_silence=self.ctx.trailing_silence)
             except RequestError as err:
                 await self.write_event(Error(text=str(err), code=err.code).event())
             await self.write_event(AudioStop().event())
@@ -285,20 +326,25 @@ class KokoroEventHandler(AsyncEventHandler):
 
     # --- streaming -----------------------------------------------------------------------------
     def _start_stream(self, data: dict) -> None:
-        self._stream = SentenceBuffer()
+        text_format = data.get("text_format")
+        self._stream = SentenceBuffer(text_format=text_format if text_format in ("text", "ssml") else None)
         self._stream_error = None
         self._sentences = asyncio.Queue()
         voice_data = data.get("voice") or {}
         try:
+            if text_format is not None and text_format not in ("text", "ssml"):
+                raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
             if not isinstance(voice_data, dict):
                 raise RequestError("voice must be an object", "bad-request")
-            self._stream_voice = self.ctx.resolve_voice(voice_data.get("name"))
+            self._stream_voice = self.ctx.resolve_voice(voice_data.get("name")
+                                                        or self.ctx.voice_for_language(voice_data.get("language")))
+            self._stream.lang = self._stream_voice.split("+")[0].split(":")[0].strip()[:1]
         except RequestError as err:
             self._stream_error = err
             self._stream_voice = None
-        self._stream_task = self._spawn(self._run_stream(self._sentences))
+        self._stream_task = self._spawn(self._run_stream(self._sentences, self._stream))
 
-    async def _run_stream(self, sentences: asyncio.Queue) -> None:
+    async def _run_stream(self, sentences: asyncio.Queue, buffer: SentenceBuffer) -> None:
         async with self._lock:
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             stats = _Stats(self._stream_voice or "?", 0)
@@ -316,13 +362,20 @@ class KokoroEventHandler(AsyncEventHandler):
                 if self._stream_error is not None or error is not None:
                     continue
                 stats.chars += len(sentence)
-                if not any(ch.isalnum() for ch in sentence):
+                ssml = bool(buffer.ssml)
+                if not ssml and not any(ch.isalnum() for ch in sentence):
                     continue
                 try:
-                    await self._speak(sentence, self._stream_voice or self.ctx.default_voice, stats)
+                    await self._speak(sentence, self._stream_voice or self.ctx.default_voice, stats,
+                                      text_format="ssml" if ssml else "text",
+                                      leading_silence=self.ctx.sentence_silence if spoke else 0.0)
                     spoke = True
                 except RequestError as err:
                     error = err
+            if spoke and error is None and self.ctx.trailing_silence > 0:
+                silence = np.zeros(round(self.ctx.trailing_silence * RATE), np.int16)
+                for i in range(0, len(silence), self.ctx.samples_per_chunk):
+                    await self._send_audio(silence[i:i + self.ctx.samples_per_chunk], stats)
             error = self._stream_error or error
             if error is None and not spoke:
                 error = RequestError("empty text", "empty-text")
@@ -342,10 +395,13 @@ class KokoroEventHandler(AsyncEventHandler):
         if streaming:
             await self.write_event(SynthesizeStopped().event())
 
-    async def _speak(self, text: str, voice: str, stats: _Stats) -> None:
+    async def _speak(self, text: str, voice: str, stats: _Stats, *, text_format: str | None = None,
+                     leading_silence: float = 0.0, trailing_silence: float = 0.0) -> None:
         engine, speed, seed = self.ctx.engine, self.ctx.speed, self.ctx.seed
         lang = self.ctx.lang_for(voice)
-        job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed, lang=lang, seed=seed),
+        options = dict(text_format=text_format, sentence_silence=self.ctx.sentence_silence,
+                       leading_silence=leading_silence, trailing_silence=trailing_silence)
+        job = Job(make_chunks=lambda: engine.synthesize(text, voice, speed=speed, lang=lang, seed=seed, **options),
                   loop=asyncio.get_running_loop())
         spc = self.ctx.samples_per_chunk
         pending = np.zeros(0, dtype=np.int16)

@@ -1,98 +1,44 @@
-"""Incremental sentence boundary detection for streamed text (LLM deltas with arbitrary boundaries).
+"""Incremental sentence splitting for streamed text (LLM deltas with arbitrary boundaries).
 
-`SentenceBuffer.add(text)` returns the sentences completed so far; `finish()` returns the rest.
-A sentence end is only accepted once the character *after* it has arrived, because "3." may
-become "3.5" and "Dr." is followed by a name: we never cut before we can tell.
+Built on the engine's splitter (`kokoro_engine.chunking.split_sentences`), so streamed and plain text
+follow one rule set (abbreviations, decimals, `。`, the Hindi danda `।` …): every sentence but the
+last is complete once more text has arrived after it; the last waits for more text or `finish()`.
+Markdown is left alone: the engine's normalizer cleans it (and reads `2*3` and inline phonemes).
+
+SSML streams (`text_format: ssml`, or a stream that starts with `<`) are kept whole until
+`finish()`: a tag may be split across chunks and a span (`<prosody>`, `<voice>`) may cover several
+sentences, so only the complete document can be parsed.
 """
 
 from __future__ import annotations
 
-import re
-
-# Lower-cased abbreviations that end with a period but do not end a sentence.
-ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st vs etc e.g i.e a.m p.m no fig approx dept est inc ltd co corp
-    mt ave blvd jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k""".split()
-)
-_ENDERS = ".!?…"
-_CJK_ENDERS = "。！？；"
-_CLOSERS = "\"'”’)]}»」』）"
-_MARKDOWN = re.compile(r"\*+")
-
-
-def clean_markdown(text: str) -> str:
-    """Strip emphasis asterisks an LLM emits (**bold**, *italic*, bullet stars) so they are not read."""
-    return _MARKDOWN.sub("", text)
+from kokoro_engine.chunking import split_sentences
+from kokoro_engine.ssml import is_ssml
 
 
 class SentenceBuffer:
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "", text_format: str | None = None) -> None:
         self._buf = ""
+        self.lang = lang
+        self.ssml: bool | None = True if is_ssml("", text_format) else None  # None: not decided yet
 
     def add(self, text: str) -> list[str]:
         self._buf += text
-        out: list[str] = []
-        while True:
-            cut = self._find_boundary(self._buf, final=False)
-            if cut is None:
-                break
-            sentence, self._buf = self._buf[:cut], self._buf[cut:]
-            sentence = clean_markdown(sentence).strip()
-            if sentence:
-                out.append(sentence)
-        return out
+        if self.ssml is None and self._buf.strip():
+            self.ssml = self._buf.lstrip().startswith("<")
+        if self.ssml is not False:
+            return []
+        sentences = split_sentences(self._buf, self.lang)
+        if len(sentences) < 2:
+            return []
+        self._buf = self._buf[self._buf.rfind(sentences[-1]):]
+        return sentences[:-1]
 
     def finish(self) -> list[str]:
-        rest = self.add("")
-        tail = clean_markdown(self._buf).strip()
-        self._buf = ""
-        return rest + ([tail] if tail else [])
+        rest, self._buf = self._buf, ""
+        if self.ssml:
+            return [rest] if rest.strip() else []
+        return split_sentences(rest, self.lang)
 
-    @staticmethod
-    def _find_boundary(buf: str, final: bool) -> int | None:
-        """Index just past the first complete sentence end in buf, or None."""
-        n = len(buf)
-        i = 0
-        while i < n:
-            ch = buf[i]
-            if ch in _CJK_ENDERS:
-                j = i + 1
-                while j < n and buf[j] in _CLOSERS + _CJK_ENDERS:
-                    j += 1
-                if j < n:  # need to see what follows to know any closing quote is complete
-                    return j
-                return None
-            if ch == "\n" and i + 1 < n and buf[i + 1] == "\n" and buf[:i].strip():
-                return i + 2  # a blank line (paragraph) ends a sentence
-            if ch in _ENDERS:
-                j = i + 1
-                while j < n and (buf[j] in _ENDERS or buf[j] in _CLOSERS or buf[j] == "*"):
-                    j += 1
-                if j >= n:
-                    return None  # cannot tell yet what follows
-                if not buf[j].isspace():
-                    i = j  # "3.5", "e.g.x", "U.S.A" — not an end
-                    continue
-                if ch == "." and not _ends_sentence(buf, i):
-                    i = j
-                    continue
-                return j
-            i += 1
-        return None
-
-
-def _ends_sentence(buf: str, dot: int) -> bool:
-    """Whether the period at buf[dot] ends a sentence (not an abbreviation or an initial)."""
-    start = dot
-    while start > 0 and not buf[start - 1].isspace() and buf[start - 1] not in "(\"'“‘":
-        start -= 1
-    word = buf[start:dot].strip("*")
-    if not word:
-        return True
-    if word.lower() in ABBREVIATIONS:
-        return False
-    if len(word) == 1 and word.isalpha() and word.isupper():
-        return False  # an initial: "J. R. R. Tolkien"
-    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):
-        return False  # "U.S.A." style
-    return True
+    def __len__(self) -> int:
+        return len(self._buf)

@@ -1,0 +1,141 @@
+"""Speech control over real Wyoming traffic: a real `python -m wyoming_kokoro` (offline fallback, real
+weights, Japanese packs) with a household lexicon and --voice-for, talked to with the `wyoming` client.
+
+Audio lengths come from the duration predictor, so the same phonemes give the same number of samples:
+two texts that must be read alike are compared by their sample counts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from wyoming.info import Describe, Info
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
+
+from tests.test_server import ROOT, _free_port, _shape_ok
+from tests.wyoming_client import audio_samples, exchange, run
+from wyoming_kokoro.sentences import SentenceBuffer
+
+pytestmark = pytest.mark.slow
+RATE = 24000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    port = _free_port()
+    data = os.environ.get("WYOMING_KOKORO_TEST_DATA") or str(tmp_path_factory.mktemp("data"))
+    lexicon = tmp_path_factory.mktemp("lex") / "household.yaml"
+    lexicon.write_text("Nguyen: /wˈɪn/\nHA: Home Assistant\n", encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
+    log = open(tmp_path_factory.mktemp("log") / "server.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
+                             "--data-dir", data, "--lexicon", str(lexicon), "--voice-for", "ja_JP=jf_nezumi",
+                             "--audio-cache-mb", "0"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"server exited: {log.read()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield port, lexicon
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0
+
+
+def _plain(port: int, text: str, **kw) -> int:
+    events = run(exchange(port, [Synthesize(text=text, **kw).event()]))
+    _shape_ok(events)
+    assert not [e for e in events if e.type == "error"], [e.data for e in events if e.type == "error"]
+    return len(audio_samples(events))
+
+
+def _streamed(port: int, text: str, size: int, **kw) -> int:
+    pieces = [text[i:i + size] for i in range(0, len(text), size)]
+    evs = [SynthesizeStart(**kw).event(), *[SynthesizeChunk(text=p).event() for p in pieces],
+           Synthesize(text=text, **kw).event(), SynthesizeStop().event()]
+    events = run(exchange(port, evs, until="synthesize-stopped"))
+    _shape_ok(events)
+    assert not [e for e in events if e.type == "error"]
+    return len(audio_samples(events))
+
+
+def test_describe_advertises_ssml(server) -> None:
+    port, _ = server
+    info = Info.from_event(run(exchange(port, [Describe().event()], until="info"))[-1])
+    assert "ssml" in info.tts[0].description
+
+
+def test_markdown_star_is_arithmetic_over_wyoming(server) -> None:
+    port, _ = server
+    times = _plain(port, "The answer is 12*34.")
+    assert times == _plain(port, "The answer is 12 times 34.")
+    assert times != _plain(port, "The answer is 1234.")
+
+
+def test_inline_phonemes_and_lexicon_via_server(server) -> None:
+    port, _ = server
+    inline = _plain(port, "Call [Ngo](/wˈɪn/) now.")  # English (Latin text with a Japanese pack)
+    assert inline == _plain(port, "Call Nguyen now.")  # the lexicon entry, same phonemes
+    assert inline != _plain(port, "Call Ngo now.")
+    assert _plain(port, "Ask HA.") == _plain(port, "Ask Home Assistant.")
+    # Japanese G2P: inline phonemes inside Japanese text
+    ja = _plain(port, "今日は[東京](/tˈoːkʲoː/)です。")
+    assert ja == _plain(port, '<speak>今日は<phoneme alphabet="ipa" ph="tˈoːkʲoː">東京</phoneme>です。</speak>',
+                        text_format="ssml")
+    assert ja != _plain(port, "今日は大阪です。")
+    # a markdown link keeps being read as its label
+    assert _plain(port, "See [the docs](https://example.com/a).") == _plain(port, "See the docs.")
+
+
+def test_ssml_plain_and_streamed_with_split_tags(server) -> None:
+    port, _ = server
+    without = _plain(port, "The lights are on. The door is locked.")
+    ssml = '<speak>The lights are on. <break time="1s"/> <s>The door is locked.</s></speak>'
+    plain = _plain(port, ssml, text_format="ssml")
+    assert abs((plain - without) / RATE - 1.0) <= 0.05
+    assert _streamed(port, ssml, 4, text_format="ssml") == plain  # tags cut every 4 characters
+    assert _streamed(port, ssml, 3) == plain  # no text_format, but the stream starts with a tag
+    # malformed SSML still speaks, without an error
+    assert _plain(port, "<speak>The lights <break time='1s'> are on", text_format="ssml") > RATE // 2
+
+
+def test_voice_by_language(server) -> None:
+    port, _ = server
+    text = "こんにちは、今日はいい天気ですね。"
+    by_language = _plain(port, text, voice=SynthesizeVoice(language="ja_JP"))
+    assert by_language == _plain(port, text, voice=SynthesizeVoice(name="jf_nezumi"))
+    assert by_language != _plain(port, text)  # the server's default voice (jf_alpha) differs
+
+
+def test_stream_buffer_uses_the_engine_splitter() -> None:
+    buf = SentenceBuffer("h")
+    assert buf.add("नमस्ते। आप कै") == ["नमस्ते।"]  # the danda ends a sentence while streaming
+    assert buf.finish() == ["आप कै"]
+    buf = SentenceBuffer("a")
+    assert buf.add("It is 3.") == [] and buf.add("5 degrees. Dr. Smith is") == ["It is 3.5 degrees."]
+    assert buf.add(" here. Bye") == ["Dr. Smith is here."]
+    ssml = SentenceBuffer("a", text_format="ssml")
+    assert ssml.add("<speak>One. Two. <bre") == [] and ssml.finish() == ["<speak>One. Two. <bre"]
+
+
+def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
+    from wyoming_kokoro.handler import ServerContext
+
+    installed = {"jf_alpha": True, "ff_siwis": True, "bf_emma": True, "bf_isabella": True, "bf_alice": True,
+                 "af_heart": False}
+    ctx = ServerContext(engine=None, worker=None, default_voice="jf_alpha", installed=installed)  # type: ignore[arg-type]
+    assert ctx.voice_for_language("en_GB") == "bf_emma"  # B- beats C and D
+    assert ctx.voice_for_language("fr-FR") == "ff_siwis"
+    assert ctx.voice_for_language("ja_JP") == "jf_alpha"  # the default voice speaks it
+    assert ctx.voice_for_language("en_US") is None  # none installed: the default voice
+    assert ctx.voice_for_language("xx_YY") is None and ctx.voice_for_language(None) is None
+    ctx.voice_for = {"b": "bf_alice"}
+    assert ctx.voice_for_language("en_GB") == "bf_alice"
