@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize, SynthesizeVoice
 
-from tests.wyoming_client import audio_samples, exchange, run, served
+from tests.server_process import spawn_server
+from tests.wyoming_client import audio_samples, exchange, run
 from wyoming_kokoro.worker import Job, SynthesisTimeout, Worker
 
 
@@ -141,7 +142,8 @@ SHORT = "Turned on the desk lamp."
 
 
 @pytest.mark.slow
-def test_a_short_reply_overtakes_a_long_one_over_wyoming_with_unchanged_audio() -> None:
+def test_a_short_reply_overtakes_a_long_one_over_wyoming_with_unchanged_audio(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
     voice = SynthesizeVoice(name="jf_alpha")
 
     def say(text: str) -> Synthesize:
@@ -172,7 +174,7 @@ def test_a_short_reply_overtakes_a_long_one_over_wyoming_with_unchanged_audio() 
         return long_events, short, finished
 
     # A fixed seed makes each rendering reproducible, the cache off makes each one a real synthesis.
-    with served("--seed", "0", "--audio-cache-mb", "0") as (port, _log):
+    with spawn_server(tmp_path_factory, "--seed", "0", "--audio-cache-mb", "0") as (port, _log):
         alone_short = audio_samples(run(exchange(port, [say(SHORT).event()])))
         alone_long = audio_samples(run(exchange(port, [say(LONG).event()])))
         long_events, short_events, finished = run(together(port))

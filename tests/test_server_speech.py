@@ -16,7 +16,9 @@ import pytest
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
-from tests.test_server import ROOT, _free_port, _shape_ok
+from tests.server_process import ROOT
+from tests.server_process import free_port as _free_port
+from tests.test_server import _shape_ok
 from tests.wyoming_client import audio_samples, exchange, run
 from wyoming_kokoro.sentences import SentenceBuffer
 
