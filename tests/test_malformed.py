@@ -58,3 +58,16 @@ def test_valid_data_block_still_accepted(server) -> None:  # noqa: F811
     types = run(_raw(port, b'{"type": "synthesize", "data_length": %d}\n' % len(data) + data, "audio-stop"),
                 timeout=60)
     assert types[0] == "audio-start" and types[-1] == "audio-stop" and "error" not in types
+
+
+@pytest.mark.parametrize("expr", ["jf_alpha:nan+jf_alpha:-1", "jf_alpha:1e309", "jf_alpha:0+jf_alpha:0",
+                                  "jf_alpha++jf_nezumi", "jf_alpha:"])
+def test_bad_blend_weights_are_refused_before_synthesis(server, expr: str) -> None:  # noqa: F811
+    from wyoming.tts import SynthesizeVoice
+
+    port, log = server
+    events = run(exchange(port, [Synthesize(text="こんにちは。", voice=SynthesizeVoice(name=expr)).event()]))
+    assert [e.type for e in events] == ["error", "audio-start", "audio-stop"]
+    assert events[0].data["code"] == "bad-request"
+    log.seek(0)
+    assert "Synthesis failed" not in log.read()  # refused up front, no traceback in the log

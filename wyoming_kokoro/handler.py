@@ -19,6 +19,8 @@ from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
+from kokoro_engine.voices import VoiceError, parse_voice_expression
+
 from . import __version__
 from .catalog import canonical_voice, load_catalog
 from .sentences import SentenceBuffer
@@ -118,15 +120,17 @@ class ServerContext:
         name = name.strip()
         if name in self.blends:
             return self.blends[name]
+        try:
+            parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero: refused before queueing
+        except VoiceError as err:
+            raise RequestError(str(err), "bad-request") from err
         resolved = []
-        for part in name.split("+"):
-            voice, sep, weight = part.partition(":")
-            voice = voice.strip()
+        for voice, weight in parts:
             if voice not in self.installed:
                 voice = canonical_voice(voice)  # "Heart", "AF-Heart" → af_heart
             if not self.installed.get(voice, False):
                 raise RequestError(f"unknown or not installed voice: {voice}", "voice-not-found")
-            resolved.append(f"{voice}{sep}{weight.strip()}")
+            resolved.append(voice if len(parts) == 1 else f"{voice}:{weight:g}")
         return "+".join(resolved)
 
     def lang_for(self, expr: str) -> str | None:
