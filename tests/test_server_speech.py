@@ -6,18 +6,11 @@ two texts that must be read alike are compared by their sample counts."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
-from tests.server_process import ROOT
-from tests.server_process import free_port as _free_port
+from tests.server_process import spawn_server
 from tests.test_server import _shape_ok
 from tests.wyoming_client import audio_samples, exchange, run
 from wyoming_kokoro.sentences import SentenceBuffer
@@ -28,28 +21,11 @@ RATE = 24000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    port = _free_port()
-    data = os.environ.get("WYOMING_KOKORO_TEST_DATA") or str(tmp_path_factory.mktemp("data"))
     lexicon = tmp_path_factory.mktemp("lex") / "household.yaml"
     lexicon.write_text("Nguyen: /wˈɪn/\nHA: Home Assistant\n", encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
-    log = open(tmp_path_factory.mktemp("log") / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
-                             "--data-dir", data, "--lexicon", str(lexicon), "--voice-for", "ja_JP=jf_nezumi",
-                             "--audio-cache-mb", "0"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"server exited: {log.read()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    yield port, lexicon
-    proc.terminate()
-    assert proc.wait(timeout=20) == 0
+    with spawn_server(tmp_path_factory, "--lexicon", str(lexicon), "--voice-for", "ja_JP=jf_nezumi",
+                      "--audio-cache-mb", "0") as (port, _log):
+        yield port, lexicon
 
 
 def _plain(port: int, text: str, **kw) -> int:
