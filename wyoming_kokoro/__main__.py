@@ -220,13 +220,18 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                             str(err).splitlines()[0] if str(err) else err, OFFLINE_DEFAULT_VOICE)
             default = OFFLINE_DEFAULT_VOICE
 
+    from kokoro_engine.voices import VoiceError, parse_voice_expression
+
     blends: dict[str, str] = {}
     for spec in args.blend:
         name, sep, expr = spec.partition("=")
         if not sep or not name.strip() or not expr.strip():
             raise StartupError(f"--blend needs NAME=EXPR, got {spec!r}")
-        for part in expr.split("+"):
-            voice = part.split(":")[0].strip()
+        try:
+            parts = parse_voice_expression(expr)
+        except VoiceError as err:
+            raise StartupError(f"--blend {name}: {err}") from err
+        for voice, _weight in parts:
             if not installed.get(voice, False):
                 raise StartupError(f"--blend {name}: voice {voice!r} is not available")
         blends[name.strip()] = expr.strip()

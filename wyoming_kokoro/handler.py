@@ -19,8 +19,6 @@ from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
-from kokoro_engine.voices import VoiceError, parse_voice_expression
-
 from . import __version__
 from .catalog import canonical_voice, load_catalog
 from .sentences import SentenceBuffer
@@ -77,7 +75,7 @@ class ServerContext:
             )
         catalog = load_catalog()
         for name, expr in self.blends.items():
-            first = catalog.get(expr.split("+")[0].split(":")[0].strip())
+            first = catalog.get(first_voice(expr))
             voices.append(
                 TtsVoice(name=name, description=f"Blend {expr}", attribution=ATTRIBUTION, installed=True,
                          version=None, languages=[first.language if first else "en_US"])
@@ -120,6 +118,8 @@ class ServerContext:
         name = name.strip()
         if name in self.blends:
             return self.blends[name]
+        from kokoro_engine.voices import VoiceError, parse_voice_expression  # torch: not at import time
+
         try:
             parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero: refused before queueing
         except VoiceError as err:
@@ -135,8 +135,7 @@ class ServerContext:
 
     def lang_for(self, expr: str) -> str | None:
         """G2P language override for a resolved voice expression (None: the voice's own language)."""
-        first = expr.split("+")[0].split(":")[0].strip()
-        return "a" if first in self.english_only else None
+        return "a" if first_voice(expr) in self.english_only else None
 
     def _on_disk(self, name: str) -> bool:
         lib = getattr(self.engine, "voices", None)
@@ -155,7 +154,9 @@ class ServerContext:
         if not self.can_download or self.download_dir is None:
             return
         catalog = load_catalog()
-        for part in dict.fromkeys(p.split(":")[0].strip() for p in expr.split("+")):
+        from kokoro_engine.voices import parse_voice_expression
+
+        for part in dict.fromkeys(voice for voice, _weight in parse_voice_expression(expr)):
             if part not in catalog or self._on_disk(part):
                 continue
             lock = self._voice_locks.setdefault(part, asyncio.Lock())
@@ -184,6 +185,13 @@ class ServerContext:
             raise RequestError(f"voice {name} could not be downloaded: {err}", "voice-download-failed") from err
 
 
+def first_voice(expr: str) -> str:
+    """The first voice of a (validated) expression: it names the language of a blend."""
+    from kokoro_engine.voices import parse_voice_expression
+
+    return parse_voice_expression(expr)[0][0]
+
+
 def _grade(quality: str | None) -> tuple[int, int]:
     """Catalog grade "A", "B-", "C+" → sort key, best first; ungraded last."""
     if not quality:
@@ -203,10 +211,11 @@ def check_text(text: Any, text_format: Any = None) -> str:
         raise RequestError(f"text longer than {MAX_CHARS} characters", "text-too-long")
     if text_format is not None and text_format not in ("text", "ssml"):
         raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
-    visible = strip_tags(text) if is_ssml(text, text_format) else strip_markdown(text)
-    if not visible.strip() and not (is_ssml(text, text_format) and "<break" in text):
+    ssml = is_ssml(text, text_format)
+    visible = strip_tags(text) if ssml else strip_markdown(text)
+    if not visible.strip() and not (ssml and "<break" in text):
         raise RequestError("empty text", "empty-text")
-    if not any(ch.isalnum() for ch in visible) and not is_ssml(text, text_format):
+    if not any(ch.isalnum() for ch in visible) and not ssml:
         raise RequestError("text has nothing to speak (punctuation only)", "empty-text")
     return text.strip()
 
@@ -342,7 +351,7 @@ class KokoroEventHandler(AsyncEventHandler):
                 raise RequestError("voice must be an object", "bad-request")
             self._stream_voice = self.ctx.resolve_voice(voice_data.get("name")
                                                         or self.ctx.voice_for_language(voice_data.get("language")))
-            self._stream.lang = self._stream_voice.split("+")[0].split(":")[0].strip()[:1]
+            self._stream.lang = first_voice(self._stream_voice)[:1]
         except RequestError as err:
             self._stream_error = err
             self._stream_voice = None

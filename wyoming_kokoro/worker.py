@@ -45,7 +45,6 @@ class Job:
     out: asyncio.Queue = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     chunks: Iterator[Any] | None = field(default=None, repr=False)  # set at its first turn
-    started: bool = False  # has produced (or failed to produce) its first chunk
     finished: bool = False
 
     def cancel(self) -> None:
@@ -110,12 +109,6 @@ class Worker:
         self._stopping = True
         self._queue.put(None)
 
-    @property
-    def pending(self) -> int:
-        """Jobs accepted and not finished (for limits and logs)."""
-        with self._lock:
-            return len(self._new) + len(self._running) + self._queue.qsize() + (self._current is not None)
-
     # -- scheduling ---------------------------------------------------------------------------------
 
     def _start_thread(self) -> None:
@@ -159,8 +152,9 @@ class Worker:
             if job.cancelled.is_set() or job.finished:
                 job._finish()
                 streak = before
-            elif not self._turn(job, generation) and job.started and streak == 0:
-                streak = before  # a job that only found out it is done has not had a real turn
+            elif not self._turn(job, generation) and streak == 0:
+                # A running job that only found out it is done has not had a real turn.
+                streak = before
             if generation != self._generation:
                 return  # the watchdog gave up on us while we were stuck: a new thread took over
             with self._lock:
@@ -202,7 +196,6 @@ class Worker:
             if self._current is None or self._current[2] != generation:
                 return  # the watchdog already failed this job; what we made arrives too late
             self._current = None
-            job.started = True
             deliver()
 
     def _watch(self) -> None:
@@ -211,11 +204,10 @@ class Worker:
             with self._lock:
                 if self._current is None:
                     continue
-                job, since, generation = self._current
+                job, since, _generation = self._current
                 if time.monotonic() - since < self.chunk_timeout:
                     continue
                 self._current = None
-                job.started = True
                 job._finish(SynthesisTimeout(f"synthesis took longer than {self.chunk_timeout:g} s"))
             _LOGGER.error("Synthesis stuck for over %.0f s: request failed, starting a new worker thread",
                           self.chunk_timeout)
