@@ -148,10 +148,14 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     from kokoro_engine.pipeline import KokoroEngine
 
     voices_dirs = [d / "voices" for d in data_dirs]
+    # Loaded on the worker thread that will run it: one OpenMP team (see wyoming_kokoro.worker).
+    worker = Worker(chunk_timeout=args.synthesis_timeout)
     try:
-        engine = KokoroEngine.load(model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype,
-                                   quantize=args.quantize, cache_bytes=int(args.audio_cache_mb * 1024 * 1024))
+        engine = worker.call(lambda: KokoroEngine.load(
+            model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype, quantize=args.quantize,
+            cache_bytes=int(args.audio_cache_mb * 1024 * 1024)))
     except Exception as err:
+        worker.stop()
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
     lexicon_files = [Path(f) for f in args.lexicon] or find_default_files(data_dirs)
     if lexicon_files:
@@ -249,7 +253,6 @@ def prepare(args: argparse.Namespace) -> ServerContext:
             raise StartupError(f"--voice-for needs LANG=VOICE with an available voice, got {spec!r}")
         voice_for[code] = voice.strip()
 
-    worker = Worker(chunk_timeout=args.synthesis_timeout)
     ctx = ServerContext(engine=engine, worker=worker, default_voice=default, speed=args.speed, seed=args.seed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,
