@@ -89,8 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _offline_allowed(args: argparse.Namespace) -> bool:
-    """Downloads allowed: neither --local-files-only nor HF_HUB_OFFLINE (despite the name)."""
+def _downloads_allowed(args: argparse.Namespace) -> bool:
+    """Downloads allowed: neither --local-files-only nor HF_HUB_OFFLINE."""
     return not (args.local_files_only or hub_offline())
 
 
@@ -121,7 +121,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
 
     model = find_model(data_dirs)
     fallback = False
-    if model is None and _offline_allowed(args):
+    if model is None and _downloads_allowed(args):
         try:
             model = download_model(download_dir)
         except Exception as err:  # no network, hub unreachable: go to the offline fallback
@@ -139,7 +139,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                         "For all 54 voices put kokoro-v1_0.pth and voices/*.pt into %s", download_dir)
 
     # "Downloadable now": allowed, and the hub answered a connect (probed once per process).
-    can_download = _offline_allowed(args) and not fallback and hub_reachable()
+    can_download = _downloads_allowed(args) and not fallback and hub_reachable()
     catalog = load_catalog()
     if args.update_voices and can_download:
         _update_voices(catalog, download_dir)
