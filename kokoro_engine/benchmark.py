@@ -10,7 +10,6 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,17 +40,6 @@ TEXTS: dict[str, str] = {
         "the garden irrigation has been skipped, and the next collection day is Thursday."
     ),
 }
-
-
-@dataclass
-class Timing:
-    latency: float
-    audio_seconds: float
-    first_chunk: float | None = None
-
-    @property
-    def rtf(self) -> float:
-        return self.latency / self.audio_seconds if self.audio_seconds else float("nan")
 
 
 def _time(fn: Callable[[], T], warmup: int, repeat: int) -> tuple[float, T]:
