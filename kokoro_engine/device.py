@@ -51,8 +51,8 @@ def resolve_dtype(name: str | None, device: torch.device) -> torch.dtype:
     """`auto` (or None): bf16 on a CPU with native bf16 kernels (AVX512-BF16/AMX), else fp32.
 
     bf16 runs only the decoder's convolutions in reduced precision (see KokoroModel): on such a CPU
-    it is about 1.4x faster at ~0.1–0.4 dB log-mel distance to fp32 with identical durations
-    (tests/test_precision.py). CUDA and NPU stay fp32 by default until measured there; ask for
+    it is markedly faster within the quality budget, with identical durations (tests/test_precision.py
+    checks the budget; docs/PERFORMANCE.md has the figures). CUDA and NPU stay fp32 by default until measured there; ask for
     bf16/fp16 explicitly.
     """
     if name is None or name == "auto":
@@ -78,8 +78,8 @@ def resolve_quantize(name: str | None, device: torch.device) -> bool:
     """Whether the generator's residual-block convolutions run in int8 (see model/int8.py).
 
     `auto` (or None): yes on a CPU with VNNI (u8×s8 dot products) and oneDNN's int8 convolution,
-    which takes 14–25 % off short and medium replies (0–7 % off the longest chunks) for +0.2 dB
-    log-mel distance to fp32 (tests/test_precision.py); no elsewhere. `int8` where it cannot run is
+    which speeds up short and medium replies most (the longest chunks are memory-bound) within the
+    quality budget (tests/test_precision.py; figures in docs/PERFORMANCE.md); no elsewhere. `int8` where it cannot run is
     an error, not a slow path.
     """
     from .model.int8 import int8_available

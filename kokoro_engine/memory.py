@@ -3,9 +3,8 @@
 The generator's tensors are big: 128 channels at 4,800 frames per second of audio, 77 MB in fp32
 for a 510-token chunk (31 s). By default glibc serves every block above 32 MB with a fresh
 `mmap` and unmaps it on free, so each of the ~800 such tensors of a long chunk is page-faulted in
-and zeroed by the kernel again: on the 2-core development machine that kernel time was 40 % of a
-510-token synthesis (RTF 0.43 → 0.22 with the settings below; short chunks, whose tensors stay
-under the threshold, are unchanged). `tune_allocator` keeps such blocks in the heap for reuse, and
+and zeroed by the kernel again, which made long chunks far slower (docs/PERFORMANCE.md); short chunks'
+tensors stay under the threshold. `tune_allocator` keeps such blocks in the heap for reuse, and
 `release_free_memory` hands the free heap back to the OS, and `IdleRelease` does so when a server
 goes idle after a request that grew it, so an idle server's resident memory does not ratchet up to
 its largest request. It keeps about one short reply's working set resident: handed back after

@@ -233,8 +233,18 @@ def test_every_install_hint_names_an_extra_that_exists() -> None:
         assert spec.extra is None or spec.extra in extras, f"{spec.name}: {spec.install_hint}"
 
 
-def test_unavailable_languages_raise_g2p_unavailable() -> None:
-    for code, reason in language_status().items():
+def test_unavailable_languages_raise_g2p_unavailable(monkeypatch) -> None:
+    # script/setup installs every language, so make one unavailable: a factory whose module is missing.
+    from types import MappingProxyType
+
+    missing = LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.g2p.no_such_module_xyz:JapaneseG2P")
+    monkeypatch.setattr(registry, "LANGUAGES", MappingProxyType({**registry.LANGUAGES, "j": missing}))
+    monkeypatch.setattr(registry, "_cache", {})
+    monkeypatch.setattr(registry, "_failures", {})
+    status = language_status()
+    assert status["j"] and "wyoming-kokoro[ja]" in status["j"]
+    assert status["a"] is None
+    for code, reason in status.items():
         if reason is not None:
             with pytest.raises(G2PUnavailable):
                 get_g2p(code)

@@ -69,9 +69,26 @@ def test_streaming_arbitrary_boundaries(server) -> None:
     port, _ = server
     text = "The weather is sunny today. Tomorrow it will rain a little. Bring an umbrella!"
     pieces = [text[i:i + 7] for i in range(0, len(text), 7)]  # cuts inside words and sentences
-    evs = [SynthesizeStart().event()] + [SynthesizeChunk(text=p).event() for p in pieces]
-    evs += [Synthesize(text=text).event(), SynthesizeStop().event()]  # compatibility copy is ignored
-    events = run(exchange(port, evs, until="synthesize-stopped"))
+
+    async def stream() -> list[Event]:
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            for event in [SynthesizeStart().event()] + [SynthesizeChunk(text=p).event() for p in pieces]:
+                await client.write_event(event)
+            events: list[Event] = []
+            # The complete sentences are spoken before the stream ends: audio comes before synthesize-stop.
+            while not (events and AudioChunk.is_type(events[-1].type)):
+                event = await asyncio.wait_for(client.read_event(), 120)
+                assert event is not None
+                events.append(event)
+            for event in (Synthesize(text=text).event(), SynthesizeStop().event()):  # the compatibility copy is ignored
+                await client.write_event(event)
+            while events[-1].type != "synthesize-stopped":
+                event = await asyncio.wait_for(client.read_event(), 120)
+                assert event is not None
+                events.append(event)
+            return events
+
+    events = run(stream())
     _shape_ok(events)
     plain = audio_samples(run(exchange(port, [Synthesize(text=text).event()])))
     streamed = audio_samples(events)
