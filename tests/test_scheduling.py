@@ -184,3 +184,13 @@ def test_a_short_reply_overtakes_a_long_one_over_wyoming_with_unchanged_audio(
     assert len(alone_short) > 24000 and len(alone_long) > 10 * 24000
     np.testing.assert_array_equal(audio_samples(short_events), alone_short)
     np.testing.assert_array_equal(audio_samples(long_events), alone_long)
+
+
+def test_call_runs_on_the_worker_thread_and_refuses_after_stop() -> None:
+    worker = Worker(chunk_timeout=0)
+    assert worker.call(lambda: threading.current_thread().name) == worker.name
+    with pytest.raises(ZeroDivisionError):
+        worker.call(lambda: 1 / 0)
+    worker.stop()
+    with pytest.raises(RuntimeError, match="stopped"):
+        worker.call(lambda: None)

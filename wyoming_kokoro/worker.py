@@ -130,6 +130,8 @@ class Worker:
     def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the worker thread, before any job submitted after it, and return its result
         (or raise its exception): loading the engine here keeps one OpenMP team (module docstring)."""
+        if self._stopping:  # nobody would take it off the queue
+            raise RuntimeError("the worker is stopped")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._queue.put(_Call(fn, future))
         return future.result()
