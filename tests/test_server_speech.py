@@ -126,8 +126,21 @@ def test_stream_buffer_uses_the_engine_splitter() -> None:
     buf = SentenceBuffer("a")
     assert buf.add("It is 3.") == [] and buf.add("5 degrees. Dr. Smith is") == ["It is 3.5 degrees."]
     assert buf.add(" here. Bye") == ["Dr. Smith is here."]
-    ssml = SentenceBuffer("a", text_format="ssml")
-    assert ssml.add("<speak>One. Two. <bre") == [] and ssml.finish() == ["<speak>One. Two. <bre"]
+
+
+
+def test_ssml_stream_buffer_cuts_outside_open_elements() -> None:
+    doc = ('<speak xml:lang="en-US"><s>One.</s><p>Two. Three.</p>Four. Five <prosody rate="2">six. '
+           'seven.</prosody> eight.<break time="1s"/></speak>')
+    buf = SentenceBuffer("a", text_format="ssml")
+    pieces = [p for i in range(0, len(doc), 3) for p in buf.add(doc[i:i + 3])]  # tags cut every 3 characters
+    wrap = '<speak xml:lang="en-US">{}</speak>'.format
+    assert pieces == [wrap("<s>One.</s>"), wrap("<p>Two. Three.</p>"), wrap("Four."),
+                      wrap('Five <prosody rate="2">six. seven.</prosody> eight.<break time="1s"/>')]
+    assert buf.finish() == []
+    buf = SentenceBuffer("a", text_format="ssml")
+    assert buf.add("<speak>One. Two. <bre") == ["<speak>One.</speak>"]  # the split tag waits for its `>`
+    assert buf.finish() == ["<speak>Two. <bre</speak>"]  # malformed: the engine speaks it without tags
 
 
 def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
@@ -175,3 +188,33 @@ def test_ssml_voice_resolves_like_a_request_voice(server) -> None:
     assert span("kumo:0.5+JF_Alpha:0.5") == span("jm_kumo:0.5+jf_alpha:0.5")
     assert span("xx_nobody") == _plain(port, "<speak>Good night. The doors are locked.</speak>",
                                        text_format="ssml")
+
+
+def test_ssml_stream_speaks_before_synthesize_stop(server) -> None:
+    """The first closed `<s>` of an SSML stream is spoken while the stream is still open."""
+    from wyoming.client import AsyncTcpClient
+
+    port, _ = server
+    head = '<speak><s>The lights are on.</s> <s>The door is locked.</s>'
+
+    async def go() -> tuple[list[str], list[str]]:
+        async with AsyncTcpClient("127.0.0.1", port) as c:
+            await c.write_event(SynthesizeStart(text_format="ssml").event())
+            for i in range(0, len(head), 5):
+                await c.write_event(SynthesizeChunk(text=head[i:i + 5]).event())
+            before: list[str] = []
+            while "audio-chunk" not in before:  # not a word of the stream's end has been sent yet
+                ev = await c.read_event()
+                assert ev is not None and ev.type != "error", before
+                before.append(ev.type)
+            await c.write_event(SynthesizeChunk(text=" <s>The alarm is set.</s></speak>").event())
+            await c.write_event(SynthesizeStop().event())
+            after: list[str] = []
+            while "synthesize-stopped" not in after:
+                ev = await c.read_event()
+                assert ev is not None
+                after.append(ev.type)
+            return before, after
+
+    before, after = run(go(), timeout=200)
+    assert before[0] == "audio-start" and "error" not in after and after[-2:] == ["audio-stop", "synthesize-stopped"]
