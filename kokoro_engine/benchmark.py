@@ -68,7 +68,11 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048, repe
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         elif device.type == "npu":
-            torch.npu.synchronize(device)
+            # torch.npu exists only once torch_npu is imported, so torch's stubs do not declare it.
+            npu = getattr(torch, "npu", None)
+            if npu is None:
+                raise RuntimeError("device 'npu' but torch_npu is not loaded")
+            npu.synchronize(device)
 
     seconds, _ = _time(product, 2, repeat)
     return 2 * size**3 / seconds / 1e9
@@ -252,9 +256,11 @@ def main(args: argparse.Namespace) -> int:
         flops = count_flops(ours)
         floor = floor_seconds(flops, peak, peak_fp32, peak_int8)
         text = TEXTS[name]
-        first_floor = floor_seconds(count_flops(lambda text=text: next(iter(engine.synthesize(text, voice, lang="a",
-                                                                                               seed=0)))),
-                                    peak, peak_fp32, peak_int8)
+
+        def first_chunk(text: str = text) -> object:
+            return next(iter(engine.synthesize(text, voice, lang="a", seed=0)))
+
+        first_floor = floor_seconds(count_flops(first_chunk), peak, peak_fp32, peak_int8)
         line = (f"{name:<9} {len(ids):>5} {seconds:>8.2f} {latency:>8.3f} {latency / seconds:>6.3f} "
                 f"{len(ids) / latency:>7.0f} {first:>9.3f} {flops['total'] / 1e9:>6.1f} {floor / seconds:>9.3f}"
                 f" {first_floor:>9.3f} {100 * floor / latency:>6.0f}")
@@ -276,10 +282,14 @@ def main(args: argparse.Namespace) -> int:
             ref_rtf = ref_latency / (len(ref_audio) / SAMPLE_RATE)
             line += f" {ref_latency:>7.3f} {ref_rtf:>7.3f} {latency / ref_latency:>8.2f}"
         if onnx is not None:
-            feed = {"tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-                    "style": style.cpu().numpy().astype(np.float32),
-                    "speed": np.array([1.0], dtype=np.float32)}
-            onnx_latency, onnx_audio = _time(lambda feed=feed: onnx.run(None, feed)[0], args.warmup, args.repeat)
+            feed: dict[str, np.ndarray] = {"tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+                                           "style": style.cpu().numpy().astype(np.float32),
+                                           "speed": np.array([1.0], dtype=np.float32)}
+
+            def onnx_run(feed: dict[str, np.ndarray] = feed) -> np.ndarray:
+                return onnx.run(None, feed)[0]
+
+            onnx_latency, onnx_audio = _time(onnx_run, args.warmup, args.repeat)
             onnx_rtf = onnx_latency / (len(onnx_audio) / SAMPLE_RATE)
             line += f" {onnx_latency:>7.3f} {onnx_rtf:>8.3f} {latency / onnx_latency:>9.2f}"
         print(line, flush=True)

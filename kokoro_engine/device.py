@@ -17,7 +17,9 @@ def _npu_available() -> bool:
         importlib.import_module("torch_npu")  # registers the "npu" device with torch
     except ImportError:
         return False
-    return bool(getattr(torch, "npu", None) and torch.npu.is_available())
+    # torch.npu exists only once torch_npu is imported, so torch's stubs do not declare it.
+    npu = getattr(torch, "npu", None)
+    return bool(npu and npu.is_available())
 
 
 def resolve_device(name: str = "auto") -> torch.device:

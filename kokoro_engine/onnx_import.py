@@ -216,10 +216,10 @@ def import_onnx(onnx_path: str | Path, output_path: str | Path, dtype: torch.dty
             if module:
                 put_weight(module, weight, op)
         elif op in ("Conv", "ConvTranspose", "MatMul"):
-            weight = graph.init(node.input[1])
-            if weight is None or weight.dtype != np.float32:
+            float_weight = graph.init(node.input[1])
+            if float_weight is None or float_weight.dtype != np.float32:
                 continue
-            weight = weight.T if op == "MatMul" else weight
+            weight = float_weight.T if op == "MatMul" else float_weight
             module = module_for(node, tuple(weight.shape))
             if module is None:
                 continue
@@ -237,7 +237,10 @@ def import_onnx(onnx_path: str | Path, output_path: str | Path, dtype: torch.dty
                 dq = next((u for u in graph.consumers[node.output[0]] if u.op_type == "DequantizeLinear"), None)
                 if dq is None:
                     continue
-                weight = _dequantize(q, graph.init(dq.input[2]), graph.init(dq.input[1]), axis=0)
+                dq_scale = graph.init(dq.input[1])
+                if dq_scale is None:
+                    raise WeightsError(f"{dq.name}: DequantizeLinear scale is not a constant")
+                weight = _dequantize(q, graph.init(dq.input[2]), dq_scale, axis=0)
             module = module_for(node, tuple(weight.shape))
             if module:
                 put(f"{module}.weight", weight, op)
@@ -276,6 +279,8 @@ def _import_lstm(graph: _Graph, node: Any, module: str, put: Any) -> None:
             raise WeightsError(f"{node.name}: LSTM input {index} is not a constant")
         if quantized:
             scale = graph.init(node.input[scale_index])
+            if scale is None:
+                raise WeightsError(f"{node.name}: LSTM input {scale_index} (weight scale) is not a constant")
             zero = graph.init(node.input[scale_index + 1])
             value = np.stack([_dequantize(value[d], zero[d] if zero is not None else None, scale[d:d + 1], 0)
                               for d in range(value.shape[0])])
@@ -284,7 +289,9 @@ def _import_lstm(graph: _Graph, node: Any, module: str, put: Any) -> None:
 
     w = matrix(1, 8)
     r = matrix(2, 10)
-    b = graph.init(node.input[3])
+    b = graph.init(node.input[3]) if len(node.input) > 3 else None
+    if b is None:
+        raise WeightsError(f"{node.name}: LSTM bias (input 3) is missing or not a constant")
     for d, suffix in enumerate(("", "_reverse")):
         hidden4 = w.shape[1]
         put(f"{module}.weight_ih_l0{suffix}", _lstm_gates(w[d]), node.op_type)

@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,9 @@ class KokoroEngine:
         self.voices = voices
         self.device = torch.device(device) if device is not None else model.device
         self.cache = AudioCache(cache_bytes) if cache_bytes > 0 else None
+        # SSML `<voice name>` → voice expression; a server sets its own request-voice resolution here
+        # (aliases, display names, any case, configured blends), so a span's voice resolves like a request's.
+        self.voice_names: Callable[[str], str] = str.strip
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
@@ -200,7 +203,7 @@ class KokoroEngine:
             seg_pack = pack
             if seg.voice:
                 try:
-                    seg_pack = self.resolve_voice(seg.voice)
+                    seg_pack = self.resolve_voice(self.voice_names(seg.voice))
                 except EngineError as err:
                     _LOGGER.warning("SSML <voice name=%r>: %s; keeping the request's voice", seg.voice, err)
             seg_lang = base_lang

@@ -248,3 +248,37 @@ def test_page_in_chromium(http) -> None:
     # the expression the page shows is one the API (and Home Assistant, via Wyoming) accepts
     assert len(client(port).audio.speech.create(model="tts-1", voice=expr, input="Hello.",
                                                 response_format="pcm").read()) > RATE // 2
+
+
+def test_http_and_wyoming_share_one_queue_fairly(http) -> None:
+    """A short Wyoming request sent while a long streamed HTTP request runs gets its audio-stop before
+    the HTTP response has ended, and describe is answered meanwhile: one worker queue, turns by chunk."""
+    import threading
+
+    from wyoming.info import Describe
+    from wyoming.tts import Synthesize
+
+    from tests.wyoming_client import audio_samples, exchange, run
+
+    port, wy_port, _ = http
+    order: list[str] = []
+    text = " ".join(f"Reminder {n}: the garden hose is still running near the back fence." for n in range(1, 17))
+    with client(port).audio.speech.with_streaming_response.create(
+            model="tts-1", voice="jm_kumo", input=text, response_format="pcm") as resp:
+        pieces = resp.iter_bytes()
+        assert next(pieces)  # HTTP is synthesizing now
+
+        def drain() -> None:
+            sum(len(p) for p in pieces)
+            order.append("http-done")
+
+        reader = threading.Thread(target=drain)
+        reader.start()
+        info = run(exchange(wy_port, [Describe().event()], until="info"))
+        order.append("describe")
+        events = run(exchange(wy_port, [Synthesize(text="The porch light is on.").event()]))
+        order.append("wyoming-audio-stop")
+        reader.join(timeout=280)
+    assert info[-1].type == "info"
+    assert len(audio_samples(events)) > RATE // 2  # real speech, not an error exchange
+    assert order == ["describe", "wyoming-audio-stop", "http-done"]

@@ -6,6 +6,7 @@ two texts that must be read alike are compared by their sample counts."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
@@ -28,21 +29,46 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         yield port, lexicon
 
 
-def _plain(port: int, text: str, **kw) -> int:
+@pytest.fixture(scope="module")
+def silent_server(tmp_path_factory: pytest.TempPathFactory):
+    with spawn_server(tmp_path_factory, "--sentence-silence", "0.5", "--trailing-silence", "0.3",
+                      "--audio-cache-mb", "0") as (port, _log):
+        yield port
+
+
+def _plain_audio(port: int, text: str, **kw) -> np.ndarray:
     events = run(exchange(port, [Synthesize(text=text, **kw).event()]))
     _shape_ok(events)
     assert not [e for e in events if e.type == "error"], [e.data for e in events if e.type == "error"]
-    return len(audio_samples(events))
+    return audio_samples(events)
 
 
-def _streamed(port: int, text: str, size: int, **kw) -> int:
+def _plain(port: int, text: str, **kw) -> int:
+    return len(_plain_audio(port, text, **kw))
+
+
+def _streamed_audio(port: int, text: str, size: int, **kw) -> np.ndarray:
     pieces = [text[i:i + size] for i in range(0, len(text), size)]
     evs = [SynthesizeStart(**kw).event(), *[SynthesizeChunk(text=p).event() for p in pieces],
            Synthesize(text=text, **kw).event(), SynthesizeStop().event()]
     events = run(exchange(port, evs, until="synthesize-stopped"))
     _shape_ok(events)
     assert not [e for e in events if e.type == "error"]
-    return len(audio_samples(events))
+    return audio_samples(events)
+
+
+def _streamed(port: int, text: str, size: int, **kw) -> int:
+    return len(_streamed_audio(port, text, size, **kw))
+
+
+def _zero_runs(pcm: np.ndarray) -> tuple[int, int]:
+    """(longest run of zero samples not touching the end, zero samples at the end)."""
+    padded = np.concatenate([[0], (pcm == 0).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    runs = list(zip(edges[::2], edges[1::2], strict=True))  # [start, stop) of each zero run
+    tail = runs[-1][1] - runs[-1][0] if runs and runs[-1][1] == len(pcm) else 0
+    inner = [stop - start for start, stop in runs if stop < len(pcm)]
+    return max(inner, default=0), int(tail)
 
 
 def test_describe_advertises_ssml(server) -> None:
@@ -100,8 +126,21 @@ def test_stream_buffer_uses_the_engine_splitter() -> None:
     buf = SentenceBuffer("a")
     assert buf.add("It is 3.") == [] and buf.add("5 degrees. Dr. Smith is") == ["It is 3.5 degrees."]
     assert buf.add(" here. Bye") == ["Dr. Smith is here."]
-    ssml = SentenceBuffer("a", text_format="ssml")
-    assert ssml.add("<speak>One. Two. <bre") == [] and ssml.finish() == ["<speak>One. Two. <bre"]
+
+
+
+def test_ssml_stream_buffer_cuts_outside_open_elements() -> None:
+    doc = ('<speak xml:lang="en-US"><s>One.</s><p>Two. Three.</p>Four. Five <prosody rate="2">six. '
+           'seven.</prosody> eight.<break time="1s"/></speak>')
+    buf = SentenceBuffer("a", text_format="ssml")
+    pieces = [p for i in range(0, len(doc), 3) for p in buf.add(doc[i:i + 3])]  # tags cut every 3 characters
+    wrap = '<speak xml:lang="en-US">{}</speak>'.format
+    assert pieces == [wrap("<s>One.</s>"), wrap("<p>Two. Three.</p>"), wrap("Four."),
+                      wrap('Five <prosody rate="2">six. seven.</prosody> eight.<break time="1s"/>')]
+    assert buf.finish() == []
+    buf = SentenceBuffer("a", text_format="ssml")
+    assert buf.add("<speak>One. Two. <bre") == ["<speak>One.</speak>"]  # the split tag waits for its `>`
+    assert buf.finish() == ["<speak>Two. <bre</speak>"]  # malformed: the engine speaks it without tags
 
 
 def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
@@ -117,3 +156,65 @@ def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
     assert ctx.voice_for_language("xx_YY") is None and ctx.voice_for_language(None) is None
     ctx.voice_for = {"b": "bf_alice"}
     assert ctx.voice_for_language("en_GB") == "bf_alice"
+
+
+def test_sentence_and_trailing_silence_through_the_server(server, silent_server) -> None:
+    """--sentence-silence 0.5 puts half a second of zeros at each of the two sentence boundaries and
+    --trailing-silence 0.3 ends the audio with 0.3 s of zeros, plain and streamed (sentence by sentence)."""
+    port, _ = server
+    text = "The lights are on. The door is locked. The alarm is set."
+    expected = 2 * round(0.5 * RATE) + round(0.3 * RATE)
+    for name, render in (("plain", lambda p: _plain_audio(p, text)),
+                         ("streamed", lambda p: _streamed_audio(p, text, 7))):
+        base, spaced = render(port), render(silent_server)
+        assert len(spaced) - len(base) == expected, name
+        assert _zero_runs(base)[1] < round(0.3 * RATE), name  # the plain server adds no tail of zeros
+        inner, tail = _zero_runs(spaced)
+        assert inner >= round(0.5 * RATE) and tail >= round(0.3 * RATE), (name, inner, tail)
+
+
+def test_ssml_voice_resolves_like_a_request_voice(server) -> None:
+    """`<voice name>` takes what a request's voice takes: display names, any case, `-` for `_`, blends
+    of those; an unknown name keeps the request's voice (and the exchange still succeeds)."""
+    port, _ = server
+
+    def span(voice: str) -> int:
+        return _plain(port, f'<speak>Good night. <voice name="{voice}">The doors are locked.</voice></speak>',
+                      text_format="ssml")
+
+    exact = span("jm_kumo")
+    assert exact != _plain(port, "<speak>Good night. The doors are locked.</speak>", text_format="ssml")
+    assert span("Kumo") == span("JM-KUMO") == exact
+    assert span("kumo:0.5+JF_Alpha:0.5") == span("jm_kumo:0.5+jf_alpha:0.5")
+    assert span("xx_nobody") == _plain(port, "<speak>Good night. The doors are locked.</speak>",
+                                       text_format="ssml")
+
+
+def test_ssml_stream_speaks_before_synthesize_stop(server) -> None:
+    """The first closed `<s>` of an SSML stream is spoken while the stream is still open."""
+    from wyoming.client import AsyncTcpClient
+
+    port, _ = server
+    head = '<speak><s>The lights are on.</s> <s>The door is locked.</s>'
+
+    async def go() -> tuple[list[str], list[str]]:
+        async with AsyncTcpClient("127.0.0.1", port) as c:
+            await c.write_event(SynthesizeStart(text_format="ssml").event())
+            for i in range(0, len(head), 5):
+                await c.write_event(SynthesizeChunk(text=head[i:i + 5]).event())
+            before: list[str] = []
+            while "audio-chunk" not in before:  # not a word of the stream's end has been sent yet
+                ev = await c.read_event()
+                assert ev is not None and ev.type != "error", before
+                before.append(ev.type)
+            await c.write_event(SynthesizeChunk(text=" <s>The alarm is set.</s></speak>").event())
+            await c.write_event(SynthesizeStop().event())
+            after: list[str] = []
+            while "synthesize-stopped" not in after:
+                ev = await c.read_event()
+                assert ev is not None
+                after.append(ev.type)
+            return before, after
+
+    before, after = run(go(), timeout=200)
+    assert before[0] == "audio-start" and "error" not in after and after[-2:] == ["audio-stop", "synthesize-stopped"]

@@ -259,6 +259,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                         also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,
                         can_download=can_download, model=model.name, sentence_silence=args.sentence_silence,
                         trailing_silence=args.trailing_silence, voice_for=voice_for)
+    engine.voice_names = ctx.ssml_voice  # SSML <voice name> resolves like a request's voice
     ctx.build_info()
     return ctx
 

@@ -135,6 +135,14 @@ class ServerContext:
             resolved.append(voice if len(parts) == 1 else f"{voice}:{weight:g}")
         return "+".join(resolved)
 
+    def ssml_voice(self, name: str) -> str:
+        """An SSML `<voice name>` resolved like a request's voice; unusable names come back unchanged,
+        so the engine logs them and keeps the request's voice for the span."""
+        try:
+            return self.resolve_voice(name)
+        except RequestError:
+            return name.strip()
+
     def lang_for(self, expr: str) -> str | None:
         """G2P language override for a resolved voice expression (None: the voice's own language)."""
         return "a" if first_voice(expr) in self.english_only else None

@@ -5,15 +5,21 @@ follow one rule set (abbreviations, decimals, `。`, the Hindi danda `।` …):
 last is complete once more text has arrived after it; the last waits for more text or `finish()`.
 Markdown is left alone: the engine's normalizer cleans it (and reads `2*3` and inline phonemes).
 
-SSML streams (`text_format: ssml`, or a stream that starts with `<`) are kept whole until
-`finish()`: a tag may be split across chunks and a span (`<prosody>`, `<voice>`) may cover several
-sentences, so only the complete document can be parsed.
+SSML streams (`text_format: ssml`, or a stream that starts with `<`) are cut only outside every open
+element but `<speak>`: after a closed top-level `<s>` or `<p>`, and at a sentence end in top-level
+text that more text follows in the same run. A tag split across chunks waits for its `>`; a span
+(`<prosody>`, `<voice>`) covering several sentences stays whole. Each piece is a document of its own,
+wrapped in the stream's `<speak …>` tag (its attributes, such as `xml:lang`, carry over).
 """
 
 from __future__ import annotations
 
+import re
+
 from kokoro_engine.chunking import split_sentences
-from kokoro_engine.ssml import is_ssml
+from kokoro_engine.ssml import is_ssml, strip_tags
+
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z_][\w:.-]*)")
 
 
 class SentenceBuffer:
@@ -21,13 +27,17 @@ class SentenceBuffer:
         self._buf = ""
         self.lang = lang
         self.ssml: bool | None = True if is_ssml("", text_format) else None  # None: not decided yet
+        self._speak_tag: str | None = None  # the stream's `<speak …>` opening tag, once read
+        self._ended = False  # `</speak>` read: the rest is ignored
 
     def add(self, text: str) -> list[str]:
         self._buf += text
         if self.ssml is None and self._buf.strip():
             self.ssml = self._buf.lstrip().startswith("<")
-        if self.ssml is not False:
+        if self.ssml is None:
             return []
+        if self.ssml:
+            return self._ssml_pieces()
         sentences = split_sentences(self._buf, self.lang)
         if len(sentences) < 2:
             return []
@@ -35,10 +45,62 @@ class SentenceBuffer:
         return sentences[:-1]
 
     def finish(self) -> list[str]:
-        rest, self._buf = self._buf, ""
         if self.ssml:
-            return [rest] if rest.strip() else []
+            pieces = self._ssml_pieces()
+            rest, self._buf = self._buf, ""
+            return [*pieces, *self._wrap(rest)]
+        rest, self._buf = self._buf, ""
         return split_sentences(rest, self.lang)
 
     def __len__(self) -> int:
         return len(self._buf)
+
+    # --- SSML ------------------------------------------------------------------------------------
+    def _wrap(self, body: str) -> list[str]:
+        if not any(ch.isalnum() for ch in strip_tags(body)):
+            return []  # nothing to say (whitespace, a closing tag, a trailing pause)
+        return [f"{self._speak_tag or '<speak>'}{body.strip()}</speak>"]
+
+    def _ssml_pieces(self) -> list[str]:
+        """Cut the complete pieces off the buffer (scanned from its start: it holds one piece at most)."""
+        pieces: list[str] = []
+        stack: list[str] = []
+        start = pos = 0
+        buf = self._buf
+        while pos < len(buf) and not self._ended:
+            lt = buf.find("<", pos)
+            run_end = len(buf) if lt < 0 else lt
+            if not stack and run_end > pos:  # top-level text: cut at sentence ends that text follows
+                run = buf[pos:run_end]
+                sentences = split_sentences(run, self.lang)
+                if len(sentences) >= 2:
+                    cut = pos + run.rfind(sentences[-1])
+                    pieces += self._wrap(buf[start:cut])
+                    start = cut
+            if lt < 0:
+                break
+            gt = buf.find(">", lt)
+            if gt < 0:
+                break  # a tag split across chunks: wait for the rest
+            tag = buf[lt:gt + 1]
+            pos = gt + 1
+            name_match = _TAG_NAME.match(tag)
+            if name_match is None or tag.endswith("/>"):  # comments, declarations, `<break/>`
+                continue
+            name = name_match.group(1).lower()
+            if name == "speak":
+                if tag.startswith("</"):
+                    pieces += self._wrap(buf[start:lt])
+                    start, self._ended = pos, True
+                elif self._speak_tag is None and not stack:
+                    self._speak_tag, start = tag, pos
+                continue
+            if not tag.startswith("</"):
+                stack.append(name)
+            elif name in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(name):]
+                if not stack and name in ("s", "p"):
+                    pieces += self._wrap(buf[start:pos])
+                    start = pos
+        self._buf = "" if self._ended else buf[start:]
+        return pieces

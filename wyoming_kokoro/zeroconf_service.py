@@ -5,22 +5,27 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from zeroconf import IPVersion
+from zeroconf import InterfaceChoice, IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+if TYPE_CHECKING:
+    import ifaddr
 
 _LOGGER = logging.getLogger(__name__)
 SERVICE_TYPE = "_wyoming._tcp.local."
 
 
-def _interface_addresses() -> Iterator[tuple[object, ipaddress.IPv4Address | ipaddress.IPv6Address]]:
+def _interface_addresses() -> Iterator[tuple[ifaddr.Adapter, ipaddress.IPv4Address | ipaddress.IPv6Address]]:
     """(ifaddr adapter, address) for every address of every interface."""
     import ifaddr  # a dependency of zeroconf
 
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
-            yield adapter, ipaddress.ip_address(ip.ip if ip.is_IPv4 else ip.ip[0])
+            # ifaddr gives IPv4 as a str, IPv6 as (address, flowinfo, scope_id).
+            yield adapter, ipaddress.ip_address(ip.ip if isinstance(ip.ip, str) else ip.ip[0])
 
 
 def lan_addresses(host: str | None = None, *, ipv6: bool = True) -> list[str]:
@@ -48,8 +53,8 @@ def mdns_interfaces() -> list[str | int]:
             continue
         if addr.version == 4:
             found.append(str(addr))
-        elif adapter.index is not None and adapter.index not in found:  # type: ignore[attr-defined]
-            found.append(adapter.index)  # type: ignore[attr-defined]
+        elif adapter.index is not None and adapter.index not in found:
+            found.append(adapter.index)
     return found
 
 
@@ -71,9 +76,9 @@ class ZeroconfService:
             parsed_addresses=addresses, port=self.port, properties={},
             server=f"{socket.gethostname().split('.')[0]}.local.",
         )
-        interfaces = self.interfaces or mdns_interfaces()
-        kwargs = {"interfaces": interfaces} if interfaces else {}
-        self._azc = AsyncZeroconf(ip_version=IPVersion.All, **kwargs)
+        interfaces: Sequence[str | int] = self.interfaces or mdns_interfaces()
+        # None found: zeroconf's default, all interfaces.
+        self._azc = AsyncZeroconf(interfaces=interfaces or InterfaceChoice.All, ip_version=IPVersion.All)
         await self._azc.async_register_service(self._info, allow_name_change=True)
         _LOGGER.info("Zeroconf: announced %s on %s port %d", self._info.name, ", ".join(addresses), self.port)
 

@@ -8,6 +8,8 @@ padding: so no attention mask is needed.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -84,7 +86,9 @@ class AlbertEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.embedding_hidden_mapping_in(x)
-        layer = self.albert_layer_groups[0].albert_layers[0]
+        # ModuleList types its items as Module; these lists hold one AlbertGroup / AlbertLayer each.
+        group = cast(AlbertGroup, self.albert_layer_groups[0])
+        layer = cast(AlbertLayer, group.albert_layers[0])
         for _ in range(self.num_layers):
             x = layer(x)
         return x

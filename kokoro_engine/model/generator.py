@@ -9,6 +9,7 @@ inverse STFT (n_fft 20, hop 5) turns the predicted spectrum into 24 kHz audio.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -116,7 +117,9 @@ class Generator(nn.Module):
 
     def stage_resblocks(self, stage: int) -> list[AdaINResBlock1]:
         """The multi-receptive-field fusion of one upsampling stage: one block per kernel size."""
-        return list(self.resblocks[stage * self.num_kernels:(stage + 1) * self.num_kernels])
+        # `resblocks` holds only AdaINResBlock1s (see __init__); ModuleList types its items as Module.
+        return cast("list[AdaINResBlock1]",
+                    list(self.resblocks[stage * self.num_kernels:(stage + 1) * self.num_kernels]))
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, f0: torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:

@@ -25,9 +25,13 @@ import functools
 import math
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from .generator import AdaINResBlock1, Generator
 
 # Seconds of audio per activation block: short enough to follow loudness, long enough that the
 # receptive-field halo (≤ 25 frames a side) costs little (≤ 6 % at 800 frames/s, 1 % at 4,800).
@@ -60,6 +64,13 @@ def _to_uint8(x: torch.Tensor, scale: float) -> torch.Tensor:
 
 class Int8Conv1d(nn.Module):
     """Drop-in for a zero-padded, stride-1 `nn.Conv1d` at inference, with block-wise int8 input."""
+
+    # Buffers, registered in __init__.
+    packed: torch.Tensor
+    w_scale: torch.Tensor
+    w_zero_point: torch.Tensor
+    w_sum: torch.Tensor
+    bias: torch.Tensor
 
     def __init__(self, conv: nn.Conv1d, block: int):
         super().__init__()
@@ -114,7 +125,7 @@ class Int8Conv1d(nn.Module):
         return result.view(1, out.shape[1], count * block)[..., :length]
 
 
-def quantize_generator(generator: nn.Module, block_seconds: float = BLOCK_SECONDS, min_kernel: int = 7) -> int:
+def quantize_generator(generator: Generator, block_seconds: float = BLOCK_SECONDS, min_kernel: int = 7) -> int:
     """Swap the convolutions with kernels of at least `min_kernel` inside the generator's AdaIN
     residual blocks (`convs1`, `convs2`), including the source path's `noise_res` blocks, for
     `Int8Conv1d`s; returns how many. Upsampling, the source path's `noise_convs` and `conv_post` stay
@@ -122,7 +133,8 @@ def quantize_generator(generator: nn.Module, block_seconds: float = BLOCK_SECOND
     and phase directly."""
     count = 0
     for stage, rate in enumerate(generator.stage_frame_rates()):
-        for block in [*generator.stage_resblocks(stage), generator.noise_res[stage]]:
+        noise_res = cast("AdaINResBlock1", generator.noise_res[stage])  # ModuleList items are Modules
+        for block in [*generator.stage_resblocks(stage), noise_res]:
             for convs in (block.convs1, block.convs2):
                 for i, conv in enumerate(convs):
                     if isinstance(conv, nn.Conv1d) and conv.kernel_size[0] >= min_kernel:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -27,8 +29,8 @@ class DurationEncoder(nn.Module):
         for block in self.lstms:
             if isinstance(block, AdaLayerNorm):
                 x = torch.cat([block(x, style), s], dim=-1)
-            else:
-                x = run_lstm(block, x)
+            else:  # the list alternates nn.LSTM and AdaLayerNorm (see __init__)
+                x = run_lstm(cast(nn.LSTM, block), x)
         return x
 
 

@@ -16,6 +16,8 @@ from torch import nn
 
 
 class TorchSTFT(nn.Module):
+    window: torch.Tensor  # buffer, registered in __init__
+
     def __init__(self, n_fft: int, hop_length: int, win_length: int):
         super().__init__()
         self.n_fft, self.hop_length, self.win_length = n_fft, hop_length, win_length
@@ -32,6 +34,11 @@ class TorchSTFT(nn.Module):
 
 
 class ConvSTFT(nn.Module):
+    # Buffers, registered in __init__.
+    analysis: torch.Tensor
+    synthesis: torch.Tensor
+    window_sq: torch.Tensor
+
     def __init__(self, n_fft: int, hop_length: int, win_length: int):
         super().__init__()
         if win_length != n_fft:
@@ -83,7 +90,7 @@ class ConvSTFT(nn.Module):
         return audio
 
 
-def make_stft(kind: str, n_fft: int, hop_length: int, win_length: int) -> nn.Module:
+def make_stft(kind: str, n_fft: int, hop_length: int, win_length: int) -> TorchSTFT | ConvSTFT:
     """`kind` is "torch" (complex FFT) or "conv" (no complex tensors)."""
     if kind == "torch":
         return TorchSTFT(n_fft, hop_length, win_length)
