@@ -1,5 +1,5 @@
-# Wyoming Kokoro server image (CPU by default). Needs BuildKit (Docker's default builder since 23.0;
-# on older engines DOCKER_BUILDKIT=1). Build arguments:
+# Wyoming Kokoro server image (CPU by default). Builds with the classic builder and with BuildKit (no
+# RUN --mount: Debian's docker.io has no buildx, and the HA Supervisor builds the classic way). Build arguments:
 #   BASE_IMAGE       Python >= 3.11 with venv (default python:3.11-slim-bookworm; CUDA: a CUDA runtime
 #                    image with Python, see docs/CONTAINER.md)
 #   TORCH_SPEC       the torch requirement (default torch==2.13.0)
@@ -7,8 +7,9 @@
 #   TORCH_WHEELS     instead: a folder in the build context holding the torch wheel (pip --find-links;
 #                    torch's own dependencies still come from PyPI)
 #   EXTRAS           the project's extras (default ja: the Japanese G2P for the offline default voices)
-# An optional BuildKit secret `ca` (a CA bundle) is given to pip, for builds behind a TLS proxy:
-#   docker build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt .
+#   PIP_CA           a CA bundle's file name inside TORCH_WHEELS, given to pip (builds behind a TLS proxy);
+#                    it stays in the builder stages, never in the final image
+# script/test-container builds it here with both: --build-arg TORCH_WHEELS=.docker-build --build-arg PIP_CA=ca.crt
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # ---- dependencies: a venv with torch and every runtime requirement, rebuilt only when they change
@@ -17,12 +18,12 @@ ARG TORCH_SPEC=torch==2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG TORCH_WHEELS=
 ARG EXTRAS=ja
+ARG PIP_CA=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 RUN python3 -m venv /opt/venv
 # pyproject.toml alone (with the wheel folder, if any), so code changes keep this stage cached.
 COPY pyproject.toml ${TORCH_WHEELS} /build/
-RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip \
-    set -eu; [ ! -f /run/secrets/ca ] || export PIP_CERT=/run/secrets/ca; \
+RUN set -eu; [ -z "$PIP_CA" ] || export PIP_CERT="/build/$PIP_CA"; export PIP_NO_CACHE_DIR=1; \
     if [ -n "$TORCH_WHEELS" ]; then from="--find-links /build"; else from="--index-url $TORCH_INDEX_URL"; fi; \
     # torch first and pinned: the open range in pyproject.toml must never pull another build
     /opt/venv/bin/pip install $from "$TORCH_SPEC"; \
@@ -36,9 +37,8 @@ print('\n'.join(p['dependencies'] + [r for e in extras for r in p['optional-depe
 # ---- the project itself as a wheel (pure Python: no compiler anywhere)
 FROM builder AS wheel
 COPY . /src
-RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip \
-    set -eu; [ ! -f /run/secrets/ca ] || export PIP_CERT=/run/secrets/ca; \
-    /opt/venv/bin/pip wheel --no-deps --wheel-dir /dist /src
+RUN set -eu; [ -z "$PIP_CA" ] || export PIP_CERT="/build/$PIP_CA"; \
+    /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /dist /src
 
 # ---- runtime: the base image, the venv, our wheel; no build tools, not root
 FROM ${BASE_IMAGE}
@@ -49,8 +49,9 @@ RUN set -eu; \
     useradd --system --uid 1000 --user-group --create-home --home-dir /home/kokoro kokoro; \
     mkdir /data && chown kokoro:kokoro /data
 COPY --from=builder /opt/venv /opt/venv
-RUN --mount=type=bind,from=wheel,source=/dist,target=/dist \
-    /opt/venv/bin/pip install --no-deps --no-cache-dir --disable-pip-version-check /dist/*.whl
+COPY --from=wheel /dist /tmp/dist
+RUN /opt/venv/bin/pip install --no-deps --no-cache-dir --disable-pip-version-check /tmp/dist/*.whl \
+    && rm -rf /tmp/dist
 COPY run.sh /usr/local/bin/wyoming-kokoro-run
 ENV PATH=/opt/venv/bin:$PATH KOKORO_DATA_DIR=/data PYTHONUNBUFFERED=1 HF_HOME=/data/.huggingface
 USER kokoro
