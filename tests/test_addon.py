@@ -200,3 +200,23 @@ def test_discovery_fails_when_the_server_never_answers(monkeypatch: pytest.Monke
     port = free.getsockname()[1]
     free.close()
     assert addon_options.announce(port, timeout=1.5, url="http://127.0.0.1:9/none") == 1
+
+
+def test_run_script_starts_the_server_with_the_mapped_arguments(tmp_path: Path) -> None:
+    """addon/kokoro/run itself, with a stand-in `wyoming-kokoro` that records the arguments it is exec'd with."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    record = tmp_path / "argv"
+    fake = bin_dir / "wyoming-kokoro"
+    fake.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done > {record}\n', encoding="utf-8")
+    fake.chmod(0o755)
+    options = {"voice": "bf_emma", "speed": 1.5, "device": "cpu", "dtype": "auto", "quantize": "none",
+               "blends": ["duo=af_heart:0.5+bf_emma:0.5"], "lexicon": "/share/my lexicon.yaml", "debug": False}
+    path = tmp_path / "options.json"
+    path.write_text(json.dumps(options), encoding="utf-8")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONPATH": str(ROOT), "KOKORO_ADDON_OPTIONS": str(path)}
+    done = subprocess.run([str(ADDON / "run")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert record.read_text(encoding="utf-8").splitlines() == addon_options.options_to_argv(options)
+    assert "no Wyoming discovery" in done.stderr  # no SUPERVISOR_TOKEN: the helper says it skipped
