@@ -36,6 +36,8 @@ print('\n'.join(p['dependencies'] + [r for e in extras for r in p['optional-depe
 
 # ---- the project itself as a wheel (pure Python: no compiler anywhere)
 FROM builder AS wheel
+# ARGs do not carry into a stage built on another one
+ARG PIP_CA=
 COPY . /src
 RUN set -eu; [ -z "$PIP_CA" ] || export PIP_CERT="/build/$PIP_CA"; \
     /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /dist /src
