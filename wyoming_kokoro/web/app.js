@@ -92,7 +92,7 @@ async function speak(voice) {
   const t0 = performance.now();
   let first = null;
   try {
-    const r = await fetch("/v1/audio/speech", {
+    const r = await fetch("v1/audio/speech", {
       method: "POST", headers: headers(),
       body: JSON.stringify({ model: "kokoro", input: text, voice, response_format: "mp3", speed: Number($("speed").value) }),
     });
@@ -190,14 +190,14 @@ function setupBlend() {
 
 async function load() {
   try {
-    const health = await (await fetch("/health")).json();
+    const health = await (await fetch("health")).json();
     state.auth = health.auth;
     $("key-row").hidden = !health.auth;
     $("footer").textContent = "Model " + health.model + " · device " + health.device + " · " + health.dtype
       + (health.int8_convolutions ? " with " + health.int8_convolutions + " int8 convolutions" : "")
       + " · formats " + health.formats.join(", ");
     $("api-key").value = localStorage.getItem("kokoro-api-key") || "";
-    const data = await getJSON("/v1/audio/voices");
+    const data = await getJSON("v1/audio/voices");
     state.voices = data.voices;
     state.selected = data.default;
     renderVoices();
