@@ -43,7 +43,8 @@ def _while_running(first: int, others: list[tuple[str, int]], *, streak: int = 3
     async def main() -> list[str]:
         log: list[str] = []
         reached, go = threading.Event(), threading.Event()
-        worker = Worker(first_chunk_streak=streak, chunk_timeout=0)
+        # Readers here are slower than these instant chunks: no backlog bound, only the turns.
+        worker = Worker(first_chunk_streak=streak, chunk_timeout=0, max_backlog=1000)
         try:
             a = worker.submit(_job("A", first, log, (1, reached, go)))
             await asyncio.to_thread(reached.wait, 10)
