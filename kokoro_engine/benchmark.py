@@ -10,7 +10,6 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,17 +40,6 @@ TEXTS: dict[str, str] = {
         "the garden irrigation has been skipped, and the next collection day is Thursday."
     ),
 }
-
-
-@dataclass
-class Timing:
-    latency: float
-    audio_seconds: float
-    first_chunk: float | None = None
-
-    @property
-    def rtf(self) -> float:
-        return self.latency / self.audio_seconds if self.audio_seconds else float("nan")
 
 
 def _time(fn: Callable[[], T], warmup: int, repeat: int) -> tuple[float, T]:
@@ -140,16 +128,15 @@ def floor_seconds(flops: dict[str, float], peak: float, peak_fp32: float, peak_i
 
 def _reference_model(state_dict: dict[str, torch.Tensor]):
     """hexgrad's KModel holding our weights (test/benchmark only; never a runtime dependency)."""
-    import json
     import tempfile
 
     try:
         from kokoro import KModel
     except ImportError as exc:
         raise SystemExit("kokoro-engine: error: --compare-reference needs `pip install kokoro==0.9.4`") from exc
-    from importlib import resources
+    from .config import raw_config
 
-    config = json.loads(resources.files("kokoro_engine").joinpath("data/config-v1_0.json").read_text("utf-8"))
+    config = raw_config()
     empty = Path(tempfile.mkdtemp()) / "empty.pth"
     torch.save({}, empty)
     model = KModel(repo_id="hexgrad/Kokoro-82M", config=config, model=str(empty)).eval()

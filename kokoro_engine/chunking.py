@@ -9,7 +9,7 @@ as a last resort inside a word. Nothing but whitespace at the cuts is ever dropp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Protocol
 
 __all__ = ["MAX_TOKENS", "SENTENCE_BREAKS", "chunk_phonemes", "count_tokens", "iter_text_chunks", "split_sentences", "text_to_chunks"]
@@ -308,19 +308,10 @@ def text_to_chunks(
     g2p: _Phonemizer | Callable[[str], str],
     vocab: Collection[str],
     limit: int = MAX_TOKENS,
-    *,
-    merge_up_to: int = 0,
 ) -> list[tuple[str, str]]:
-    """Text → [(text span, phonemes)], each phoneme string ≤ `limit` tokens, in order.
-
-    The list form of `iter_text_chunks`. With `merge_up_to > 0`, consecutive chunks are joined while
-    the result stays within that many tokens (fewer, longer forward passes; 0 keeps one chunk per
-    sentence for the lowest latency).
-    """
-    chunks = list(iter_text_chunks(text, lang, g2p, vocab, limit))
-    if merge_up_to > 0:
-        chunks = _merge(chunks, vocab, min(merge_up_to, limit))
-    return chunks
+    """Text → [(text span, phonemes)], each phoneme string ≤ `limit` tokens, in order: the list
+    form of `iter_text_chunks` (one chunk per sentence, for the lowest latency)."""
+    return list(iter_text_chunks(text, lang, g2p, vocab, limit))
 
 
 def iter_text_chunks(
@@ -358,20 +349,6 @@ def iter_text_chunks(
     if held is not None:
         # else: nothing speakable at all; the caller sees no chunks
         yield (f"{held[0]} {pending}", held[1]) if pending else held
-
-
-def _merge(chunks: Iterable[tuple[str, str]], vocab: Collection[str], budget: int) -> list[tuple[str, str]]:
-    merged: list[tuple[str, str]] = []
-    for span_text, ps in chunks:
-        if merged:
-            prev_text, prev_ps = merged[-1]
-            joined = f"{prev_ps} {ps}"
-            if count_tokens(joined, vocab) <= budget:
-                merged[-1] = (f"{prev_text} {span_text}", joined)
-                continue
-        merged.append((span_text, ps))
-    return merged
-
 
 
 def split_first_clause(chunks: list[tuple[str, str]], vocab: Collection[str], *, longer_than: int = 40,

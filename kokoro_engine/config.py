@@ -33,10 +33,15 @@ class KokoroConfig:
         return cls(**{k: v for k, v in raw.items() if k in known})
 
 
-def load_config(path: str | Path | None = None) -> KokoroConfig:
-    """Read a Kokoro `config.json`; without a path, the v1.0 config shipped in this package."""
+def raw_config(path: str | Path | None = None) -> dict[str, Any]:
+    """A Kokoro `config.json` as read; without a path, the v1.0 config shipped in this package."""
     if path is None:
         text = resources.files("kokoro_engine").joinpath("data/config-v1_0.json").read_text("utf-8")
     else:
         text = Path(path).read_text("utf-8")
-    return KokoroConfig.from_dict(json.loads(text))
+    return json.loads(text)
+
+
+def load_config(path: str | Path | None = None) -> KokoroConfig:
+    """Read a Kokoro `config.json`; without a path, the v1.0 config shipped in this package."""
+    return KokoroConfig.from_dict(raw_config(path))

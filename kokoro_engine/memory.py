@@ -6,8 +6,11 @@ for a 510-token chunk (31 s). By default glibc serves every block above 32 MB wi
 and zeroed by the kernel again: on the 2-core development machine that kernel time was 40 % of a
 510-token synthesis (RTF 0.43 → 0.22 with the settings below; short chunks, whose tensors stay
 under the threshold, are unchanged). `tune_allocator` keeps such blocks in the heap for reuse, and
-`release_free_memory` hands the free heap back to the OS once a request is done, so an idle
-server's resident memory does not ratchet up to its largest request.
+`release_free_memory` hands the free heap back to the OS, and `IdleRelease` does so when a server
+goes idle after a request that grew it, so an idle server's resident memory does not ratchet up to
+its largest request. It keeps about one short reply's working set resident: handed back after
+every request, those pages were faulted in and zeroed again by the next one, a large share of a
+one-sentence reply's time (docs/PERFORMANCE.md).
 
 Both are no-ops without glibc (musl, macOS, Windows).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
+import os
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,3 +74,35 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+# Free heap kept resident between requests: the working set of a short or medium reply (about
+# 200 MB for the generator's audio-rate tensors of a few seconds of audio).
+RETAIN_BYTES = 256 << 20
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux), or None where /proc is not available."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class IdleRelease:
+    """Call when idle: returns the free heap to the OS once resident memory has grown more than
+    `retain` bytes above what it was after the last release (the first call always releases).
+    Returns whether it released."""
+
+    def __init__(self, retain: int = RETAIN_BYTES) -> None:
+        self.retain = retain
+        self.floor: int | None = None
+
+    def __call__(self) -> bool:
+        resident = resident_bytes()
+        if self.floor is not None and resident is not None and resident <= self.floor + self.retain:
+            return False
+        release_free_memory()
+        self.floor = resident_bytes()
+        return True

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import SAMPLE_RATE
+
 
 def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """Triangular filters on the HTK mel scale, [n_mels, n_fft // 2 + 1]."""
@@ -27,7 +29,7 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: fl
     return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
 
 
-def log_mel_db(audio: np.ndarray, sr: int = 24000, n_fft: int = 1024, hop: int = 256, n_mels: int = 80) -> np.ndarray:
+def log_mel_db(audio: np.ndarray, sr: int = SAMPLE_RATE, n_fft: int = 1024, hop: int = 256, n_mels: int = 80) -> np.ndarray:
     """Log-mel power spectrogram in dB, [frames, n_mels]."""
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
     spec = torch.stft(x, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs() ** 2
@@ -57,7 +59,7 @@ def _dtw_path(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(path_a[::-1]), np.array(path_b[::-1])
 
 
-def log_mel_distance_db(a: np.ndarray, b: np.ndarray, sr: int = 24000, align: bool = True,
+def log_mel_distance_db(a: np.ndarray, b: np.ndarray, sr: int = SAMPLE_RATE, align: bool = True,
                         match_gain: bool = True, floor_db: float = 80.0) -> float:
     """Mean absolute log-mel difference in dB between two renderings of the same utterance.
 

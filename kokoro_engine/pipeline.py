@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import SAMPLE_RATE
-from .chunking import MAX_TOKENS, chunk_phonemes, count_tokens, split_first_clause, text_to_chunks
+from .chunking import MAX_TOKENS, count_tokens, split_first_clause, text_to_chunks
 from .g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
 from .lexicon import Lexicon
 from .model import KokoroModel
@@ -300,17 +300,6 @@ class KokoroEngine:
                 yield self._speak(item.text, item.phonemes, item.pack, item.speed, generator)
             elif (n := round(item.seconds * SAMPLE_RATE)) > 0:
                 yield AudioChunk(np.zeros(n, dtype=np.float32), "", "", 0)
-
-    def synthesize_phonemes(self, phonemes: str, voice: str | VoicePack, *, speed: float = 1.0,
-                            seed: int | None = None) -> AudioChunk:
-        """Speak a phoneme string that fits one chunk (longer strings are split and joined)."""
-        pack = self.resolve_voice(voice)
-        generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
-        parts = [self._speak(p, p, pack, speed, generator) for p in chunk_phonemes(phonemes, self.model.vocab)]
-        if not parts:
-            raise EngineError("no phonemes to speak")
-        return AudioChunk(np.concatenate([p.audio for p in parts]), phonemes, phonemes,
-                          sum(p.tokens for p in parts))
 
     def _speak(self, text: str, phonemes: str, pack: VoicePack, speed: float,
                generator: torch.Generator) -> AudioChunk:

@@ -101,6 +101,21 @@ async def streaming(port: int, first_sentence: str, rest: str, voice: str) -> fl
                 return first if first is not None else float("nan")
 
 
+async def under_load(port: int, voice: str, long_text: str, shorts: list[str], together: bool) -> list[float]:
+    """First audio of three short replies while one long reply is being synthesized (fair
+    scheduling: a short one's first chunk goes before the long one's next). `together`: the three
+    clients send at the same moment, so they also queue behind each other; otherwise one after the
+    other, each while the long one is still running."""
+    long_request = asyncio.create_task(plain(port, long_text, voice))
+    await asyncio.sleep(2.0)  # the long one holds the worker
+    if together:
+        replies = await asyncio.gather(*(plain(port, text, voice) for text in shorts))
+    else:
+        replies = [await plain(port, text, voice) for text in shorts]
+    await long_request
+    return [first for first, _total, _audio in replies]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True, help="a running server (audio cache off)")
@@ -174,6 +189,7 @@ def main() -> int:
     if onnx is not None:
         render(onnx_run, warm)
         render(ref_run, warm)
+    short_firsts: list[float] = []
     for length in [name.strip() for name in args.lengths.split(",") if name.strip()]:
         rows: dict[str, list[float]] = {k: [] for k in ("audio", "first", "srv", "eng", "onnx", "ref", "mel", "dur")}
         for _ in range(args.rounds):
@@ -196,11 +212,24 @@ def main() -> int:
             rows["mel"].append(log_mel_distance_db(b.numpy(), a.numpy()))
             rows["dur"].append(100 * duration_agreement(e, d))
         med = {k: statistics.median(v) if v else float("nan") for k, v in rows.items()}
+        if length == "short":
+            short_firsts = rows["first"]
         print(f"{length:<8} {med['audio']:>7.2f} {med['first']:>9.3f} {med['srv']:>10.3f} {med['eng']:>10.3f} "
               f"{med['onnx']:>8.3f} {med['ref']:>7.3f} {med['srv'] / med['onnx']:>8.2f} {med['srv'] / med['ref']:>7.2f} "
               f"{med['srv'] / med['eng']:>7.2f} {med['mel']:>6.2f} {med['dur']:>5.1f}", flush=True)
         print(f"#   first audio per round: {' '.join(f'{x:.2f}' for x in rows['first'])} s; "
               f"server RTF {min(rows['srv']):.3f}-{max(rows['srv']):.3f}", flush=True)
+    idle_short = statistics.median(short_firsts) if short_firsts else float("nan")
+    for together in (False, True):
+        loaded: list[float] = []
+        for _ in range(max(1, args.rounds // 2)):
+            long_text = " ".join(make_text("long", rng) for _ in range(4))  # ~90 s of audio
+            shorts = [make_text("short", rng) for _ in range(3)]
+            loaded += asyncio.run(under_load(args.port, args.voice, long_text, shorts, together))
+        print(f"under load ({'3 clients at once' if together else '3 clients one after another'}, a ~90-s reply "
+              f"in flight): short first audio {statistics.median(loaded):.3f} s (median), "
+              f"{statistics.median(loaded) / idle_short:.2f}x the idle median {idle_short:.3f} s (target <= 2x); "
+              f"each {' '.join(f'{x:.2f}' for x in loaded)}", flush=True)
     firsts = []
     for _ in range(args.rounds):
         first_sentence = make_text("short", rng)

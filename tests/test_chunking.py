@@ -234,14 +234,6 @@ def test_chunk_phonemes_edges() -> None:
     assert chunk_phonemes("a\u2603b\u2603c", VOCAB, 3) == ["a\u2603b\u2603c"]
 
 
-def test_merge_up_to_packs_short_sentences(english) -> None:
-    text = "Hi. Yes. Okay then. Good night."
-    single = text_to_chunks(text, "a", english, VOCAB)
-    assert [t for t, _ in single] == ["Hi.", "Yes.", "Okay then.", "Good night."]
-    merged = text_to_chunks(text, "a", english, VOCAB, merge_up_to=MAX_TOKENS)
-    assert merged == [(text, " ".join(ps for _, ps in single))]
-
-
 def test_phonemeless_sentence_text_is_kept(english) -> None:
     chunks = text_to_chunks("Hello there. — . Bye now.", "a", english, VOCAB)
     assert re.sub(r"\s", "", "".join(t for t, _ in chunks)) == "Hellothere.—.Byenow."

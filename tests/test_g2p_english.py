@@ -145,7 +145,7 @@ EXPECTED = {
     "a": ("en_US", None, "kokoro_engine.g2p.english:EnglishG2P", "en-us"),
     "b": ("en_GB", None, "kokoro_engine.g2p.english:EnglishG2P", "en-gb"),
     "j": ("ja_JP", "ja", "kokoro_engine.g2p.japanese:JapaneseG2P", None),
-    "z": ("zh_CN", "zh", "kokoro_engine.g2p.chinese:ChineseG2P", None),
+    "z": ("zh_CN", None, "kokoro_engine.g2p.chinese:ChineseG2P", None),
     "e": ("es_ES", None, "kokoro_engine.g2p.espeak:EspeakG2P", "es"),
     "f": ("fr_FR", None, "kokoro_engine.g2p.espeak:EspeakG2P", "fr-fr"),
     "h": ("hi_IN", None, "kokoro_engine.g2p.espeak:EspeakG2P", "hi"),
@@ -220,8 +220,17 @@ def test_unavailable_language_reason_names_the_extra() -> None:
     assert reason and "wyoming-kokoro[ja]" in reason
     with pytest.raises(G2PUnavailable, match=r"wyoming-kokoro\[ja\]"):
         registry._import_factory(spec)
-    broken = LanguageSpec("z", "Mandarin Chinese", "zh_CN", "zh", "no_such_pkg_xyz.sub:ChineseG2P")
-    assert "wyoming-kokoro[zh]" in registry._status_of(broken)
+    broken = LanguageSpec("z", "Mandarin Chinese", "zh_CN", None, "no_such_pkg_xyz.sub:ChineseG2P")
+    assert "reinstall wyoming-kokoro" in registry._status_of(broken)
+
+
+def test_every_install_hint_names_an_extra_that_exists() -> None:
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    for spec in registry.LANGUAGES.values():
+        assert spec.extra is None or spec.extra in extras, f"{spec.name}: {spec.install_hint}"
 
 
 def test_unavailable_languages_raise_g2p_unavailable() -> None:

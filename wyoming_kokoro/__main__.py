@@ -100,8 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _offline_allowed(args: argparse.Namespace) -> bool:
-    """Downloads allowed: neither --local-files-only nor HF_HUB_OFFLINE (despite the name)."""
+def _downloads_allowed(args: argparse.Namespace) -> bool:
+    """Downloads allowed: neither --local-files-only nor HF_HUB_OFFLINE."""
     return not (args.local_files_only or hub_offline())
 
 
@@ -132,7 +132,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
 
     model = find_model(data_dirs)
     fallback = False
-    if model is None and _offline_allowed(args):
+    if model is None and _downloads_allowed(args):
         try:
             model = download_model(download_dir)
         except Exception as err:  # no network, hub unreachable: go to the offline fallback
@@ -150,7 +150,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                         "For all 54 voices put kokoro-v1_0.pth and voices/*.pt into %s", download_dir)
 
     # "Downloadable now": allowed, and the hub answered a connect (probed once per process).
-    can_download = _offline_allowed(args) and not fallback and hub_reachable()
+    can_download = _downloads_allowed(args) and not fallback and hub_reachable()
     catalog = load_catalog()
     if args.update_voices and can_download:
         _update_voices(catalog, download_dir)
@@ -159,10 +159,14 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     from kokoro_engine.pipeline import KokoroEngine
 
     voices_dirs = [d / "voices" for d in data_dirs]
+    # Loaded on the worker thread that will run it: one OpenMP team (see wyoming_kokoro.worker).
+    worker = Worker(chunk_timeout=args.synthesis_timeout)
     try:
-        engine = KokoroEngine.load(model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype,
-                                   quantize=args.quantize, cache_bytes=int(args.audio_cache_mb * 1024 * 1024))
+        engine = worker.call(lambda: KokoroEngine.load(
+            model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype, quantize=args.quantize,
+            cache_bytes=int(args.audio_cache_mb * 1024 * 1024)))
     except Exception as err:
+        worker.stop()
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
     lexicon_files = [Path(f) for f in args.lexicon] or find_default_files(data_dirs)
     if lexicon_files:
@@ -260,7 +264,6 @@ def prepare(args: argparse.Namespace) -> ServerContext:
             raise StartupError(f"--voice-for needs LANG=VOICE with an available voice, got {spec!r}")
         voice_for[code] = voice.strip()
 
-    worker = Worker(chunk_timeout=args.synthesis_timeout)
     ctx = ServerContext(engine=engine, worker=worker, default_voice=default, speed=args.speed, seed=args.seed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,

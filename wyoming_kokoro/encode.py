@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RATE = 24000
+from kokoro_engine import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class _Sink(io.RawIOBase):
 class StreamEncoder:
     """Float audio in, encoded bytes out as soon as the codec produces them; `finish()` flushes."""
 
-    def __init__(self, fmt: str, rate: int = RATE) -> None:
+    def __init__(self, fmt: str, rate: int = SAMPLE_RATE) -> None:
         self.format = FORMATS[fmt]
         self._file = None
         self._first = True

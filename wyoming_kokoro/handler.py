@@ -19,6 +19,8 @@ from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
+from kokoro_engine import SAMPLE_RATE
+
 from . import __version__
 from .catalog import canonical_voice, load_catalog
 from .sentences import SentenceBuffer
@@ -26,7 +28,7 @@ from .worker import Job, SynthesisTimeout, Worker, WorkerStopped
 
 _LOGGER = logging.getLogger(__name__)
 
-RATE, WIDTH, CHANNELS = 24000, 2, 1
+RATE, WIDTH, CHANNELS = SAMPLE_RATE, 2, 1  # the Wyoming audio format of every reply
 MAX_CHARS = 100_000
 ATTRIBUTION = Attribution(name="hexgrad/Kokoro-82M", url="https://huggingface.co/hexgrad/Kokoro-82M")
 

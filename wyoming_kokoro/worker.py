@@ -8,6 +8,12 @@ running jobs get one turn each again, so a steady stream of short replies cannot
 Each job's chunks come from its own generator (own seed, own state), so interleaving never changes
 a request's audio.
 
+The engine is loaded through `call` on the same thread that later runs it. PyTorch's CPU kernels
+run on an OpenMP team owned by the thread that starts them; a model loaded on the main thread and
+run on the worker leaves two teams, more OpenMP threads than cores, and libgomp then stops its
+workers spinning between parallel regions (its "throttled" wait), so each of the thousands of small
+regions of a synthesis waits for a futex wake-up.
+
 A watchdog fails a chunk that runs far beyond any sane time (a hang in native G2P or torch code):
 its request gets an error, the stuck thread is abandoned, and a fresh thread serves the rest.
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import functools
 import logging
 import queue
@@ -27,9 +34,11 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from kokoro_engine.memory import release_free_memory
+from kokoro_engine.memory import IdleRelease
+
+T = TypeVar("T")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,6 +115,18 @@ class Job:
             yield item
 
 
+@dataclass(eq=False)
+class _Call:
+    fn: Callable[[], Any]
+    future: concurrent.futures.Future
+
+    def run(self) -> None:
+        try:
+            self.future.set_result(self.fn())
+        except BaseException as err:  # handed to the caller, who decides
+            self.future.set_exception(err)
+
+
 class Worker:
     """The thread that owns the (non-thread-safe) engine; jobs take turns one chunk at a time."""
 
@@ -115,11 +136,12 @@ class Worker:
         self.max_backlog = max(1, max_backlog)  # chunks a job may be ahead of its reader (a sentence or so each)
         self.first_chunk_streak = max(1, first_chunk_streak)
         self.chunk_timeout = chunk_timeout
-        self._queue: queue.Queue[Any] = queue.Queue()  # Job, _WAKE, or None (stop)
+        self._queue: queue.Queue[Any] = queue.Queue()  # Job, _Call, _WAKE, or None (stop)
         self._lock = threading.Lock()
         self._current: tuple[Job, float, int] | None = None  # job, start of its chunk, thread generation
         self._generation = 0
         self._stopping = False
+        self._release_idle_memory = IdleRelease()
         self._new: collections.deque[Job] = collections.deque()  # not started yet, arrival order
         self._running: collections.deque[Job] = collections.deque()  # started, round robin
         self._start_thread()
@@ -135,6 +157,13 @@ class Worker:
         else:
             self._queue.put(job)
         return job
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the worker thread, before any job submitted after it, and return its result
+        (or raise its exception): loading the engine here keeps one OpenMP team (module docstring)."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.put(_Call(fn, future))
+        return future.result()
 
     def stop(self) -> None:
         """Fail every job now (the one being made too: what it makes is dropped) and end the thread."""
@@ -170,6 +199,9 @@ class Worker:
                 return True
             if job is None:
                 return False
+            if isinstance(job, _Call):
+                job.run()
+                continue
             if job is not _WAKE:
                 with self._lock:
                     self._new.append(job)
@@ -221,8 +253,8 @@ class Worker:
                     self._running.append(job)
                 idle = not self._new and not self._running and self._queue.empty()
             if idle:
-                # Hand the request's freed audio-rate buffers back, so idle RSS stays flat.
-                release_free_memory()
+                # Hand a long request's freed audio-rate buffers back, so idle RSS stays bounded.
+                self._release_idle_memory()
 
     def _fail_all(self, error: BaseException) -> None:
         with self._lock:

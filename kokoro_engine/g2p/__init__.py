@@ -109,7 +109,7 @@ LANGUAGES: Mapping[str, LanguageSpec] = MappingProxyType(
         "b": LanguageSpec("b", "British English", "en_GB", None, _ENGLISH,
                           espeak_voice="en-gb", factory_kwargs=MappingProxyType({"british": True})),
         "j": LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.g2p.japanese:JapaneseG2P"),
-        "z": LanguageSpec("z", "Mandarin Chinese", "zh_CN", "zh", "kokoro_engine.g2p.chinese:ChineseG2P"),
+        "z": LanguageSpec("z", "Mandarin Chinese", "zh_CN", None, "kokoro_engine.g2p.chinese:ChineseG2P"),  # misaki[zh] is a core dependency
         "e": _espeak("e", "Spanish", "es_ES", "es"),
         "f": _espeak("f", "French", "fr_FR", "fr-fr"),
         "h": _espeak("h", "Hindi", "hi_IN", "hi"),

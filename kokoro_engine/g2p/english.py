@@ -7,12 +7,10 @@ never when this module is imported, so `language_status()` can import it cheaply
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import re
 import threading
 from functools import lru_cache
-from importlib import resources
 from typing import Any, NamedTuple
 
 from kokoro_engine.g2p import G2PUnavailable
@@ -67,8 +65,9 @@ def _load_spacy() -> Any:
 @lru_cache(maxsize=1)
 def kokoro_phoneme_set() -> frozenset[str]:
     """The characters Kokoro v1.0 has token ids for (from the packaged config)."""
-    data = resources.files("kokoro_engine").joinpath("data/config-v1_0.json").read_text(encoding="utf-8")
-    return frozenset(json.loads(data)["vocab"])
+    from ..config import raw_config
+
+    return frozenset(raw_config()["vocab"])
 
 
 def _make_misaki(british: bool, nlp: Any, fallback: Any) -> Any:

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import SAMPLE_RATE
 from .adain import AdaIN1d
 from .source import SourceModuleHnNSF
 from .stft import make_stft
@@ -76,7 +77,7 @@ class Generator(nn.Module):
     def __init__(self, style_dim: int, resblock_kernel_sizes: list[int], upsample_rates: list[int],
                  upsample_initial_channel: int, resblock_dilation_sizes: list[list[int]],
                  upsample_kernel_sizes: list[int], gen_istft_n_fft: int, gen_istft_hop_size: int,
-                 stft: str = "torch", sample_rate: int = 24000):
+                 stft: str = "torch", sample_rate: int = SAMPLE_RATE):
         super().__init__()
         self.num_kernels = len(resblock_kernel_sizes)
         self.num_upsamples = len(upsample_rates)

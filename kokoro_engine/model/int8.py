@@ -116,8 +116,9 @@ class Int8Conv1d(nn.Module):
 
 def quantize_generator(generator: nn.Module, block_seconds: float = BLOCK_SECONDS, min_kernel: int = 7) -> int:
     """Swap the convolutions with kernels of at least `min_kernel` inside the generator's AdaIN
-    residual blocks (`convs1`, `convs2`) for `Int8Conv1d`s; returns how many. Upsampling, the source
-    path and `conv_post` stay as they were: they are ~3 % of the work, and `conv_post` sets magnitude
+    residual blocks (`convs1`, `convs2`), including the source path's `noise_res` blocks, for
+    `Int8Conv1d`s; returns how many. Upsampling, the source path's `noise_convs` and `conv_post` stay
+    as they were: they are ~3 % of the work, and `conv_post` sets magnitude
     and phase directly."""
     count = 0
     for stage, rate in enumerate(generator.stage_frame_rates()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import SAMPLE_RATE
 from ..config import KokoroConfig
 from .albert import PLBert
 from .decoder import Decoder
@@ -13,7 +14,7 @@ from .text_encoder import TextEncoder
 
 
 class KokoroModel(nn.Module):
-    sample_rate = 24000
+    sample_rate = SAMPLE_RATE
 
     def __init__(self, config: KokoroConfig, stft: str = "torch"):
         super().__init__()
@@ -26,8 +27,8 @@ class KokoroModel(nn.Module):
         self.text_encoder = TextEncoder(config.hidden_dim, config.text_encoder_kernel_size, config.n_layer,
                                         config.n_token)
         self.decoder = Decoder(config.hidden_dim, config.style_dim, config.istftnet, stft=stft)
-        # Reduced precision runs as autocast over the decoder only: weights stay fp32, its
-        # convolutions run in bf16/fp16. The text side (PL-BERT, durations, F0/N) stays fp32: it is
+        # Reduced precision runs as autocast over the decoder only: its convolutions run in
+        # bf16/fp16, with their weights stored in that dtype (set_compute_dtype). The text side (PL-BERT, durations, F0/N) stays fp32: it is
         # under a tenth of the work, and a rounding there moves a phoneme's duration by a frame,
         # which shifts all audio after it. The generator keeps its touchy parts in fp32 too.
         self.compute_dtype = torch.float32
