@@ -128,3 +128,4 @@ def test_silent_mid_stream_gets_error_exchange_and_close(server) -> None:
     assert types[0] == "audio-start" and types[-3:] == ["error", "audio-stop", "synthesize-stopped"], types
     assert events[-3].data["code"] == "timeout"
     _still_serves(port, log)
+

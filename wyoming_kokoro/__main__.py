@@ -401,7 +401,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    # The worker thread may still be inside a torch op (a shutdown fails its job, it cannot be
+    # interrupted); interpreter finalization under it aborts the process ("terminate called without an
+    # active exception", exit 134). Flush what we have and leave without finalizing.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
