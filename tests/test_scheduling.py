@@ -185,3 +185,33 @@ def test_a_short_reply_overtakes_a_long_one_over_wyoming_with_unchanged_audio(
     assert len(alone_short) > 24000 and len(alone_long) > 10 * 24000
     np.testing.assert_array_equal(audio_samples(short_events), alone_short)
     np.testing.assert_array_equal(audio_samples(long_events), alone_long)
+
+
+def test_job_is_at_most_max_backlog_chunks_ahead_of_its_reader() -> None:
+    """A reader that stops taking chunks (a client not reading) holds the job back instead of letting
+    the worker pile its audio up in memory; taking one lets it make more."""
+    worker = Worker(chunk_timeout=0, max_backlog=2)
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            n += 1
+            yield n
+
+    async def scenario() -> tuple[int, int]:
+        job = worker.submit(Job(make_chunks=endless, loop=asyncio.get_running_loop()))
+        await asyncio.sleep(1.0)  # an unbounded worker makes many thousands meanwhile
+        held = job.delivered
+        results = job.results()
+        await results.__anext__()
+        await results.__anext__()
+        await asyncio.sleep(1.0)
+        after = job.delivered
+        job.cancel()
+        return held, after
+
+    try:
+        held, after = run(scenario(), timeout=30)
+    finally:
+        worker.stop()
+    assert held == 2 and 2 < after <= 4
