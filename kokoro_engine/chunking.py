@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from typing import Protocol
 
-__all__ = ["MAX_TOKENS", "chunk_phonemes", "count_tokens", "iter_text_chunks", "split_sentences", "text_to_chunks"]
+__all__ = ["MAX_TOKENS", "SENTENCE_BREAKS", "chunk_phonemes", "count_tokens", "iter_text_chunks", "split_sentences", "text_to_chunks"]
 
 MAX_TOKENS = 510
 
@@ -24,6 +24,8 @@ _LATIN_ENDERS = ".!?…"
 # These end a sentence wherever they are: CJK text has no spaces, Hindi puts the danda anywhere.
 _UNCONDITIONAL_ENDERS = "。！？｡．।॥"
 _ALL_ENDERS = _LATIN_ENDERS + _UNCONDITIONAL_ENDERS + "‼⁇⁈⁉"
+# Every character at which split_sentences can cut (a text without any is one sentence).
+SENTENCE_BREAKS = frozenset(_ALL_ENDERS + "\n")
 # Closing quotes/brackets after an ender belong to the sentence that ends ('He said "Go."').
 _CLOSERS = "\"'”’»)]}」』）】〕›"
 # Skipped when looking at the first letter of what follows an ender.

@@ -258,7 +258,12 @@ class Lexicon:
 def phonemizer(g2p: Callable[[str], str], lang: str, vocab: Collection[str],
                lexicon: Lexicon | None = None) -> Callable[[str], str]:
     """A sentence phonemizer: lexicon entries and inline `[word](/phonemes/)` spoken as written,
-    the rest through `g2p` (a language's `phonemize`)."""
+    the rest through `g2p` (a language's `phonemize`), read tolerantly: a span it raises on is
+    spoken as far as it is readable (`kokoro_engine.g2p.tolerant`)."""
+    from .g2p import tolerant
+
+    g2p = tolerant(g2p, lang)
+
     def phonemize(sentence: str) -> str:
         runs = split_inline(sentence)
         if lexicon is not None:

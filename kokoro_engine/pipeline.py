@@ -20,7 +20,7 @@ from .g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
 from .lexicon import Lexicon
 from .model import KokoroModel
 from .ssml import is_ssml, parse_ssml
-from .voices import VoiceError, VoiceLibrary, VoiceNotFound, VoicePack
+from .voices import VoiceError, VoiceFileError, VoiceLibrary, VoiceNotFound, VoicePack
 
 _LOGGER = logging.getLogger(__name__)
 _SILENT = frozenset(';:,.!?—…"()“” ')
@@ -29,6 +29,14 @@ MAX_SILENCE_S = 10.0  # per silence: a request option must not buy minutes of ze
 
 class EngineError(ValueError):
     """A request the engine cannot speak, with a message fit for the user."""
+
+
+class VoiceUnusable(EngineError):
+    """A voice whose pack is there but cannot be loaded (truncated, corrupt): `voice` names it."""
+
+    def __init__(self, voice: str, message: str):
+        super().__init__(message)
+        self.voice = voice
 
 
 @dataclass
@@ -67,6 +75,11 @@ class AudioCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+
+    @property
+    def bytes(self) -> int:
+        """Audio bytes held now (never more than max_bytes)."""
+        return self._bytes
 
     def get(self, key: tuple) -> list[AudioChunk] | None:
         with self._lock:
@@ -237,6 +250,8 @@ class KokoroEngine:
             return self.voices.get(voice)
         except VoiceNotFound as exc:
             raise EngineError(str(exc)) from exc
+        except VoiceFileError as exc:
+            raise VoiceUnusable(exc.voice, str(exc)) from exc
         except VoiceError as exc:
             raise EngineError(str(exc)) from exc
 

@@ -43,6 +43,14 @@ def parse_voice_expression(expr: str) -> list[tuple[str, float]]:
     return parts
 
 
+class VoiceFileError(VoiceError):
+    """A voice that is there but cannot be loaded (truncated or corrupt file): names the voice."""
+
+    def __init__(self, voice: str, message: str):
+        super().__init__(message)
+        self.voice = voice
+
+
 class VoiceNotFound(KeyError):
     def __init__(self, name: str, suggestions: Sequence[str] = ()):
         self.name = name
@@ -193,14 +201,19 @@ class VoiceLibrary:
         with self._lock:
             if name in self._cache:
                 return self._cache[name]
-        if name in self._files:
-            pack = load_voice_file(self._files[name])
-        elif name in self._bundles:
-            pack = load_voice_bundle(self._bundles[name])[name]
-        elif Path(name).suffix in (".pt", ".safetensors") and Path(name).is_file():
-            pack = load_voice_file(name)
-        else:
-            raise VoiceNotFound(name, difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5))
+        try:
+            if name in self._files:
+                pack = load_voice_file(self._files[name])
+            elif name in self._bundles:
+                pack = load_voice_bundle(self._bundles[name])[name]
+            elif Path(name).suffix in (".pt", ".safetensors") and Path(name).is_file():
+                pack = load_voice_file(name)
+            else:
+                raise VoiceNotFound(name, difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5))
+        except VoiceFileError:
+            raise
+        except VoiceError as exc:  # found at first use: the file is there but broken
+            raise VoiceFileError(name, f"voice {name} cannot be loaded: {exc}") from exc
         with self._lock:
             self._cache[name] = pack
         return pack

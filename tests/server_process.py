@@ -43,6 +43,14 @@ def spawn_server(tmp_path_factory: pytest.TempPathFactory, *extra: str,
                  wait_ports: tuple[int, ...] = ()) -> Iterator[tuple[int, IO[str]]]:
     """Start the server on a free Wyoming port with `extra` options; yields (port, log file). Waits for
     the Wyoming port and `wait_ports`; on exit checks a clean shutdown and no unretrieved task error."""
+    with server_process(tmp_path_factory, *extra, wait_ports=wait_ports) as (port, log, _proc):
+        yield port, log
+
+
+@contextmanager
+def server_process(tmp_path_factory: pytest.TempPathFactory, *extra: str,
+                   wait_ports: tuple[int, ...] = ()) -> Iterator[tuple[int, IO[str], subprocess.Popen]]:
+    """spawn_server, also yielding the process (for tests that signal it themselves)."""
     port = free_port()
     data = os.environ.get("WYOMING_KOKORO_TEST_DATA") or str(tmp_path_factory.mktemp("data"))
     # A stand-in script may be named for developing before the engine exists; CI uses the real module.
@@ -55,7 +63,7 @@ def spawn_server(tmp_path_factory: pytest.TempPathFactory, *extra: str,
     try:
         for p in (port, *wait_ports):
             wait_for_port(p, proc, log)
-        yield port, log
+        yield port, log, proc
     finally:
         proc.terminate()
         code = proc.wait(timeout=20)

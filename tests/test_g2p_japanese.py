@@ -61,3 +61,41 @@ def test_real_japanese_speech_with_real_voices():
         assert 1.2 < len(audio) / 24000 < 4.0
         assert np.sqrt((audio**2).mean()) > 0.01
     assert log_mel_distance_db(alpha, kumo) > 3.0
+
+
+MIXED = "abc ١٢٣ def"  # Arabic-Indic digits beside Latin words: misaki's number reader raises KeyError
+
+
+def test_mixed_script_digits_raise_in_misaki_itself(g2p):
+    # the fault the fallback exists for: if misaki stops raising, the tests below prove nothing
+    with pytest.raises(KeyError):
+        g2p.phonemize(MIXED)
+
+
+def test_g2p_fault_falls_back_and_is_spoken(caplog):
+    import torch
+
+    from kokoro_engine.pipeline import KokoroEngine
+    from tests.realweights import real_model_path
+
+    torch.set_num_threads(2)
+    engine = KokoroEngine.load(real_model_path(), device="cpu")
+    with caplog.at_level("WARNING", logger="kokoro_engine.g2p"):
+        audio = np.concatenate([c.audio for c in engine.synthesize(MIXED, "jf_alpha", seed=0)])
+    assert len(audio) / 24000 > 0.5 and np.sqrt((audio**2).mean()) > 0.01
+    warnings = [r for r in caplog.records if "G2P failed" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].exc_info is None  # once, no traceback
+
+
+def test_g2p_fallback_word_by_word_leaves_out_only_what_fails(caplog):
+    from kokoro_engine.g2p import tolerant
+
+    def fussy(text: str) -> str:
+        if "bad" in text:
+            raise RuntimeError("cannot read bad")
+        return text.upper()
+
+    with caplog.at_level("WARNING", logger="kokoro_engine.g2p"):
+        assert tolerant(fussy, "j")("good bad fine") == "GOOD FINE"
+        assert tolerant(fussy, "j")("all fine") == "ALL FINE"
+    assert [r.getMessage().count("leaving out 'bad'") for r in caplog.records] == [1]

@@ -71,3 +71,17 @@ def test_bad_blend_weights_are_refused_before_synthesis(server, expr: str) -> No
     assert events[0].data["code"] == "bad-request"
     log.seek(0)
     assert "Synthesis failed" not in log.read()  # refused up front, no traceback in the log
+
+
+def test_g2p_fault_is_spoken_through_the_server(server) -> None:  # noqa: F811
+    from wyoming.tts import SynthesizeVoice
+
+    port, log = server
+    start = log.seek(0, 2)  # the server writes at the offset it shares with us: seek back to read
+    # misaki's Japanese number reader raises on Arabic-Indic digits (tests/test_g2p_japanese.py)
+    events = run(exchange(port, [Synthesize(text="abc ١٢٣ def", voice=SynthesizeVoice(name="jf_alpha")).event()]))
+    assert events[-1].type == "audio-stop" and not any(e.type == "error" for e in events)
+    assert any(e.type == "audio-chunk" for e in events)
+    log.seek(start)
+    text = log.read()
+    assert text.count("G2P failed") == 1 and "Traceback" not in text

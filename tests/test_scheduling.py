@@ -43,7 +43,8 @@ def _while_running(first: int, others: list[tuple[str, int]], *, streak: int = 3
     async def main() -> list[str]:
         log: list[str] = []
         reached, go = threading.Event(), threading.Event()
-        worker = Worker(first_chunk_streak=streak, chunk_timeout=0)
+        # Readers here are slower than these instant chunks: no backlog bound, only the turns.
+        worker = Worker(first_chunk_streak=streak, chunk_timeout=0, max_backlog=1000)
         try:
             a = worker.submit(_job("A", first, log, (1, reached, go)))
             await asyncio.to_thread(reached.wait, 10)
@@ -194,3 +195,33 @@ def test_call_runs_on_the_worker_thread_and_refuses_after_stop() -> None:
     worker.stop()
     with pytest.raises(RuntimeError, match="stopped"):
         worker.call(lambda: None)
+
+
+def test_job_is_at_most_max_backlog_chunks_ahead_of_its_reader() -> None:
+    """A reader that stops taking chunks (a client not reading) holds the job back instead of letting
+    the worker pile its audio up in memory; taking one lets it make more."""
+    worker = Worker(chunk_timeout=0, max_backlog=2)
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            n += 1
+            yield n
+
+    async def scenario() -> tuple[int, int]:
+        job = worker.submit(Job(make_chunks=endless, loop=asyncio.get_running_loop()))
+        await asyncio.sleep(1.0)  # an unbounded worker makes many thousands meanwhile
+        held = job.delivered
+        results = job.results()
+        await results.__anext__()
+        await results.__anext__()
+        await asyncio.sleep(1.0)
+        after = job.delivered
+        job.cancel()
+        return held, after
+
+    try:
+        held, after = run(scenario(), timeout=30)
+    finally:
+        worker.stop()
+    assert held == 2 and 2 < after <= 4

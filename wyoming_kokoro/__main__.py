@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="noise seed for every request: the same text always gives the same audio")
     p.add_argument("--synthesis-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="fail a request whose chunk runs longer than this (a hang) and carry on; 0: never")
+    p.add_argument("--max-connections", type=int, default=64, metavar="N",
+                   help="open Wyoming connections; more are refused with an error (default 64)")
+    p.add_argument("--max-pending-per-connection", type=int, default=4, metavar="N",
+                   help="synthesis requests queued on one connection; more get an error exchange (default 4)")
+    p.add_argument("--idle-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="close a connection silent this long in the middle of a stream, idle with nothing "
+                        "in progress, or not reading its audio (default 300; 0: never)")
     p.add_argument("--http", default=None, metavar="URI",
                    help="also serve OpenAI's /v1/audio/speech and the voice page, e.g. tcp://0.0.0.0:10201")
     p.add_argument("--api-key", default=os.environ.get("KOKORO_API_KEY") or None,
@@ -85,6 +92,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise StartupError("--audio-cache-mb must not be negative")
     if not 0.25 <= args.speed <= 4.0:
         raise StartupError("--speed must be between 0.25 and 4.0")
+    if args.max_connections < 1 or args.max_pending_per_connection < 1:
+        raise StartupError("--max-connections and --max-pending-per-connection must be at least 1")
+    if args.idle_timeout < 0 or args.synthesis_timeout < 0:
+        raise StartupError("--idle-timeout and --synthesis-timeout must not be negative")
     for option in ("sentence_silence", "trailing_silence"):
         if not 0.0 <= getattr(args, option) <= 10.0:
             raise StartupError(f"--{option.replace('_', '-')} must be between 0 and 10 seconds")
@@ -260,7 +271,9 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                         installed=installed, blends=blends, english_only=english_only,
                         also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,
                         can_download=can_download, model=model.name, sentence_silence=args.sentence_silence,
-                        trailing_silence=args.trailing_silence, voice_for=voice_for)
+                        trailing_silence=args.trailing_silence, voice_for=voice_for,
+                        max_connections=args.max_connections, max_pending=args.max_pending_per_connection,
+                        idle_timeout=args.idle_timeout)
     engine.voice_names = ctx.ssml_voice  # SSML <voice name> resolves like a request's voice
     ctx.build_info()
     return ctx
@@ -336,16 +349,36 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
     try:
         await stop.wait()
     finally:
-        _LOGGER.info("Shutting down")
-        try:
-            if zc is not None:
-                await zc.unregister()
-            if http is not None:
-                await http.cleanup()
-        finally:
-            for srv in servers:
-                await srv.stop()
-            ctx.worker.stop()
+        await _shut_down(ctx, servers, zc, http)
+
+
+# Seconds the exchanges in flight get to write their error and audio-stop before connections close.
+SHUTDOWN_GRACE_S = 3.0
+
+
+async def _shut_down(ctx: ServerContext, servers: list, zc: object | None, http: object | None) -> None:
+    """SIGTERM/SIGINT: the mDNS goodbye, every exchange in flight ended (an `error`, `audio-stop`,
+    `synthesize-stopped`) within SHUTDOWN_GRACE_S, then the connections and listeners closed."""
+    _LOGGER.info("Shutting down")
+    ctx.shutting_down = True  # new connections and requests are refused from now on
+    goodbye = asyncio.ensure_future(zc.unregister()) if zc is not None else None  # type: ignore[attr-defined]
+    try:
+        ctx.worker.stop()  # fails every job now: each exchange writes its error and audio-stop
+        handlers = list(ctx.connections)
+        for handler in handlers:
+            handler.end_for_shutdown()
+        if handlers:
+            await asyncio.wait([asyncio.ensure_future(h.wait_closed(SHUTDOWN_GRACE_S)) for h in handlers])
+        if http is not None:
+            await http.cleanup()  # type: ignore[attr-defined]
+    finally:
+        for srv in servers:
+            await srv.stop()
+        if goodbye is not None:
+            try:
+                await goodbye
+            except Exception as err:  # the goodbye is a courtesy: exit cleanly without it
+                _LOGGER.warning("Zeroconf goodbye failed: %s", err)
 
 
 class StoppedDuringStartup(BaseException):
@@ -393,6 +426,9 @@ def run() -> None:
     # Skip the interpreter's teardown: freeing the G2P dictionaries and the model object by object
     # took 2-4 s (2 busy cores), which `docker stop` counts against its grace period. A collection
     # first, so an asyncio task's unretrieved exception is still reported; then logs are flushed.
+    # Leaving without finalization also matters when the worker thread is still inside a torch op (a
+    # shutdown fails its job, it cannot be interrupted): finalizing under it aborts the process
+    # ("terminate called without an active exception", exit 134).
     gc.collect()
     logging.shutdown()
     sys.stdout.flush()

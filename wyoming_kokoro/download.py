@@ -11,6 +11,7 @@ file on failure and does not check the sha256, hence our own loop around its pie
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -18,6 +19,7 @@ import re
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlparse
 
 from kokoro_engine.assets import sha256_file
@@ -72,6 +74,12 @@ class RemoteFileMissing(DownloadError):
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Errors of the local file system, not of the transfer: retrying or resuming does not help.
+_CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM})
+
+
+def _cannot_write(err: BaseException) -> bool:
+    return isinstance(err, OSError) and not isinstance(err, ConnectionError) and err.errno in _CANNOT_WRITE
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -115,8 +123,6 @@ def download_file(repo_path: str, download_dir: Path, *, local_files_only: bool 
 def _download_locked(repo_path: str, target: Path, *, force: bool) -> Path:
     from huggingface_hub import get_hf_file_metadata
     from huggingface_hub.errors import EntryNotFoundError
-    from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils import build_hf_headers
 
     endpoint = hub_endpoint()
     # hf_hub_url's template is fixed when huggingface_hub is imported; build the URL from the env now.
@@ -137,9 +143,28 @@ def _download_locked(repo_path: str, target: Path, *, force: bool) -> Path:
         if sha is None and size is not None and target.stat().st_size == size:
             return target  # a small non-LFS file without a checkable hash: same size, keep it
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     tag = re.sub(r"[^0-9a-zA-Z]", "", etag)[:16] or "unknown"
     partial = target.with_name(f"{target.name}.{tag}.incomplete")
+    try:
+        return _write(url, meta, repo_path, target, partial, size, sha)
+    except OSError as err:
+        if not _cannot_write(err):
+            raise
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:  # a read-only dir keeps it; its name never makes it a usable file
+            pass
+        raise DownloadError(f"cannot write {repo_path} into {target.parent}: {err.strerror} (disk full or "
+                            "read-only download dir?); nothing was kept") from err
+
+
+def _write(url: str, meta: Any, repo_path: str, target: Path, partial: Path, size: int | None,
+           sha: str | None) -> Path:
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers
+
+    endpoint = hub_endpoint()
+    target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f"{target.name}.*.incomplete"):
         if stale != partial:  # left by an older revision of the file: useless now
             stale.unlink(missing_ok=True)
@@ -164,6 +189,8 @@ def _download_locked(repo_path: str, target: Path, *, force: bool) -> Path:
             http_get(location, f, resume_size=resume, headers=headers, expected_size=size,
                      displayed_filename=repo_path)
         except Exception as err:
+            if _cannot_write(err):
+                raise
             # Kept for the next attempt (Range resume) unless the hub sent more than it announced.
             f.flush()
             if size is not None and f.tell() > size:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, async_write_event
 from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
@@ -24,7 +24,7 @@ from kokoro_engine import SAMPLE_RATE
 from . import __version__
 from .catalog import canonical_voice, load_catalog
 from .sentences import SentenceBuffer
-from .worker import Job, Worker
+from .worker import Job, SynthesisTimeout, Worker, WorkerStopped
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ class ServerContext:
     sentence_silence: float = 0.0  # seconds between sentences
     trailing_silence: float = 0.0  # seconds after the last word, so satellites do not clip it
     voice_for: dict[str, str] = field(default_factory=dict)  # Kokoro language letter → voice (--voice-for)
+    max_connections: int = 64  # open Wyoming connections (--max-connections)
+    max_pending: int = 4  # synthesis requests queued or in progress per connection
+    idle_timeout: float = 300.0  # seconds a connection may be silent mid-stream or with nothing to do
+    connections: set[Any] = field(default_factory=set)  # the open connections' handlers
+    shutting_down: bool = False
     info: Info | None = None
     _voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
 
@@ -79,8 +84,9 @@ class ServerContext:
         for name, expr in self.blends.items():
             first = catalog.get(first_voice(expr))
             voices.append(
-                TtsVoice(name=name, description=f"Blend {expr}", attribution=ATTRIBUTION, installed=True,
-                         version=None, languages=[first.language if first else "en_US"])
+                TtsVoice(name=name, description=f"Blend {expr}", attribution=ATTRIBUTION,
+                         installed=self._blend_usable(expr), version=None,
+                         languages=[first.language if first else "en_US"])
             )
         program = TtsProgram(
             name="kokoro", attribution=ATTRIBUTION,
@@ -119,6 +125,8 @@ class ServerContext:
             raise RequestError("voice name must be a string", "bad-request")
         name = name.strip()
         if name in self.blends:
+            if not self._blend_usable(self.blends[name]):
+                raise RequestError(f"blend {name} uses a voice that is no longer available", "voice-not-found")
             return self.blends[name]
         from kokoro_engine.voices import VoiceError, parse_voice_expression  # torch: not at import time
 
@@ -142,6 +150,24 @@ class ServerContext:
             return self.resolve_voice(name)
         except RequestError:
             return name.strip()
+
+    def _blend_usable(self, expr: str) -> bool:
+        from kokoro_engine.voices import parse_voice_expression
+
+        return all(self.installed.get(voice, True) for voice, _weight in parse_voice_expression(expr))
+
+    def voice_unusable(self, err: BaseException) -> bool:
+        """Whether `err` says a voice pack on disk cannot be read (truncated, corrupt); that voice is
+        then no longer offered (describe, requests), with one warning."""
+        from kokoro_engine.pipeline import VoiceUnusable
+
+        if not isinstance(err, VoiceUnusable):
+            return False
+        if self.installed.get(err.voice, True):
+            _LOGGER.warning("Voice %s is no longer offered: %s", err.voice, err)
+            self.installed[err.voice] = False
+            self.build_info()
+        return True
 
     def lang_for(self, expr: str) -> str | None:
         """G2P language override for a resolved voice expression (None: the voice's own language)."""
@@ -230,45 +256,139 @@ def check_text(text: Any, text_format: Any = None) -> str:
     return text.strip()
 
 
+@dataclass(eq=False)
+class _Stream:
+    """One streamed request (synthesize-start … synthesize-stop): its sentences reach its own task
+    through `sentences`, None ends it. Ended early by an error, a too-long text, or a silent client."""
+
+    buffer: SentenceBuffer
+    voice: str | None
+    error: RequestError | None = None
+    chars: int = 0
+    ended: bool = False
+    sentences: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+
+    def add(self, text: str) -> None:
+        if self.ended:
+            return
+        self.chars += len(text)
+        if self.chars > MAX_CHARS:  # the same limit as a plain request, over the whole stream
+            self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", "text-too-long"))
+            return
+        for sentence in self.buffer.add(text):
+            self.sentences.put_nowait(sentence)
+
+    def end(self, error: RequestError | None = None) -> None:
+        """No more text: the rest of the buffer is spoken, unless the stream has failed."""
+        if self.ended:
+            return
+        if error is not None and self.error is None:
+            self.error = error
+        if self.error is None:
+            for sentence in self.buffer.finish():
+                self.sentences.put_nowait(sentence)
+        self.ended = True
+        self.sentences.put_nowait(None)
+
+
+# A client with this many times --max-pending-per-connection exchanges queued is not reading its
+# answers (each refusal is answered in order too): its connection is closed.
+_FLOOD_FACTOR = 4
+
+
 class KokoroEventHandler(AsyncEventHandler):
     def __init__(self, ctx: ServerContext, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ctx = ctx
-        self._lock = asyncio.Lock()  # one synthesis exchange at a time on this connection
-        self._tasks: set[asyncio.Task] = set()
+        self._lock = asyncio.Lock()  # one exchange at a time on this connection, in arrival order
+        self._tasks: set[asyncio.Task] = set()  # exchanges pending or in progress
         self._jobs: set[Job] = set()
         self._gone = False
-        # streaming state
-        self._stream: SentenceBuffer | None = None
-        self._stream_voice: str | None = None
-        self._stream_error: RequestError | None = None
-        self._sentences: asyncio.Queue[str | None] | None = None
-        self._stream_task: asyncio.Task | None = None
+        self._stream: _Stream | None = None  # open: between synthesize-start and synthesize-stop
+        self._last_activity = time.monotonic()  # an event read, audio sent, an exchange finished
 
     async def run(self) -> None:
         # Our own loop so a malformed event (bad JSON / UTF-8) or a reset ends quietly, not as an
         # unretrieved task exception.
+        if not await self._admit():
+            return
+        drain = True
         try:
             while not self._gone:
                 try:
-                    event = await read_event_strict(self.reader)
+                    event = await self._read()
+                except asyncio.TimeoutError:
+                    drain = self._idle_timeout()
+                    break
                 except (UnicodeDecodeError, ValueError) as err:
                     _LOGGER.warning("Malformed event: %s", err)
-                    await self._send_error_exchange(RequestError(f"malformed event: {err}", "bad-request"),
-                                                    streaming=self._stream is not None)
+                    self._reject(RequestError(f"malformed event: {err}", "bad-request"))
                     break
                 if event is None:
+                    if self._stream is not None:
+                        self._stream.end(RequestError("connection closed before synthesize-stop", "bad-request"))
                     break
+                self._last_activity = time.monotonic()
                 if not await self.handle_event(event):
+                    drain = False
                     break
-            # Let an exchange in progress finish writing before we close (client may half-close).
-            if self._tasks:
+            # Let the exchanges in progress finish writing before we close (client may half-close).
+            if drain and self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             await self.disconnect()
+            self.ctx.connections.discard(self)
             self.writer.close()
+
+    async def _admit(self) -> bool:
+        """Count this connection against --max-connections; refuse it (an error, then close) if full."""
+        full = len(self.ctx.connections) >= self.ctx.max_connections
+        if not full and not self.ctx.shutting_down:
+            self.ctx.connections.add(self)
+            return True
+        if full:
+            _LOGGER.warning("Refusing a connection: %d open (--max-connections)", len(self.ctx.connections))
+            err = Error(text=f"more than {self.ctx.max_connections} connections open", code="too-many-connections")
+        else:
+            err = Error(text="the server is shutting down", code="shutting-down")
+        try:
+            await asyncio.wait_for(async_write_event(err.event(), self.writer), 5)
+        except (ConnectionError, asyncio.TimeoutError):
+            pass
+        self.writer.close()
+        return False
+
+    async def _read(self) -> Event | None:
+        """The next event; asyncio.TimeoutError once the connection has been idle for --idle-timeout:
+        silent in the middle of a stream, or silent with nothing in progress."""
+        timeout = self.ctx.idle_timeout
+        if timeout <= 0:
+            return await read_event_strict(self.reader)
+        read = asyncio.ensure_future(read_event_strict(self.reader))
+        try:
+            while True:
+                busy = bool(self._tasks) and self._stream is None  # a reply is being made or sent
+                idle_for = time.monotonic() - self._last_activity
+                if not busy and idle_for >= timeout:
+                    raise asyncio.TimeoutError
+                done, _ = await asyncio.wait({read}, timeout=timeout if busy else timeout - idle_for)
+                if done:
+                    return read.result()
+        finally:
+            if not read.done():
+                read.cancel()
+
+    def _idle_timeout(self) -> bool:
+        """Close an idle connection; a stream left open is ended first (whether to drain it)."""
+        timeout = self.ctx.idle_timeout
+        if self._stream is None:
+            _LOGGER.info("Closing a connection idle for %.0f s (--idle-timeout)", timeout)
+            return False
+        _LOGGER.warning("Closing a connection silent for %.0f s in the middle of a stream (--idle-timeout)", timeout)
+        self._stream.end(RequestError(f"no synthesize-chunk or synthesize-stop for {timeout:g} s", "timeout"))
+        return True
 
     async def disconnect(self) -> None:
         self._gone = True
@@ -276,6 +396,18 @@ class KokoroEventHandler(AsyncEventHandler):
             job.cancel()
         for task in self._tasks:
             task.cancel()
+
+    def end_for_shutdown(self) -> None:
+        """The server is stopping: an open stream ends with an error (the worker fails the jobs)."""
+        if self._stream is not None:
+            self._stream.end(RequestError("the server is shutting down", "shutting-down"))
+
+    async def wait_closed(self, timeout: float) -> None:
+        """Wait up to `timeout` for this connection's exchanges to be written; then drop it."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        if self._tasks:
+            self.writer.transport.abort()
 
     def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.create_task(coro)
@@ -285,6 +417,7 @@ class KokoroEventHandler(AsyncEventHandler):
 
     def _task_done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
+        self._last_activity = time.monotonic()
         if not task.cancelled() and task.exception() is not None:
             err = task.exception()
             if isinstance(err, ConnectionError):
@@ -292,40 +425,93 @@ class KokoroEventHandler(AsyncEventHandler):
             else:
                 _LOGGER.error("Synthesis task failed: %r", err)
 
+    async def write_event(self, event: Event) -> None:
+        """Like wyoming's, but a client that stops reading for --idle-timeout loses its connection."""
+        timeout = self.ctx.idle_timeout
+        if timeout <= 0:
+            await async_write_event(event, self.writer)
+            return
+        try:
+            await asyncio.wait_for(async_write_event(event, self.writer), timeout)
+        except asyncio.TimeoutError:
+            if not self.writer.transport.is_closing():
+                _LOGGER.warning("Closing a connection whose client stopped reading for %.0f s", timeout)
+            self.writer.transport.abort()
+            raise ConnectionResetError("the client stopped reading") from None
+
+    def _refusal(self) -> RequestError | None:
+        """Why a new synthesis request on this connection is refused (answered in order), if it is."""
+        if self.ctx.shutting_down:
+            return RequestError("the server is shutting down", "shutting-down")
+        if len(self._tasks) >= self.ctx.max_pending:
+            return RequestError(f"more than {self.ctx.max_pending} requests pending on this connection "
+                                "(--max-pending-per-connection)", "too-many-requests")
+        return None
+
+    def _flooded(self) -> bool:
+        if len(self._tasks) < _FLOOD_FACTOR * self.ctx.max_pending:
+            return False
+        _LOGGER.warning("Closing a connection with %d exchanges pending: its client is not reading them",
+                        len(self._tasks))
+        self.writer.transport.abort()
+        return True
+
     async def handle_event(self, event: Event) -> bool:
+        data = event.data or {}
         if Describe.is_type(event.type):
             await self.write_event((self.ctx.info or self.ctx.build_info()).event())
         elif Ping.is_type(event.type):
-            await self.write_event(Pong(text=event.data.get("text") if event.data else None).event())
+            await self.write_event(Pong(text=data.get("text")).event())
         elif Synthesize.is_type(event.type):
             if self._stream is not None:
                 return True  # the compatibility copy of a streamed text
-            self._spawn(self._plain(event.data or {}))
+            if self._flooded():
+                return False
+            refusal = self._refusal()
+            if refusal is not None:
+                self._reject(refusal)
+            else:
+                self._spawn(self._plain(data))
         elif SynthesizeStart.is_type(event.type):
-            self._start_stream(event.data or {})
+            if self._stream is not None:
+                self._stream.end()  # a new stream ends the open one, as synthesize-stop would
+                self._stream = None
+            if self._flooded():
+                return False
+            self._start_stream(data, self._refusal())
         elif SynthesizeChunk.is_type(event.type):
-            if self._stream is not None and self._stream_error is None:
-                text = (event.data or {}).get("text", "")
-                if not isinstance(text, str):
-                    self._stream_error = RequestError("text must be a string", "bad-request")
+            if self._stream is not None:
+                text = data.get("text", "")
+                if isinstance(text, str):
+                    self._stream.add(text)
                 else:
-                    for sentence in self._stream.add(text):
-                        self._sentences.put_nowait(sentence)  # type: ignore[union-attr]
+                    self._stream.end(RequestError("text must be a string", "bad-request"))
         elif SynthesizeStop.is_type(event.type):
             if self._stream is not None:
-                rest = self._stream.finish() if self._stream_error is None else []
-                for sentence in rest:
-                    self._sentences.put_nowait(sentence)  # type: ignore[union-attr]
-                self._sentences.put_nowait(None)  # type: ignore[union-attr]
+                self._stream.end()
                 self._stream = None
         else:
             _LOGGER.debug("Ignoring event %s", event.type)
         return True
 
+    def _reject(self, err: RequestError) -> None:
+        """Answer with an error exchange, after the exchanges before it (or end the open stream with it)."""
+        if self._stream is not None:
+            self._stream.end(err)
+            return
+
+        async def answer() -> None:
+            async with self._lock:
+                await self._send_error_exchange(err, streaming=False)
+
+        self._spawn(answer())
+
     # --- plain ---------------------------------------------------------------------------------
     async def _plain(self, data: dict) -> None:
         async with self._lock:
             try:
+                if self.ctx.shutting_down:
+                    raise RequestError("the server is shutting down", "shutting-down")
                 text_format = data.get("text_format")
                 text = check_text(data.get("text"), text_format)
                 voice_data = data.get("voice") or {}
@@ -348,58 +534,59 @@ class KokoroEventHandler(AsyncEventHandler):
             stats.log()
 
     # --- streaming -----------------------------------------------------------------------------
-    def _start_stream(self, data: dict) -> None:
+    def _start_stream(self, data: dict, refusal: RequestError | None) -> None:
         text_format = data.get("text_format")
-        self._stream = SentenceBuffer(text_format=text_format if text_format in ("text", "ssml") else None)
-        self._stream_error = None
-        self._sentences = asyncio.Queue()
-        voice_data = data.get("voice") or {}
+        buffer = SentenceBuffer(text_format=text_format if text_format in ("text", "ssml") else None)
+        stream = _Stream(buffer, None)
         try:
+            if refusal is not None:
+                raise refusal
             if text_format is not None and text_format not in ("text", "ssml"):
                 raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
+            voice_data = data.get("voice") or {}
             if not isinstance(voice_data, dict):
                 raise RequestError("voice must be an object", "bad-request")
-            self._stream_voice = self.ctx.resolve_voice(voice_data.get("name")
-                                                        or self.ctx.voice_for_language(voice_data.get("language")))
-            self._stream.lang = first_voice(self._stream_voice)[:1]
+            stream.voice = self.ctx.resolve_voice(voice_data.get("name")
+                                                  or self.ctx.voice_for_language(voice_data.get("language")))
+            buffer.lang = first_voice(stream.voice)[:1]
         except RequestError as err:
-            self._stream_error = err
-            self._stream_voice = None
-        self._stream_task = self._spawn(self._run_stream(self._sentences, self._stream))
+            stream.end(err)
+        self._stream = stream
+        self._spawn(self._run_stream(stream))
 
-    async def _run_stream(self, sentences: asyncio.Queue, buffer: SentenceBuffer) -> None:
+    async def _run_stream(self, stream: _Stream) -> None:
         async with self._lock:
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
-            stats = _Stats(self._stream_voice or "?", 0)
+            stats = _Stats(stream.voice or "?", 0)
             spoke = False
             error: RequestError | None = None
-            if self._stream_error is None and self._stream_voice:
+            if stream.error is None and stream.voice:
                 try:
-                    await self.ctx.ensure_voices(self._stream_voice)
+                    await self.ctx.ensure_voices(stream.voice)
                 except RequestError as err:
                     error = err
             while True:
-                sentence = await sentences.get()
+                sentence = await stream.sentences.get()
                 if sentence is None:
                     break
-                if self._stream_error is not None or error is not None:
+                if stream.error is not None or error is not None:
                     continue
                 stats.chars += len(sentence)
-                ssml = bool(buffer.ssml)
+                ssml = bool(stream.buffer.ssml)
                 if not ssml and not any(ch.isalnum() for ch in sentence):
                     continue
                 try:
-                    await self._speak(sentence, self._stream_voice or self.ctx.default_voice, stats,
+                    await self._speak(sentence, stream.voice or self.ctx.default_voice, stats,
                                       text_format="ssml" if ssml else "text",
                                       leading_silence=self.ctx.sentence_silence if spoke else 0.0)
                     spoke = True
                 except RequestError as err:
                     error = err
-            if spoke and error is None and self.ctx.trailing_silence > 0:
+            if spoke and error is None and stream.error is None and self.ctx.trailing_silence > 0:
                 silence = np.zeros(round(self.ctx.trailing_silence * RATE), np.int16)
                 for i in range(0, len(silence), self.ctx.samples_per_chunk):
                     await self._send_audio(silence[i:i + self.ctx.samples_per_chunk], stats)
-            error = self._stream_error or error
+            error = stream.error or error
             if error is None and not spoke:
                 error = RequestError("empty text", "empty-text")
             if error is not None:
@@ -445,8 +632,19 @@ class KokoroEventHandler(AsyncEventHandler):
             raise
         except RequestError:
             raise
+        except WorkerStopped as err:
+            raise RequestError("the server is shutting down", "shutting-down") from err
+        except SynthesisTimeout as err:  # the worker has logged it
+            raise RequestError(str(err), "synthesis-timeout") from err
         except Exception as err:
             # Whatever broke, the caller still closes the exchange: Home Assistant waits for audio-stop.
+            if self.ctx.voice_unusable(err):
+                raise RequestError(str(err), "voice-unusable") from err
+            from kokoro_engine.pipeline import EngineError  # torch: not at import time
+
+            if isinstance(err, EngineError):  # the request's fault (e.g. SSML with nothing to speak): no traceback
+                _LOGGER.warning("Request rejected (bad-request): %s", err)
+                raise RequestError(str(err), "bad-request") from err
             _LOGGER.exception("Synthesis failed")
             raise RequestError(str(err) or type(err).__name__, "synthesis-failed") from err
         finally:
@@ -454,8 +652,9 @@ class KokoroEventHandler(AsyncEventHandler):
             self._jobs.discard(job)
 
     async def _send_audio(self, pcm: np.ndarray, stats: _Stats) -> None:
+        self._last_activity = time.monotonic()
         if stats.first_audio is None:
-            stats.first_audio = time.monotonic()
+            stats.first_audio = self._last_activity
         await self.write_event(AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=pcm.tobytes()).event())
 
 

@@ -22,7 +22,7 @@ from aiohttp import web
 from .catalog import load_catalog
 from .encode import FORMATS, StreamEncoder, available_formats
 from .handler import MAX_CHARS, RATE, RequestError, ServerContext, _Stats, check_text
-from .worker import Job
+from .worker import Job, SynthesisTimeout, WorkerStopped
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -163,7 +163,10 @@ class HttpApi:
             except StopAsyncIteration:
                 first = None
             except ValueError as err:  # the engine's request errors (EngineError) come before any audio
-                raise ApiError(400, str(err), "bad-request") from err
+                code = "voice-unusable" if self.ctx.voice_unusable(err) else "bad-request"
+                raise ApiError(400, str(err), code) from err
+            except (WorkerStopped, SynthesisTimeout) as err:
+                raise ApiError(503, str(err), "unavailable") from err
             except Exception as err:
                 _LOGGER.exception("Synthesis failed")
                 raise ApiError(500, str(err) or type(err).__name__, "synthesis-failed") from err
@@ -185,10 +188,13 @@ class HttpApi:
             except (ConnectionError, asyncio.CancelledError):
                 _LOGGER.info("HTTP client went away during synthesis")
                 raise
-            except Exception:
+            except Exception as err:
                 # Mid-stream the status line has gone: end the connection without the final chunk, so
                 # the client sees a broken transfer rather than a short file that looks complete.
-                _LOGGER.exception("Synthesis failed mid-stream")
+                if isinstance(err, (WorkerStopped, SynthesisTimeout)):
+                    _LOGGER.warning("HTTP synthesis ended mid-stream: %s", err)
+                else:
+                    _LOGGER.exception("Synthesis failed mid-stream")
                 if request.transport is not None:
                     request.transport.abort()
                 return response
@@ -244,12 +250,18 @@ class HttpApi:
         engine = self.ctx.engine
         model = getattr(engine, "model", None)
         dtype = str(getattr(model, "compute_dtype", "")).replace("torch.", "") or None
+        cache = getattr(engine, "cache", None)
         return web.json_response({
             "status": "ok", "model": self.ctx.model or "Kokoro-82M", "device": str(getattr(engine, "device", "")),
             "dtype": dtype, "int8_convolutions": int(getattr(model, "int8_convs", 0) or 0),
             "default_voice": self.ctx.default_voice, "formats": available_formats(),
             "max_chars": MAX_CHARS, "speed_range": list(SPEED_RANGE), "speed_clamp": list(SPEED_CLAMP),
             "auth": self.api_key is not None,
+            # What is bounded, as it stands: open Wyoming connections, jobs on the worker, audio cached.
+            "wyoming_connections": len(self.ctx.connections), "max_connections": self.ctx.max_connections,
+            "jobs": self.ctx.worker.jobs(),
+            "audio_cache_bytes": cache.bytes if cache is not None else 0,
+            "audio_cache_max_bytes": cache.max_bytes if cache is not None else 0,
         })
 
     # --- page -----------------------------------------------------------------------------------

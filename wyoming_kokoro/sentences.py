@@ -10,21 +10,29 @@ element but `<speak>`: after a closed top-level `<s>` or `<p>`, and at a sentenc
 text that more text follows in the same run. A tag split across chunks waits for its `>`; a span
 (`<prosody>`, `<voice>`) covering several sentences stays whole. Each piece is a document of its own,
 wrapped in the stream's `<speak …>` tag (its attributes, such as `xml:lang`, carry over).
+
+In plain text the buffer of an unfinished sentence is bounded: past `max_chars` without a sentence end it is cut
+at its last space (the engine splits long sentences the same way), so a stream without punctuation
+neither grows without limit nor costs a re-split of ever more text per chunk; and text is only
+re-split when the buffer holds a character where a sentence can end.
 """
 
 from __future__ import annotations
 
 import re
 
-from kokoro_engine.chunking import split_sentences
+from kokoro_engine.chunking import SENTENCE_BREAKS, split_sentences
 from kokoro_engine.ssml import is_ssml, strip_tags
 
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z_][\w:.-]*)")
 
 
 class SentenceBuffer:
+    max_chars = 1000  # an unfinished sentence longer than this is spoken up to its last space
+
     def __init__(self, lang: str = "", text_format: str | None = None) -> None:
         self._buf = ""
+        self._breaks = False  # the buffer holds a character where a sentence can end
         self.lang = lang
         self.ssml: bool | None = True if is_ssml("", text_format) else None  # None: not decided yet
         self._speak_tag: str | None = None  # the stream's `<speak …>` opening tag, once read
@@ -38,11 +46,22 @@ class SentenceBuffer:
             return []
         if self.ssml:
             return self._ssml_pieces()
-        sentences = split_sentences(self._buf, self.lang)
-        if len(sentences) < 2:
-            return []
-        self._buf = self._buf[self._buf.rfind(sentences[-1]):]
-        return sentences[:-1]
+        self._breaks = self._breaks or not SENTENCE_BREAKS.isdisjoint(text)
+        out: list[str] = []
+        if self._breaks:
+            sentences = split_sentences(self._buf, self.lang)
+            if len(sentences) >= 2:
+                self._buf = self._buf[self._buf.rfind(sentences[-1]):]
+                self._breaks = not SENTENCE_BREAKS.isdisjoint(self._buf)
+                out = sentences[:-1]
+        while len(self._buf) > self.max_chars:
+            cut = self._buf.rfind(" ", self.max_chars // 2, self.max_chars)
+            cut = cut if cut > 0 else self.max_chars
+            head, self._buf = self._buf[:cut].strip(), self._buf[cut:].lstrip()
+            self._breaks = not SENTENCE_BREAKS.isdisjoint(self._buf)
+            if head:
+                out.append(head)
+        return out
 
     def finish(self) -> list[str]:
         if self.ssml:

@@ -16,6 +16,10 @@ regions of a synthesis waits for a futex wake-up.
 
 A watchdog fails a chunk that runs far beyond any sane time (a hang in native G2P or torch code):
 its request gets an error, the stuck thread is abandoned, and a fresh thread serves the rest.
+
+A job is at most `max_backlog` chunks ahead of its reader: a client that reads slowly (or not at all)
+makes its job wait for turns instead of piling up audio in memory. `stop()` fails every job at once,
+so a shutdown ends the exchanges in flight instead of waiting for the chunk being made.
 """
 
 from __future__ import annotations
@@ -39,10 +43,15 @@ T = TypeVar("T")
 _LOGGER = logging.getLogger(__name__)
 
 _DONE = object()
+_WAKE = object()  # queued by a reader that caught up, or a cancel: look at the running jobs again
 
 
 class SynthesisTimeout(RuntimeError):
     """A chunk ran past the watchdog's limit; the request is failed, the worker carries on."""
+
+
+class WorkerStopped(RuntimeError):
+    """The server is shutting down: the job was failed (or refused) by `Worker.stop()`."""
 
 
 @dataclass(eq=False)  # identity semantics: jobs live in sets while they run
@@ -55,15 +64,27 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     chunks: Iterator[Any] | None = field(default=None, repr=False)  # set at its first turn
     finished: bool = False
+    # Chunks delivered (written by the worker thread only) and taken by the reader (event loop only):
+    # the difference is the backlog the worker keeps bounded.
+    delivered: int = 0
+    taken: int = 0
+    max_backlog: int = 2  # set by Worker.submit
+    on_change: Callable[[], None] | None = field(default=None, repr=False)  # the worker's wake-up (submit)
 
     def cancel(self) -> None:
         self.cancelled.set()
+        if self.on_change is not None and not self.finished:
+            self.on_change()
 
     def _put(self, item: Any) -> None:
         try:
             self.loop.call_soon_threadsafe(self.out.put_nowait, item)
         except RuntimeError:  # loop closed during shutdown: nobody is listening any more
             self.cancelled.set()
+
+    def _deliver(self, chunk: Any) -> None:
+        self.delivered += 1
+        self._put(chunk)
 
     def _finish(self, error: BaseException | None = None) -> None:
         """Send the error (if any) and the end marker, once, whoever gets here first."""
@@ -88,6 +109,9 @@ class Job:
                 return
             if isinstance(item, BaseException):
                 raise item
+            self.taken += 1
+            if self.on_change is not None and self.delivered - self.taken == self.max_backlog - 1:
+                self.on_change()  # the worker may have set this job aside for its slow reader
             yield item
 
 
@@ -107,11 +131,12 @@ class Worker:
     """The thread that owns the (non-thread-safe) engine; jobs take turns one chunk at a time."""
 
     def __init__(self, name: str = "kokoro-worker", *, first_chunk_streak: int = 3,
-                 chunk_timeout: float = 120.0) -> None:
+                 chunk_timeout: float = 120.0, max_backlog: int = 2) -> None:
         self.name = name
+        self.max_backlog = max(1, max_backlog)  # chunks a job may be ahead of its reader (a sentence or so each)
         self.first_chunk_streak = max(1, first_chunk_streak)
         self.chunk_timeout = chunk_timeout
-        self._queue: queue.Queue[Job | _Call | None] = queue.Queue()
+        self._queue: queue.Queue[Any] = queue.Queue()  # Job, _Call, _WAKE, or None (stop)
         self._lock = threading.Lock()
         self._current: tuple[Job, float, int] | None = None  # job, start of its chunk, thread generation
         self._generation = 0
@@ -124,7 +149,13 @@ class Worker:
             threading.Thread(target=self._watch, name=f"{name}-watchdog", daemon=True).start()
 
     def submit(self, job: Job) -> Job:
-        self._queue.put(job)
+        job.on_change, job.max_backlog = self._wake, self.max_backlog
+        with self._lock:
+            stopping = self._stopping
+        if stopping:
+            job._finish(WorkerStopped("the server is shutting down"))
+        else:
+            self._queue.put(job)
         return job
 
     def call(self, fn: Callable[[], T]) -> T:
@@ -137,8 +168,22 @@ class Worker:
         return future.result()
 
     def stop(self) -> None:
-        self._stopping = True
+        """Fail every job now (the one being made too: what it makes is dropped) and end the thread."""
+        with self._lock:
+            self._stopping = True
+            current, self._current = self._current, None
+        if current is not None:
+            current[0]._finish(WorkerStopped("the server is shutting down"))
         self._queue.put(None)
+        self._fail_all(WorkerStopped("the server is shutting down"))
+
+    def jobs(self) -> int:
+        """Jobs the worker holds now: waiting, running, or in the middle of a chunk."""
+        with self._lock:
+            return len(self._new) + len(self._running) + (self._current is not None)
+
+    def _wake(self) -> None:
+        self._queue.put(_WAKE)
 
     # -- scheduling ---------------------------------------------------------------------------------
 
@@ -159,25 +204,39 @@ class Worker:
             if isinstance(job, _Call):
                 job.run()
                 continue
-            with self._lock:
-                self._new.append(job)
+            if job is not _WAKE:
+                with self._lock:
+                    self._new.append(job)
             block = False
+
+    @staticmethod
+    def _ready(job: Job) -> bool:
+        """Worth a turn: its reader has caught up, or it only needs to be ended."""
+        return job.delivered - job.taken < job.max_backlog or job.cancelled.is_set() or job.finished
 
     def _pick(self, streak: int) -> tuple[Job | None, int]:
         with self._lock:
-            if self._new and (streak < self.first_chunk_streak or not self._running):
+            ready = any(self._ready(job) for job in self._running)
+            if self._new and (streak < self.first_chunk_streak or not ready):
                 return self._new.popleft(), streak + 1
-            if self._running:
-                return self._running.popleft(), 0
+            for _ in range(len(self._running)):
+                job = self._running.popleft()
+                if self._ready(job):
+                    return job, 0
+                self._running.append(job)  # its reader is behind: the others go first
             return None, 0
+
+    def _idle(self) -> bool:
+        """Nothing to do until a job is submitted, a reader catches up, or a job is cancelled."""
+        return not self._new and not any(self._ready(job) for job in self._running)
 
     def _run(self, generation: int) -> None:
         streak = 0
         while generation == self._generation:
             with self._lock:
-                idle = not self._new and not self._running
+                idle = self._idle()
             if not self._take_new(block=idle):
-                self._fail_all(RuntimeError("the server is shutting down"))
+                self._fail_all(WorkerStopped("the server is shutting down"))
                 return
             before = streak
             job, streak = self._pick(streak)
@@ -222,7 +281,7 @@ class Worker:
             self._end_turn(job, generation, functools.partial(job._finish, err))
             return False
         self._end_turn(job, generation, lambda: job._finish() if chunk is _DONE or job.cancelled.is_set()
-                       else job._put(chunk))
+                       else job._deliver(chunk))
         return chunk is not _DONE
 
     def _end_turn(self, job: Job, generation: int, deliver: Callable[[], None]) -> None:

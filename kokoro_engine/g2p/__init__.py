@@ -23,8 +23,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import re
 import threading
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -40,6 +42,7 @@ __all__ = [
     "get_g2p",
     "language_status",
     "resolve_lang",
+    "tolerant",
 ]
 
 
@@ -233,3 +236,61 @@ def language_status() -> dict[str, str | None]:
         else:
             status[code] = _status_of(spec)
     return status
+
+
+# What a word that the G2P cannot read is cut into before giving up on it: digit runs, letter runs,
+# single other characters.
+_PIECES = re.compile(r"\d+|[^\W\d_]+|[^\w\s]")
+
+
+def fold_digits(text: str) -> str:
+    """Decimal digits of any script (Arabic-Indic ١٢٣, Devanagari १२३, full-width １２３) as 0-9."""
+    return "".join(str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c for c in text)
+
+
+def tolerant(phonemize: Callable[[str], str], lang: str) -> Callable[[str], str]:
+    """`phonemize` that never raises on a text: no request fails because one span is unreadable.
+
+    A span the language's G2P raises on (misaki's Japanese number reader knows only 0-9, so
+    `abc ١٢٣ def` raises KeyError) is read again with its digits as 0-9; if that fails too, word by
+    word, a failing word piece by piece (digits, letters, marks; a number too long for the reader
+    digit by digit), and what still fails is left out.
+    One warning per span, no traceback: a hostile text cannot flood the log with them.
+    """
+    name = LANGUAGES[lang].name if lang in LANGUAGES else lang
+
+    def attempt(text: str) -> str | None:
+        try:
+            return phonemize(text)
+        except Exception:
+            return None
+
+    def read_piece(piece: str) -> str | None:
+        result = attempt(piece)
+        if result is None and piece.isdigit():  # a number too long for the reader: digit by digit
+            result = attempt(" ".join(piece))
+        return result
+
+    def safe(text: str) -> str:
+        try:
+            return phonemize(text)
+        except Exception as err:
+            failure = f"{type(err).__name__}: {err}"
+        folded = fold_digits(text)
+        if folded != text and (result := attempt(folded)) is not None:
+            _LOGGER.warning("%s G2P failed on %r (%s); read with its digits as 0-9", name, text[:80], failure)
+            return result
+        spoken, dropped = [], []
+        for word in folded.split():
+            result = attempt(word)
+            if result is None:
+                pieces = [(piece, read_piece(piece)) for piece in _PIECES.findall(word)]
+                dropped += [piece for piece, ph in pieces if ph is None]
+                result = " ".join(ph for _, ph in pieces if ph)
+            if result:
+                spoken.append(result)
+        _LOGGER.warning("%s G2P failed on %r (%s); read word by word%s", name, text[:80], failure,
+                        f", leaving out {' '.join(dropped)[:80]!r}" if dropped else "")
+        return " ".join(spoken)
+
+    return safe
