@@ -278,7 +278,7 @@ class KokoroEngine:
         key = (text, pack.name, float(speed), lang or pack.lang, ssml, silences,
                self.lexicon.generation if self.lexicon is not None else 0) \
             if self.cache is not None and seed is None else None
-        if key is not None and (cached := self.cache.get(key)) is not None:
+        if key is not None and self.cache is not None and (cached := self.cache.get(key)) is not None:
             return iter(cached)
         if ssml:
             plan = self._plan_ssml(text, pack, float(speed), lang, silences[0])
@@ -295,11 +295,13 @@ class KokoroEngine:
         for chunk in self._generate(plan, generator):
             done.append(chunk)
             yield chunk
-        self.cache.put(key, done)  # only complete renderings: a cancelled request stores nothing
+        if self.cache is not None:  # only complete renderings: a cancelled request stores nothing
+            self.cache.put(key, done)
 
     def _generate(self, plan: list[_Item], generator: torch.Generator) -> Iterator[AudioChunk]:
         for item in plan:
             if item.phonemes:
+                assert item.pack is not None, "a spoken plan item carries its voice"
                 yield self._speak(item.text, item.phonemes, item.pack, item.speed, generator)
             elif (n := round(item.seconds * SAMPLE_RATE)) > 0:
                 yield AudioChunk(np.zeros(n, dtype=np.float32), "", "", 0)

@@ -221,5 +221,5 @@ class VoiceLibrary:
     def _blend(self, expr: str) -> VoicePack:
         parts = [(self._single(name), weight) for name, weight in parse_voice_expression(expr)]
         total = sum(w for _, w in parts)
-        tensor = sum(pack.tensor * (w / total) for pack, w in parts)
+        tensor = sum((pack.tensor * (w / total) for pack, w in parts), torch.zeros_like(parts[0][0].tensor))
         return VoicePack(name=expr.replace(" ", ""), tensor=tensor, lang=parts[0][0].lang)

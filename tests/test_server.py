@@ -134,15 +134,26 @@ def test_disconnect_mid_stream_then_new_request(server) -> None:
 
 
 def test_concurrent_clients(server) -> None:
+    """A load of 16 clients at once (each its own connection, as Home Assistant does): every one gets
+    a complete exchange with its own audio, and describe is answered within its deadline meanwhile."""
     port, _ = server
 
-    async def all_of_them() -> list[list[Event]]:
-        return await asyncio.gather(*[exchange(port, [Synthesize(text=f"Client {i} here.").event()])
-                                      for i in range(8)])
+    async def all_of_them() -> tuple[list[list[Event]], float]:
+        replies = asyncio.gather(*[exchange(port, [Synthesize(text=f"Client {i} here.").event()])
+                                   for i in range(16)])
+        await asyncio.sleep(0.5)
+        t0 = time.monotonic()
+        info = await exchange(port, [Describe().event()], until="info")
+        describe_s = time.monotonic() - t0
+        assert Info.is_type(info[-1].type)
+        return await replies, describe_s
 
-    for events in run(all_of_them()):
+    replies, describe_s = run(all_of_them())
+    assert len(replies) == 16
+    for events in replies:
         _shape_ok(events)
         assert len(audio_samples(events)) > 2400
+    assert describe_s < 1.0  # Home Assistant's deadline for info, not a speed figure
 
 
 @pytest.mark.parametrize(

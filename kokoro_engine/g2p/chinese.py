@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+from typing import TYPE_CHECKING
 
 from ..normalize import normalize
+
+if TYPE_CHECKING:
+    from . import G2P
 
 _LOGGER = logging.getLogger(__name__)
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z' -]*[A-Za-z]|[A-Za-z]")
@@ -29,7 +33,7 @@ class ChineseG2P:
         jieba.setLogLevel(logging.WARNING)
         jieba.dt.tmp_dir = tempfile.gettempdir()
         self._g2p = ZHG2P()
-        self._english = None
+        self._english: G2P | None = None  # built on first Latin-script run
 
     @staticmethod
     def unavailable_reason() -> str | None:

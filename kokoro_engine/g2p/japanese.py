@@ -10,8 +10,12 @@ go through the English G2P instead of reaching the model as raw letters.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ..normalize import normalize
+
+if TYPE_CHECKING:
+    from . import G2P
 
 # ASCII and full-width Latin letters, with spaces/apostrophes/hyphens inside a run.
 _LATIN_RUN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ](?:[A-Za-zＡ-Ｚａ-ｚ' -]*[A-Za-zＡ-Ｚａ-ｚ])?")
@@ -25,7 +29,7 @@ class JapaneseG2P:
         from misaki.ja import JAG2P
 
         self._g2p = JAG2P()  # the default "cutlet" mode, as the reference pipeline uses
-        self._english = None
+        self._english: G2P | None = None  # built on first Latin-script run
 
     @staticmethod
     def unavailable_reason() -> str | None:
