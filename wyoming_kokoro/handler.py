@@ -141,6 +141,19 @@ class ServerContext:
         except RequestError:
             return name.strip()
 
+    async def ensure_span_voices(self, text: str, text_format: str | None) -> None:
+        """First-use downloads for the `<voice name>` spans of an SSML text, as `ensure_voices` does for
+        the request's voice; a span voice that cannot be had is logged and the span keeps the request's."""
+        from kokoro_engine.ssml import is_ssml, voice_names
+
+        if not (self.can_download and is_ssml(text, text_format)):
+            return
+        for name in voice_names(text):
+            try:
+                await self.ensure_voices(self.resolve_voice(name))
+            except RequestError as err:
+                _LOGGER.warning("SSML <voice name=%r>: %s", name, err)
+
     def lang_for(self, expr: str) -> str | None:
         """G2P language override for a resolved voice expression (None: the voice's own language)."""
         return "a" if first_voice(expr) in self.english_only else None
@@ -335,6 +348,7 @@ class KokoroEventHandler(AsyncEventHandler):
             except RequestError as err:
                 await self._send_error_exchange(err, streaming=False)
                 return
+            await self.ctx.ensure_span_voices(text, text_format)
             stats = _Stats(voice, len(text))
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             try:
@@ -387,6 +401,8 @@ class KokoroEventHandler(AsyncEventHandler):
                 if not ssml and not any(ch.isalnum() for ch in sentence):
                     continue
                 try:
+                    if ssml:
+                        await self.ctx.ensure_span_voices(sentence, "ssml")
                     await self._speak(sentence, self._stream_voice or self.ctx.default_voice, stats,
                                       text_format="ssml" if ssml else "text",
                                       leading_silence=self.ctx.sentence_silence if spoke else 0.0)
