@@ -384,6 +384,7 @@ class KokoroEventHandler(AsyncEventHandler):
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             stats = _Stats(self._stream_voice or "?", 0)
             spoke = False
+            after_speech = False  # the last piece ended in speech: a sentence silence joins the next
             error: RequestError | None = None
             if self._stream_error is None and self._stream_voice:
                 try:
@@ -403,9 +404,10 @@ class KokoroEventHandler(AsyncEventHandler):
                 try:
                     if ssml:
                         await self.ctx.ensure_span_voices(sentence, "ssml")
-                    await self._speak(sentence, self._stream_voice or self.ctx.default_voice, stats,
-                                      text_format="ssml" if ssml else "text",
-                                      leading_silence=self.ctx.sentence_silence if spoke else 0.0)
+                    after_speech = await self._speak(
+                        sentence, self._stream_voice or self.ctx.default_voice, stats,
+                        text_format="ssml" if ssml else "text",
+                        leading_silence=self.ctx.sentence_silence if after_speech else 0.0)
                     spoke = True
                 except RequestError as err:
                     error = err
@@ -433,7 +435,8 @@ class KokoroEventHandler(AsyncEventHandler):
             await self.write_event(SynthesizeStopped().event())
 
     async def _speak(self, text: str, voice: str, stats: _Stats, *, text_format: str | None = None,
-                     leading_silence: float = 0.0, trailing_silence: float = 0.0) -> None:
+                     leading_silence: float = 0.0, trailing_silence: float = 0.0) -> bool:
+        """Speak `text` as audio chunks; whether it ended in speech (not in a pause or silence)."""
         engine, speed, seed = self.ctx.engine, self.ctx.speed, self.ctx.seed
         lang = self.ctx.lang_for(voice)
         options = dict(text_format=text_format, sentence_silence=self.ctx.sentence_silence,
@@ -442,10 +445,12 @@ class KokoroEventHandler(AsyncEventHandler):
                   loop=asyncio.get_running_loop())
         spc = self.ctx.samples_per_chunk
         pending = np.zeros(0, dtype=np.int16)
+        ended_in_speech = False
         try:
             self._jobs.add(job)
             self.ctx.worker.submit(job)
             async for chunk in job.results():
+                ended_in_speech = bool(chunk.phonemes)
                 pcm = np.clip(np.asarray(chunk.audio, dtype=np.float32), -1.0, 1.0)
                 pcm = (pcm * 32767.0).astype(np.int16)
                 stats.samples += len(pcm)
@@ -455,6 +460,7 @@ class KokoroEventHandler(AsyncEventHandler):
                     pending = pending[spc:]
             if len(pending):
                 await self._send_audio(pending, stats)
+            return ended_in_speech
         except (ConnectionError, asyncio.CancelledError):
             raise
         except RequestError:
