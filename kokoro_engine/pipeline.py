@@ -237,7 +237,7 @@ class KokoroEngine:
             if plan and sentence_silence > 0 and plan[-1].phonemes:
                 plan.append(_Item(seconds=sentence_silence))
             plan.extend(items)
-        if not any(item.phonemes for item in plan):
+        if not plan:  # a document of pauses only is its silence (a streamed SSML piece may be one)
             raise EngineError("text has nothing to speak")
         return plan
 
@@ -262,7 +262,9 @@ class KokoroEngine:
 
         `text_format="ssml"` (or text starting with `<speak`) reads the SSML subset of
         `kokoro_engine.ssml`. Silences (seconds, at most MAX_SILENCE_S each) are zero samples:
-        `sentence_silence` between sentences, `leading_silence`/`trailing_silence` before/after all.
+        `sentence_silence` between sentences, `trailing_silence` after all, `leading_silence` before
+        all: the sentence silence that joins a streamed piece to the speech before it, so (as between
+        sentences) it is left out when the text starts with a pause of its own.
         Errors in the request (empty text, unknown voice or language, bad speed) raise here, before
         any audio, so a caller can answer them cleanly.
         """
@@ -284,7 +286,8 @@ class KokoroEngine:
             plan = self._plan_ssml(text, pack, float(speed), lang, silences[0])
         else:
             plan = self._plan_text(text, pack, float(speed), lang or pack.lang, silences[0])
-        plan = [_Item(seconds=silences[1])] * (silences[1] > 0) + plan + [_Item(seconds=silences[2])] * (silences[2] > 0)
+        leading = silences[1] > 0 and bool(plan[0].phonemes)
+        plan = [_Item(seconds=silences[1])] * leading + plan + [_Item(seconds=silences[2])] * (silences[2] > 0)
         generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
         if key is not None:
             return self._generate_into_cache(key, plan, generator)

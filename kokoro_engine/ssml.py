@@ -207,14 +207,31 @@ def strip_tags(text: str) -> str:
     return re.sub(r"\s+", " ", " ".join(parser.parts)).strip()
 
 
-def parse_ssml(text: str, lang: str | None = None) -> list[Segment]:
-    """SSML → segments in order. A document without `<speak>` is wrapped in one; malformed input is
-    spoken as its text (tags removed) with a warning."""
+def _tree(text: str) -> ET.Element:
+    """The document's element tree; one without `<speak>` is wrapped in one. Raises ET.ParseError."""
     body = text.strip()
     if not re.match(r"<(?:\w+:)?speak[\s>/]", body):
         body = f"<speak>{body}</speak>"
+    return ET.fromstring(body)
+
+
+def voice_names(text: str) -> list[str]:
+    """The distinct `<voice name>` values of a document, in order (none if it is malformed): what a
+    server resolves and downloads before the request is queued."""
     try:
-        root = ET.fromstring(body)
+        root = _tree(text)
+    except ET.ParseError:
+        return []
+    names = (el.get("name", "").strip() for el in root.iter()
+             if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1].lower() == "voice")
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def parse_ssml(text: str, lang: str | None = None) -> list[Segment]:
+    """SSML → segments in order. A document without `<speak>` is wrapped in one; malformed input is
+    spoken as its text (tags removed) with a warning."""
+    try:
+        root = _tree(text)
     except ET.ParseError as err:
         _LOGGER.warning("Malformed SSML (%s): speaking its text without the tags", err)
         plain = strip_tags(text)

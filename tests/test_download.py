@@ -235,6 +235,7 @@ def e2e(hub: FakeHub, original_layout_pth: Path, tmp_path_factory: pytest.TempPa
     shas["voices/af_heart.pt"] = hub.add("voices/af_heart.pt", _pack_bytes("jf_alpha"))
     shas["voices/af_bella.pt"] = hub.add("voices/af_bella.pt", _pack_bytes("jf_gongitsune"))
     shas["voices/bf_emma.pt"] = hub.add("voices/bf_emma.pt", _pack_bytes("jf_nezumi"))
+    shas["voices/am_adam.pt"] = hub.add("voices/am_adam.pt", _pack_bytes("jm_kumo"))
     hub.remove("voices/af_sarah.pt")  # in the catalog, but the hub answers 404
     hub.cut_after[MODEL] = 60 * MB  # the model transfer breaks off once
     hub.clear_log()
@@ -349,6 +350,35 @@ def test_e2e_streaming_first_use_and_failure(hub: FakeHub, e2e) -> None:
     errors = [Error.from_event(e) for e in events if Error.is_type(e.type)]
     assert [e.code for e in errors] == ["voice-download-failed"] and len(audio_samples(events)) == 0
     assert server.proc.poll() is None
+
+
+def test_e2e_ssml_span_voice_downloaded_on_first_use(hub: FakeHub, e2e) -> None:
+    """`<voice name="Adam">` (a display name) downloads am_adam on first use, as a request's voice would,
+    plain and from an SSML stream; the span is then spoken by it, not by the request's voice."""
+    server, data, shas = e2e
+    doc = '<speak>Good evening. <voice name="Adam">The kettle is on.</voice></speak>'
+    assert not (data / "voices" / "am_adam.pt").exists()
+    hub.clear_log()
+    events = run(exchange(server.port, [Synthesize(text=doc, text_format="ssml").event()]))
+    _well_formed(events)
+    assert not any(Error.is_type(e.type) for e in events)
+    assert _sha(data / "voices" / "am_adam.pt") == shas["voices/am_adam.pt"]
+    assert len(hub.log("GET", "voices/am_adam.pt")) == 1
+    spoken = len(audio_samples(events))
+    same = run(exchange(server.port, [Synthesize(text=doc.replace("Adam", "am_adam"), text_format="ssml").event()]))
+    assert len(audio_samples(same)) == spoken
+    without = run(exchange(server.port, [Synthesize(text=doc.replace(' name="Adam"', ""), text_format="ssml").event()]))
+    assert len(audio_samples(without)) != spoken  # af_heart (another pack) would say it differently
+    assert "keeping the request's voice" not in server.text()
+    # a streamed SSML document fetches its span voice too (am_liam: not on the hub, so a warning, and the
+    # span keeps the request's voice; the exchange itself succeeds)
+    evs = [SynthesizeStart(text_format="ssml").event(),
+           SynthesizeChunk(text='<speak>Good evening. <voice name="Liam">The kettle').event(),
+           SynthesizeChunk(text=" is on.</voice></speak>").event(), SynthesizeStop().event()]
+    streamed = run(exchange(server.port, evs, until="synthesize-stopped"))
+    assert not any(Error.is_type(e.type) for e in streamed)
+    assert len(audio_samples(streamed)) == len(audio_samples(without))
+    assert hub.log(path="voices/am_liam.pt") and "SSML <voice name='Liam'>" in server.text()
 
 
 def test_e2e_restart_update_voices(hub: FakeHub, e2e, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
@@ -128,7 +129,6 @@ def test_stream_buffer_uses_the_engine_splitter() -> None:
     assert buf.add(" here. Bye") == ["Dr. Smith is here."]
 
 
-
 def test_ssml_stream_buffer_cuts_outside_open_elements() -> None:
     doc = ('<speak xml:lang="en-US"><s>One.</s><p>Two. Three.</p>Four. Five <prosody rate="2">six. '
            'seven.</prosody> eight.<break time="1s"/></speak>')
@@ -141,6 +141,15 @@ def test_ssml_stream_buffer_cuts_outside_open_elements() -> None:
     buf = SentenceBuffer("a", text_format="ssml")
     assert buf.add("<speak>One. Two. <bre") == ["<speak>One.</speak>"]  # the split tag waits for its `>`
     assert buf.finish() == ["<speak>Two. <bre</speak>"]  # malformed: the engine speaks it without tags
+    # a pause is a piece of its own, nothing is dropped; `>` in a comment or an attribute is no tag end
+    doc = ('<speak><s>One.</s> <s><break time="1s"/></s><p> </p><s><sub alias="Two."/></s><!-- x > y. Z. -->'
+           'Three. <sub alias="a>b">Four.</sub> Five. Six.')
+    buf = SentenceBuffer("a", text_format="ssml")
+    pieces = [p for i in range(0, len(doc), 2) for p in buf.add(doc[i:i + 2])]
+    assert pieces == ["<speak><s>One.</s></speak>", '<speak><s><break time="1s"/></s></speak>',
+                      '<speak><p> </p><s><sub alias="Two."/></s></speak>',
+                      '<speak><!-- x > y. Z. -->Three. <sub alias="a>b">Four.</sub> Five.</speak>']
+    assert buf.finish() == ["<speak>Six.</speak>"]
 
 
 def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
@@ -191,30 +200,44 @@ def test_ssml_voice_resolves_like_a_request_voice(server) -> None:
 
 
 def test_ssml_stream_speaks_before_synthesize_stop(server) -> None:
-    """The first closed `<s>` of an SSML stream is spoken while the stream is still open."""
+    """The first closed `<s>` of an SSML stream is spoken while the stream is still open, and the whole
+    stream sounds as the same document sent at once (the same samples: the same chunks, no piece lost)."""
     from wyoming.client import AsyncTcpClient
 
     port, _ = server
     head = '<speak><s>The lights are on.</s> <s>The door is locked.</s>'
+    tail = ' <s>The alarm is set.</s> <prosody rate="fast">Good night. Sleep well.</prosody></speak>'
 
-    async def go() -> tuple[list[str], list[str]]:
+    async def go() -> tuple[list[Event], list[Event]]:
         async with AsyncTcpClient("127.0.0.1", port) as c:
             await c.write_event(SynthesizeStart(text_format="ssml").event())
             for i in range(0, len(head), 5):
                 await c.write_event(SynthesizeChunk(text=head[i:i + 5]).event())
-            before: list[str] = []
-            while "audio-chunk" not in before:  # not a word of the stream's end has been sent yet
+            before: list[Event] = []
+            while not before or before[-1].type != "audio-chunk":  # the stream's end is not sent yet
                 ev = await c.read_event()
-                assert ev is not None and ev.type != "error", before
-                before.append(ev.type)
-            await c.write_event(SynthesizeChunk(text=" <s>The alarm is set.</s></speak>").event())
+                assert ev is not None and ev.type != "error", [e.type for e in before]
+                before.append(ev)
+            await c.write_event(SynthesizeChunk(text=tail).event())
             await c.write_event(SynthesizeStop().event())
-            after: list[str] = []
-            while "synthesize-stopped" not in after:
+            after: list[Event] = []
+            while not after or after[-1].type != "synthesize-stopped":
                 ev = await c.read_event()
                 assert ev is not None
-                after.append(ev.type)
+                after.append(ev)
             return before, after
 
     before, after = run(go(), timeout=200)
-    assert before[0] == "audio-start" and "error" not in after and after[-2:] == ["audio-stop", "synthesize-stopped"]
+    assert before[0].type == "audio-start" and "error" not in [e.type for e in after]
+    assert [e.type for e in after[-2:]] == ["audio-stop", "synthesize-stopped"]
+    assert len(audio_samples(before + after)) == _plain(port, head + tail, text_format="ssml")
+
+
+def test_ssml_stream_silences_match_the_document(silent_server) -> None:
+    """With --sentence-silence, an SSML stream cut into pieces (around pauses too) gets the silences the
+    whole document gets: one between sentences, none beside a `<break>`, the trailing one once."""
+    doc = ('<speak><s>The lights are on.</s><break time="300ms"/><s>The door is locked.</s> '
+           '<s><break time="200ms"/>The alarm is set.</s> The porch light is off. Good night.</speak>')
+    plain = _plain(silent_server, doc, text_format="ssml")
+    assert _streamed(silent_server, doc, 5, text_format="ssml") == plain
+    assert _streamed(silent_server, doc, 1) == plain

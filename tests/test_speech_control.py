@@ -32,6 +32,9 @@ def test_break_adds_its_time(engine) -> None:
     assert abs((ssml - plain) / SAMPLE_RATE - 1.0) <= 0.05
     half = _samples(engine, '<speak>The lights are on. <break time="500ms"/> The door is locked.</speak>')
     assert abs((half - plain) / SAMPLE_RATE - 0.5) <= 0.05
+    # a document of pauses only is its silence (a streamed SSML piece may be one), not an error
+    pause = list(engine.synthesize('<speak><break time="1s"/></speak>', "jf_alpha", lang="a"))
+    assert sum(len(c.audio) for c in pause) == SAMPLE_RATE and not any(c.audio.any() for c in pause)
 
 
 @pytest.mark.slow

@@ -169,6 +169,19 @@ class ServerContext:
             self.build_info()
         return True
 
+    async def ensure_span_voices(self, text: str, text_format: str | None) -> None:
+        """First-use downloads for the `<voice name>` spans of an SSML text, as `ensure_voices` does for
+        the request's voice; a span voice that cannot be had is logged and the span keeps the request's."""
+        from kokoro_engine.ssml import is_ssml, voice_names
+
+        if not (self.can_download and is_ssml(text, text_format)):
+            return
+        for name in voice_names(text):
+            try:
+                await self.ensure_voices(self.resolve_voice(name))
+            except RequestError as err:
+                _LOGGER.warning("SSML <voice name=%r>: %s", name, err)
+
     def lang_for(self, expr: str) -> str | None:
         """G2P language override for a resolved voice expression (None: the voice's own language)."""
         return "a" if first_voice(expr) in self.english_only else None
@@ -523,6 +536,7 @@ class KokoroEventHandler(AsyncEventHandler):
             except RequestError as err:
                 await self._send_error_exchange(err, streaming=False)
                 return
+            await self.ctx.ensure_span_voices(text, text_format)
             stats = _Stats(voice, len(text))
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             try:
@@ -559,6 +573,7 @@ class KokoroEventHandler(AsyncEventHandler):
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             stats = _Stats(stream.voice or "?", 0)
             spoke = False
+            after_speech = False  # the last piece ended in speech: a sentence silence joins the next
             error: RequestError | None = None
             if stream.error is None and stream.voice:
                 try:
@@ -576,9 +591,12 @@ class KokoroEventHandler(AsyncEventHandler):
                 if not ssml and not any(ch.isalnum() for ch in sentence):
                     continue
                 try:
-                    await self._speak(sentence, stream.voice or self.ctx.default_voice, stats,
-                                      text_format="ssml" if ssml else "text",
-                                      leading_silence=self.ctx.sentence_silence if spoke else 0.0)
+                    if ssml:
+                        await self.ctx.ensure_span_voices(sentence, "ssml")
+                    after_speech = await self._speak(
+                        sentence, stream.voice or self.ctx.default_voice, stats,
+                        text_format="ssml" if ssml else "text",
+                        leading_silence=self.ctx.sentence_silence if after_speech else 0.0)
                     spoke = True
                 except RequestError as err:
                     error = err
@@ -606,7 +624,8 @@ class KokoroEventHandler(AsyncEventHandler):
             await self.write_event(SynthesizeStopped().event())
 
     async def _speak(self, text: str, voice: str, stats: _Stats, *, text_format: str | None = None,
-                     leading_silence: float = 0.0, trailing_silence: float = 0.0) -> None:
+                     leading_silence: float = 0.0, trailing_silence: float = 0.0) -> bool:
+        """Speak `text` as audio chunks; whether it ended in speech (not in a pause or silence)."""
         engine, speed, seed = self.ctx.engine, self.ctx.speed, self.ctx.seed
         lang = self.ctx.lang_for(voice)
         options = dict(text_format=text_format, sentence_silence=self.ctx.sentence_silence,
@@ -615,10 +634,12 @@ class KokoroEventHandler(AsyncEventHandler):
                   loop=asyncio.get_running_loop())
         spc = self.ctx.samples_per_chunk
         pending = np.zeros(0, dtype=np.int16)
+        ended_in_speech = False
         try:
             self._jobs.add(job)
             self.ctx.worker.submit(job)
             async for chunk in job.results():
+                ended_in_speech = bool(chunk.phonemes)
                 pcm = np.clip(np.asarray(chunk.audio, dtype=np.float32), -1.0, 1.0)
                 pcm = (pcm * 32767.0).astype(np.int16)
                 stats.samples += len(pcm)
@@ -628,6 +649,7 @@ class KokoroEventHandler(AsyncEventHandler):
                     pending = pending[spc:]
             if len(pending):
                 await self._send_audio(pending, stats)
+            return ended_in_speech
         except (ConnectionError, asyncio.CancelledError):
             raise
         except RequestError:

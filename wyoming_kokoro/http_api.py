@@ -152,6 +152,7 @@ class HttpApi:
             await self.ctx.ensure_voices(voice)
         except RequestError as err:
             raise ApiError.from_request_error(err, "voice") from err
+        await self.ctx.ensure_span_voices(text, None)
 
         job = Job(make_chunks=lambda: self._encoded(text, voice, speed, fmt), loop=asyncio.get_running_loop())
         stats = _Stats(voice, len(text))

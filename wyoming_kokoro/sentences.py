@@ -9,7 +9,8 @@ SSML streams (`text_format: ssml`, or a stream that starts with `<`) are cut onl
 element but `<speak>`: after a closed top-level `<s>` or `<p>`, and at a sentence end in top-level
 text that more text follows in the same run. A tag split across chunks waits for its `>`; a span
 (`<prosody>`, `<voice>`) covering several sentences stays whole. Each piece is a document of its own,
-wrapped in the stream's `<speak …>` tag (its attributes, such as `xml:lang`, carry over).
+wrapped in the stream's `<speak …>` tag (its attributes, such as `xml:lang`, carry over); a piece with
+neither text nor a pause joins the next, so nothing of the document is lost.
 
 In plain text the buffer of an unfinished sentence is bounded: past `max_chars` without a sentence end it is cut
 at its last space (the engine splits long sentences the same way), so a stream without punctuation
@@ -22,9 +23,10 @@ from __future__ import annotations
 import re
 
 from kokoro_engine.chunking import SENTENCE_BREAKS, split_sentences
-from kokoro_engine.ssml import is_ssml, strip_tags
+from kokoro_engine.ssml import is_ssml, parse_ssml, strip_tags
 
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z_][\w:.-]*)")
+_MARKUP = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")  # a whole tag; `>` inside quoted values too
 
 
 class SentenceBuffer:
@@ -76,16 +78,28 @@ class SentenceBuffer:
 
     # --- SSML ------------------------------------------------------------------------------------
     def _wrap(self, body: str) -> list[str]:
-        if not any(ch.isalnum() for ch in strip_tags(body)):
-            return []  # nothing to say (whitespace, a closing tag, a trailing pause)
-        return [f"{self._speak_tag or '<speak>'}{body.strip()}</speak>"]
+        """`body` as a document of its own, or nothing if it has nothing to say: no text and no pause
+        (whitespace, a closing tag). Parsed only when no text is visible (a lone `<break/>`, `<sub alias>`)."""
+        doc = f"{self._speak_tag or '<speak>'}{body.strip()}</speak>"
+        if any(ch.isalnum() for ch in strip_tags(body)) or parse_ssml(doc):
+            return [doc]
+        return []
 
     def _ssml_pieces(self) -> list[str]:
-        """Cut the complete pieces off the buffer (scanned from its start: it holds one piece at most)."""
+        """Cut the complete pieces off the buffer (scanned from its start: it holds one piece at most).
+        A piece with nothing to say is not cut off: it joins the next one, as in the whole document."""
         pieces: list[str] = []
         stack: list[str] = []
         start = pos = 0
         buf = self._buf
+
+        def cut(end: int) -> None:
+            nonlocal start
+            piece = self._wrap(buf[start:end])
+            if piece:
+                pieces.extend(piece)
+                start = end
+
         while pos < len(buf) and not self._ended:
             lt = buf.find("<", pos)
             run_end = len(buf) if lt < 0 else lt
@@ -93,18 +107,21 @@ class SentenceBuffer:
                 run = buf[pos:run_end]
                 sentences = split_sentences(run, self.lang)
                 if len(sentences) >= 2:
-                    cut = pos + run.rfind(sentences[-1])
-                    pieces += self._wrap(buf[start:cut])
-                    start = cut
+                    cut(pos + run.rfind(sentences[-1]))
             if lt < 0:
                 break
-            gt = buf.find(">", lt)
-            if gt < 0:
+            if buf.startswith("<!--", lt):  # a comment may hold `<` and `>`
+                end = buf.find("-->", lt + 4)
+                if end < 0:
+                    break
+                pos = end + 3
+                continue
+            match = _MARKUP.match(buf, lt)
+            if match is None:
                 break  # a tag split across chunks: wait for the rest
-            tag = buf[lt:gt + 1]
-            pos = gt + 1
+            tag, pos = match.group(), match.end()
             name_match = _TAG_NAME.match(tag)
-            if name_match is None or tag.endswith("/>"):  # comments, declarations, `<break/>`
+            if name_match is None or tag.endswith("/>"):  # declarations, `<break/>`
                 continue
             name = name_match.group(1).lower()
             if name == "speak":
@@ -119,7 +136,6 @@ class SentenceBuffer:
             elif name in stack:
                 del stack[len(stack) - 1 - stack[::-1].index(name):]
                 if not stack and name in ("s", "p"):
-                    pieces += self._wrap(buf[start:pos])
-                    start = pos
+                    cut(pos)
         self._buf = "" if self._ended else buf[start:]
         return pieces
