@@ -43,7 +43,8 @@ async def _read_all(reader: asyncio.StreamReader, timeout: float = 60) -> list[E
 
 def test_stream_longer_than_max_chars_over_chunks(server) -> None:
     port, log = server
-    # SSML is kept whole until synthesize-stop, so nothing is spoken: only the bound ends the stream
+    # One top-level SSML run without a sentence end is never cut, so nothing is spoken: only the
+    # bound ends the stream
     half = "<speak>" + "x" * (MAX_CHARS // 2 + 10)
     events = run(exchange(port, [SynthesizeStart().event(), SynthesizeChunk(text=half).event(),
                                  SynthesizeChunk(text=half).event(), SynthesizeStop().event()],
