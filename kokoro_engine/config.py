@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,9 @@ def raw_config(path: str | Path | None = None) -> dict[str, Any]:
 def load_config(path: str | Path | None = None) -> KokoroConfig:
     """Read a Kokoro `config.json`; without a path, the v1.0 config shipped in this package."""
     return KokoroConfig.from_dict(raw_config(path))
+
+
+@lru_cache(maxsize=1)
+def phoneme_set() -> frozenset[str]:
+    """The characters Kokoro v1.0 has token ids for: what every G2P may hand the model."""
+    return frozenset(raw_config()["vocab"])

@@ -13,9 +13,9 @@ from kokoro_engine.chunking import (
     split_sentences,
     text_to_chunks,
 )
-from kokoro_engine.g2p.english import kokoro_phoneme_set
+from kokoro_engine.config import phoneme_set
 
-VOCAB = kokoro_phoneme_set()
+VOCAB = phoneme_set()
 STRESS = re.compile("[ˈˌ\\s]")
 
 # A long run-on sentence (well over 510 phoneme tokens) with clause marks, so text_to_chunks has to

@@ -35,3 +35,11 @@ def test_numbers_are_read_in_chinese(g2p):
 def test_latin_names_are_spoken_not_dropped(g2p):
     mixed = g2p.phonemize("我通过Home Assistant打开了灯。")
     assert "hˈOm" in mixed and set(mixed) <= VOCAB
+
+
+def test_full_width_latin_is_spoken_as_english_like_in_japanese(g2p):
+    # One Latin-run rule for both scripts (kokoro_engine.g2p.latin_runs_in_english): full-width
+    # letters, common in Chinese text, used to reach the vocabulary filter as raw letters.
+    full, ascii_ = g2p.phonemize("我用Ｗｉｆｉ。"), g2p.phonemize("我用Wifi。")
+    assert full == ascii_ and "wˈIfI" in full and set(full) <= VOCAB
+    assert get_g2p("j").phonemize("Ｗｉｆｉ") == get_g2p("a").phonemize("Wifi")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import kokoro_engine.g2p as registry
+from kokoro_engine.config import phoneme_set
 from kokoro_engine.g2p import (
     LANGUAGES,
     G2PUnavailable,
@@ -22,9 +23,9 @@ from kokoro_engine.g2p import (
     resolve_lang,
 )
 from kokoro_engine.g2p import english as english_mod
-from kokoro_engine.g2p.english import EnglishG2P, kokoro_phoneme_set
+from kokoro_engine.g2p.english import EnglishG2P
 
-VOCAB = kokoro_phoneme_set()
+VOCAB = phoneme_set()
 
 
 def _no_network(*args, **kwargs):

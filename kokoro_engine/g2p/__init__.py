@@ -41,6 +41,7 @@ __all__ = [
     "UnknownLanguage",
     "get_g2p",
     "language_status",
+    "latin_runs_in_english",
     "resolve_lang",
     "tolerant",
 ]
@@ -236,6 +237,26 @@ def language_status() -> dict[str, str | None]:
         else:
             status[code] = _status_of(spec)
     return status
+
+
+# Latin letters, ASCII or full-width, with spaces, apostrophes and hyphens inside a run.
+_LATIN_RUN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ](?:[A-Za-zＡ-Ｚａ-ｚ' -]*[A-Za-zＡ-Ｚａ-ｚ])?")
+_FULL_WIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF21, 0xFF5B)})
+
+
+def latin_runs_in_english(text: str, native: Callable[[str], str]) -> str:
+    """Phonemes of normalized text in a non-Latin script (Japanese, Mandarin) whose Latin-script runs
+    ("Home Assistant", "ＷｉＦｉ") are read by the American English G2P instead of reaching the
+    model as raw letters; `native` reads everything between them."""
+    parts, last = [], 0
+    for match in _LATIN_RUN.finditer(text):
+        if text[last:match.start()].strip():
+            parts.append(native(text[last:match.start()]))
+        parts.append(" " + get_g2p("a").phonemize(match.group().translate(_FULL_WIDTH)) + " ")
+        last = match.end()
+    if text[last:].strip():
+        parts.append(native(text[last:]))
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
 
 
 # What a word that the G2P cannot read is cut into before giving up on it: digit runs, letter runs,

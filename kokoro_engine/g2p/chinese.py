@@ -8,17 +8,10 @@ Arabic numerals as Chinese numerals so numbers are read in Chinese. Latin-script
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
-from typing import TYPE_CHECKING
 
 from ..normalize import normalize
-
-if TYPE_CHECKING:
-    from . import G2P
-
-_LOGGER = logging.getLogger(__name__)
-_LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z' -]*[A-Za-z]|[A-Za-z]")
+from . import latin_runs_in_english
 
 
 class ChineseG2P:
@@ -33,7 +26,6 @@ class ChineseG2P:
         jieba.setLogLevel(logging.WARNING)
         jieba.dt.tmp_dir = tempfile.gettempdir()
         self._g2p = ZHG2P()
-        self._english: G2P | None = None  # built on first Latin-script run
 
     @staticmethod
     def unavailable_reason() -> str | None:
@@ -44,19 +36,5 @@ class ChineseG2P:
                 return f"{module} is not installed (pip install \"misaki[zh]\")"
         return None
 
-    def _latin(self, text: str) -> str:
-        if self._english is None:
-            from . import get_g2p
-
-            self._english = get_g2p("a")
-        return self._english.phonemize(text)
-
     def phonemize(self, text: str) -> str:
-        text = normalize(text, self.lang)
-        parts, last = [], 0
-        for match in _LATIN_RUN.finditer(text):
-            parts.append(self._g2p(text[last:match.start()])[0])
-            parts.append(" " + self._latin(match.group()) + " ")
-            last = match.end()
-        parts.append(self._g2p(text[last:])[0])
-        return re.sub(r"\s+", " ", "".join(parts)).strip()
+        return latin_runs_in_english(normalize(text, self.lang), lambda part: self._g2p(part)[0])

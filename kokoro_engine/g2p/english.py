@@ -10,9 +10,9 @@ import importlib.util
 import logging
 import re
 import threading
-from functools import lru_cache
 from typing import Any, NamedTuple
 
+from kokoro_engine.config import phoneme_set
 from kokoro_engine.g2p import G2PUnavailable
 from kokoro_engine.normalize import normalize
 
@@ -62,14 +62,6 @@ def _load_spacy() -> Any:
         return _nlp
 
 
-@lru_cache(maxsize=1)
-def kokoro_phoneme_set() -> frozenset[str]:
-    """The characters Kokoro v1.0 has token ids for (from the packaged config)."""
-    from ..config import raw_config
-
-    return frozenset(raw_config()["vocab"])
-
-
 def _make_misaki(british: bool, nlp: Any, fallback: Any) -> Any:
     from misaki import en
 
@@ -97,13 +89,9 @@ def _make_misaki(british: bool, nlp: Any, fallback: Any) -> Any:
 def _make_fallback(british: bool) -> Any:
     """espeak-ng for words missing from misaki's lexicon, or None if espeak-ng cannot start."""
     try:
-        import espeakng_loader
-        from phonemizer.backend.espeak.wrapper import EspeakWrapper
+        from .espeak import use_bundled_espeak
 
-        # misaki.espeak does the same on import; doing it first makes the intent explicit and keeps
-        # phonemizer away from any system espeak-ng: the wheel's library and voice data are used.
-        EspeakWrapper.set_library(espeakng_loader.get_library_path())
-        EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+        use_bundled_espeak()
         from misaki.espeak import EspeakFallback
 
         return EspeakFallback(british=british)
@@ -124,7 +112,7 @@ class EnglishG2P:
         nlp = _load_spacy()
         self.fallback = _make_fallback(british) if fallback else None
         self._g2p = _make_misaki(british, nlp, self.fallback)
-        self._vocab = kokoro_phoneme_set()
+        self._vocab = phoneme_set()
 
     @staticmethod
     def unavailable_reason(british: bool = False) -> str | None:

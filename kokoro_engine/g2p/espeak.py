@@ -16,22 +16,28 @@ from ..normalize import normalize
 _LOGGER = logging.getLogger(__name__)
 
 
+def use_bundled_espeak() -> None:
+    """Point phonemizer (and so misaki) at the espeak-ng library and voice data inside the
+    espeakng-loader wheel, never at a system install: same espeak-ng everywhere, nothing to apt-get.
+    Called before anything imports `misaki.espeak`, which would otherwise pick its own."""
+    import espeakng_loader
+    from phonemizer.backend.espeak.wrapper import EspeakWrapper
+
+    EspeakWrapper.set_library(espeakng_loader.get_library_path())
+    EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+
+
 class EspeakG2P:
     def __init__(self, lang: str, voice: str):
-        import espeakng_loader
-        from phonemizer.backend.espeak.wrapper import EspeakWrapper
-
-        # The wheel's espeak-ng library and voice data, never a system install.
-        EspeakWrapper.set_library(espeakng_loader.get_library_path())
-        EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+        use_bundled_espeak()
         from misaki.espeak import EspeakG2P as MisakiEspeak
 
-        from ..config import load_config
+        from ..config import phoneme_set
 
         self.lang = lang
         self.voice = voice
         self._g2p = MisakiEspeak(language=voice)
-        self._vocab = frozenset(load_config().vocab)
+        self._vocab = phoneme_set()
         self.dropped: Counter[str] = Counter()
 
     @staticmethod

@@ -9,17 +9,8 @@ go through the English G2P instead of reaching the model as raw letters.
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING
-
 from ..normalize import normalize
-
-if TYPE_CHECKING:
-    from . import G2P
-
-# ASCII and full-width Latin letters, with spaces/apostrophes/hyphens inside a run.
-_LATIN_RUN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ](?:[A-Za-zＡ-Ｚａ-ｚ' -]*[A-Za-zＡ-Ｚａ-ｚ])?")
-_FULL_WIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF21, 0xFF5B)})
+from . import latin_runs_in_english
 
 
 class JapaneseG2P:
@@ -29,7 +20,6 @@ class JapaneseG2P:
         from misaki.ja import JAG2P
 
         self._g2p = JAG2P()  # the default "cutlet" mode, as the reference pipeline uses
-        self._english: G2P | None = None  # built on first Latin-script run
 
     @staticmethod
     def unavailable_reason() -> str | None:
@@ -41,21 +31,5 @@ class JapaneseG2P:
                 return f"{package} is not installed; install wyoming-kokoro[ja]"
         return None
 
-    def _latin(self, text: str) -> str:
-        if self._english is None:
-            from . import get_g2p
-
-            self._english = get_g2p("a")
-        return self._english.phonemize(text.translate(_FULL_WIDTH))
-
     def phonemize(self, text: str) -> str:
-        text = normalize(text, self.lang)
-        parts, last = [], 0
-        for match in _LATIN_RUN.finditer(text):
-            if text[last:match.start()].strip():
-                parts.append(self._g2p(text[last:match.start()])[0])
-            parts.append(" " + self._latin(match.group()) + " ")
-            last = match.end()
-        if text[last:].strip():
-            parts.append(self._g2p(text[last:])[0])
-        return re.sub(r"\s+", " ", "".join(parts)).strip()
+        return latin_runs_in_english(normalize(text, self.lang), lambda part: self._g2p(part)[0])
