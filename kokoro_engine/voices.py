@@ -188,6 +188,14 @@ class VoiceLibrary:
     def __contains__(self, name: str) -> bool:
         return name in self._files or name in self._bundles
 
+    def on_disk(self, name: str) -> bool:
+        """Whether a pack of this name can be loaded: found by the last scan, or put into one of the
+        folders since (a download in progress elsewhere); the next `refresh` picks it up."""
+        if name in self:
+            return True
+        return any((folder / f"{name}{ext}").is_file() for folder in self._folders()
+                   for ext in (".safetensors", ".pt"))
+
     def get(self, expr: str) -> VoicePack:
         """A name, a file path, `a+b` (equal mix) or `a:0.7+b:0.3` (weights normalized to sum 1)."""
         expr = expr.strip()

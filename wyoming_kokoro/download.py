@@ -22,30 +22,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from kokoro_engine.assets import sha256_file
+from kokoro_engine.assets import FULL_MODEL_NAMES, sha256_file
 
 _LOGGER = logging.getLogger(__name__)
 
 REPO_ID = "hexgrad/Kokoro-82M"
 REVISION = "main"
-MODEL_FILES = ("kokoro-v1_0.safetensors", "kokoro-v1_0.pth")
-
-
-def find_model(data_dirs: list[Path]) -> Path | None:
-    for name in MODEL_FILES:
-        for d in data_dirs:
-            if (d / name).is_file():
-                return d / name
-    return None
-
-
-def find_voice(data_dirs: list[Path], voice: str) -> Path | None:
-    for d in data_dirs:
-        for ext in (".safetensors", ".pt"):
-            path = d / "voices" / f"{voice}{ext}"
-            if path.is_file():
-                return path
-    return None
 
 
 @functools.cache
@@ -214,7 +196,7 @@ def _write(url: str, meta: Any, repo_path: str, target: Path, partial: Path, siz
 
 
 def download_model(download_dir: Path, *, local_files_only: bool = False) -> Path:
-    return download_file(MODEL_FILES[1], download_dir, local_files_only=local_files_only)
+    return download_file(FULL_MODEL_NAMES[1], download_dir, local_files_only=local_files_only)
 
 
 def download_voice(voice: str, download_dir: Path, *, local_files_only: bool = False,

@@ -20,8 +20,9 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from .catalog import load_catalog
+from .context import MAX_CHARS, RequestError, ServerContext, check_text
 from .encode import FORMATS, StreamEncoder, available_formats
-from .handler import MAX_CHARS, RATE, RequestError, ServerContext, _Stats, check_text
+from .handler import RATE, _Stats
 from .worker import Job, SynthesisTimeout, WorkerStopped
 
 _LOGGER = logging.getLogger(__name__)
@@ -249,12 +250,10 @@ class HttpApi:
 
     async def health(self, request: web.Request) -> web.Response:
         engine = self.ctx.engine
-        model = getattr(engine, "model", None)
-        dtype = str(getattr(model, "compute_dtype", "")).replace("torch.", "") or None
-        cache = getattr(engine, "cache", None)
+        model, cache = engine.model, engine.cache
         return web.json_response({
-            "status": "ok", "model": self.ctx.model or "Kokoro-82M", "device": str(getattr(engine, "device", "")),
-            "dtype": dtype, "int8_convolutions": int(getattr(model, "int8_convs", 0) or 0),
+            "status": "ok", "model": self.ctx.model or "Kokoro-82M", "device": str(engine.device),
+            "dtype": str(model.compute_dtype).replace("torch.", ""), "int8_convolutions": model.int8_convs,
             "default_voice": self.ctx.default_voice, "formats": available_formats(),
             "max_chars": MAX_CHARS, "speed_range": list(SPEED_RANGE), "speed_clamp": list(SPEED_CLAMP),
             "auth": self.api_key is not None,
@@ -263,6 +262,7 @@ class HttpApi:
             "jobs": self.ctx.worker.jobs(),
             "audio_cache_bytes": cache.bytes if cache is not None else 0,
             "audio_cache_max_bytes": cache.max_bytes if cache is not None else 0,
+            "memory": self.ctx.worker.memory(),
         })
 
     # --- page -----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from kokoro_engine.memory import IdleRelease
+from kokoro_engine.memory import IdleRelease, resident_bytes
 
 T = TypeVar("T")
 
@@ -181,6 +181,12 @@ class Worker:
         """Jobs the worker holds now: waiting, running, or in the middle of a chunk."""
         with self._lock:
             return len(self._new) + len(self._running) + (self._current is not None)
+
+    def memory(self) -> dict[str, int | None]:
+        """Resident memory now, right after the last idle release (the floor it comes back to), and
+        the free heap allowed above that floor between requests."""
+        release = self._release_idle_memory
+        return {"resident_bytes": resident_bytes(), "floor_bytes": release.floor, "retain_bytes": release.retain}
 
     def _wake(self) -> None:
         self._queue.put(_WAKE)

@@ -1,0 +1,63 @@
+"""The server's voice-availability rules (`wyoming_kokoro.context.offer_voices`) and model lookup,
+as pure functions: which voices Home Assistant is offered for what is on disk, installed and reachable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kokoro_engine.assets import IMPORTED_NAME, find_model
+from wyoming_kokoro.catalog import load_catalog
+from wyoming_kokoro.context import offer_voices
+
+CATALOG = load_catalog()
+ALL_READABLE = {code: None for code in "abjzefhip"}
+JAPANESE_PACKS = {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
+
+
+def test_downloadable_catalog_voices_are_offered_with_a_reachable_hub():
+    offer = offer_voices(CATALOG, ALL_READABLE, set(), can_download=True, fallback=False)
+    assert all(offer.installed[name] for name in CATALOG) and not offer.english_only
+
+
+def test_offline_only_what_is_on_disk():
+    offer = offer_voices(CATALOG, ALL_READABLE, {"af_heart"}, can_download=False, fallback=False)
+    assert {name for name, ok in offer.installed.items() if ok} == {"af_heart"}
+
+
+def test_a_language_without_g2p_is_not_offered_even_when_downloadable():
+    status = dict(ALL_READABLE, f="French G2P unavailable")
+    offer = offer_voices(CATALOG, status, set(), can_download=True, fallback=False)
+    assert not offer.installed["ff_siwis"] and offer.installed["af_heart"]
+
+
+def test_offline_fallback_japanese_packs_serve_english_too():
+    offer = offer_voices(CATALOG, ALL_READABLE, JAPANESE_PACKS, can_download=False, fallback=True)
+    assert offer.also_english == JAPANESE_PACKS and not offer.english_only
+    assert {name for name, ok in offer.installed.items() if ok} == JAPANESE_PACKS
+
+
+def test_packs_whose_language_cannot_be_read_read_english():
+    status = dict(ALL_READABLE, j="install wyoming-kokoro[ja]")
+    offer = offer_voices(CATALOG, status, JAPANESE_PACKS, can_download=False, fallback=True)
+    assert offer.english_only == JAPANESE_PACKS and not offer.also_english
+    assert all(offer.installed[name] for name in JAPANESE_PACKS)
+    # ... but not when English cannot be read either
+    offer = offer_voices(CATALOG, dict(status, a="no spaCy"), JAPANESE_PACKS, can_download=False, fallback=True)
+    assert not offer.english_only and not any(offer.installed.values())
+
+
+def test_the_users_own_packs_are_offered():
+    offer = offer_voices(CATALOG, ALL_READABLE, {"my_voice"}, can_download=False, fallback=False)
+    assert offer.installed["my_voice"]
+
+
+@pytest.mark.parametrize("imported", [True, False])
+def test_find_model_prefers_full_weights_and_skips_the_import_on_request(tmp_path: Path, imported: bool):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    (first / IMPORTED_NAME).write_bytes(b"x")
+    assert find_model([first, second], imported=imported) == (first / IMPORTED_NAME if imported else None)
+    (second / "kokoro-v1_0.pth").write_bytes(b"x")
+    assert find_model([first, second], imported=imported) == second / "kokoro-v1_0.pth"
