@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from wyoming.audio import AudioChunk
@@ -30,6 +32,22 @@ MIX = ["short", "short", "medium", "short", "long", "short", "medium", "short", 
 def rss_mb(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def health(http_port: int) -> tuple[float, float]:
+    """MB the audio cache holds and the worker's memory floor (resident right after its last idle
+    release), from the server's own /health: the cache may fill to its bound and the worker keeps
+    up to `retain_bytes` of free heap above the floor between requests, so the soak reports RSS
+    with the cache, without it, and the floor, which is where a leak would show."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=10) as r:
+        h = json.load(r)
+    return h["audio_cache_bytes"] / 2**20, (h["memory"]["floor_bytes"] or 0) / 2**20
 
 
 def idle_rss_mb(pid: int) -> tuple[float, float]:
@@ -69,11 +87,10 @@ def main() -> int:
     p.add_argument("--every", type=int, default=100)
     p.add_argument("server_args", nargs="*", help="extra wyoming-kokoro arguments (after --)")
     args = p.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port, http_port = free_port(), free_port()
     log = open(ROOT / "data" / "soak-server.log", "w") if (ROOT / "data").is_dir() else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
+                             "--http", f"tcp://127.0.0.1:{http_port}",
                              "--data-dir", str(ROOT / "data"), *args.server_args],
                             cwd=ROOT, stdout=log, stderr=log, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:
@@ -92,20 +109,33 @@ def main() -> int:
         for i in range(-len(MIX), 0):
             asyncio.run(one(port, i))
         start_rss, start_peak = idle_rss_mb(proc.pid)
+        start_cache, start_floor = health(http_port)
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} soak: {args.requests} requests, server pid {proc.pid}")
-        print(f"{'requests':>8} {'RSS MB':>8} {'vs start':>8} {'peak MB':>8} {'audio s':>8} {'wall s':>7}", flush=True)
-        print(f"{0:>8} {start_rss:>8.0f} {0:>+7.1f}% {start_peak:>8.0f} {0:>8.0f} {0:>7.0f}", flush=True)
+        print(f"{'requests':>8} {'RSS MB':>8} {'vs start':>8} {'cache MB':>8} {'w/o cache':>9} {'floor MB':>8} {'vs start':>8} "
+              f"{'peak MB':>8} "
+              f"{'audio s':>8} {'wall s':>7}", flush=True)
+
+        def row(i: int, rss: float, cache: float, floor: float, peak: float, audio: float, wall: float) -> float:
+            without = 100 * ((rss - cache) / (start_rss - start_cache) - 1)
+            floors.append(100 * (floor / start_floor - 1))
+            print(f"{i:>8} {rss:>8.0f} {100 * (rss / start_rss - 1):>+7.1f}% {cache:>8.1f} {without:>+8.1f}% "
+                  f"{floor:>8.0f} {floors[-1]:>+7.1f}% {peak:>8.0f} {audio:>8.0f} {wall:>7.0f}", flush=True)
+            return without
+
+        floors: list[float] = []
+        row(0, start_rss, start_cache, start_floor, start_peak, 0, 0)
         audio, t0 = 0.0, time.monotonic()
-        samples = []
+        samples, without_cache = [], []
         for i in range(1, args.requests + 1):
             audio += asyncio.run(one(port, i))
             if i % args.every == 0 or i == args.requests:
                 rss, peak = idle_rss_mb(proc.pid)
                 samples.append(rss)
-                print(f"{i:>8} {rss:>8.0f} {100 * (rss / start_rss - 1):>+7.1f}% {peak:>8.0f} {audio:>8.0f} "
-                      f"{time.monotonic() - t0:>7.0f}", flush=True)
-        drift = 100 * (max(samples) / start_rss - 1)
-        print(f"# max drift after warm-up {drift:+.1f}% (target ±5 %), peak {rss_mb(proc.pid)[1]:.0f} MB (target ≤ 1536 MB)")
+                without_cache.append(row(i, rss, *health(http_port), peak, audio, time.monotonic() - t0))
+        drift = [100 * (rss / start_rss - 1) for rss in samples]
+        print(f"# after warm-up: RSS {min(drift):+.1f}..{max(drift):+.1f}% with the audio cache, "
+              f"{min(without_cache):+.1f}..{max(without_cache):+.1f}% without, "
+              f"floor {min(floors):+.1f}..{max(floors):+.1f}% (target ±5 %), peak {rss_mb(proc.pid)[1]:.0f} MB (target ≤ 1536 MB)")
         return 0
     finally:
         proc.terminate()
