@@ -1,7 +1,73 @@
 """Kokoro-82M inference: text → phonemes → ≤ 510-token chunks → 24 kHz speech.
 
-Knows nothing about Wyoming. Heavy pieces (torch model, spaCy, language extras) load lazily.
+Knows nothing about Wyoming. The package is grouped by job: `text/` (normalization, sentences and
+chunks, SSML, lexicon, G2P), `model/` (the network), `io/` (config, weights, voices, where the data
+lives), `tools/` (benchmark, accuracy, metrics), and beside them `pipeline` (the `KokoroEngine`),
+`device` and `memory`. What a caller such as the server needs is exported here; each name is imported
+on first use, so `import kokoro_engine` stays cheap (no torch, spaCy or language extras until asked for).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 SAMPLE_RATE = 24000
+
+_EXPORTS = {
+    "kokoro_engine.pipeline": ("KokoroEngine", "EngineError", "VoiceUnusable", "AudioChunk"),
+    "kokoro_engine.io.voices": ("VoiceLibrary", "VoicePack", "VoiceError", "parse_voice_expression"),
+    "kokoro_engine.io.assets": ("AssetError", "FULL_MODEL_NAMES", "ensure_pip_model", "find_model",
+                                "model_or_default", "sha256_file"),
+    "kokoro_engine.text.g2p": ("G2PUnavailable", "UnknownLanguage", "language_status", "resolve_lang"),
+    "kokoro_engine.text.chunking": ("SENTENCE_BREAKS", "split_sentences"),
+    "kokoro_engine.text.lexicon": ("Lexicon", "LexiconError", "find_default_files"),
+    "kokoro_engine.text.normalize": ("strip_markdown",),
+    "kokoro_engine.text.ssml": ("is_ssml", "parse_ssml", "strip_tags", "voice_names"),
+    "kokoro_engine.device": ("resolve_device", "resolve_dtype", "resolve_quantize"),
+    "kokoro_engine.memory": ("IdleRelease", "release_free_memory", "resident_bytes", "tune_allocator"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_engine import *`
+    "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "EngineError", "ensure_pip_model",
+    "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "IdleRelease",
+    "is_ssml", "KokoroEngine", "language_status", "Lexicon", "LexiconError", "model_or_default",
+    "parse_ssml", "parse_voice_expression", "release_free_memory", "resident_bytes",
+    "resolve_device", "resolve_dtype", "resolve_lang", "resolve_quantize", "SENTENCE_BREAKS",
+    "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
+    "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kokoro_engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
+
+if TYPE_CHECKING:  # the same names, for type checkers
+    from kokoro_engine.device import resolve_device, resolve_dtype, resolve_quantize
+    from kokoro_engine.io.assets import (
+        FULL_MODEL_NAMES,
+        AssetError,
+        ensure_pip_model,
+        find_model,
+        model_or_default,
+        sha256_file,
+    )
+    from kokoro_engine.io.voices import VoiceError, VoiceLibrary, VoicePack, parse_voice_expression
+    from kokoro_engine.memory import IdleRelease, release_free_memory, resident_bytes, tune_allocator
+    from kokoro_engine.pipeline import AudioChunk, EngineError, KokoroEngine, VoiceUnusable
+    from kokoro_engine.text.chunking import SENTENCE_BREAKS, split_sentences
+    from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, language_status, resolve_lang
+    from kokoro_engine.text.lexicon import Lexicon, LexiconError, find_default_files
+    from kokoro_engine.text.normalize import strip_markdown
+    from kokoro_engine.text.ssml import is_ssml, parse_ssml, strip_tags, voice_names

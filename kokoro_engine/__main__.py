@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from kokoro_engine.cli import main
 
 sys.exit(main())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SAMPLE_RATE, __version__
+from kokoro_engine import SAMPLE_RATE, __version__
 
 PROG = "kokoro-engine"
 
@@ -94,7 +94,7 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> 
 
 
 def _load_engine(args: argparse.Namespace):
-    from .pipeline import KokoroEngine
+    from kokoro_engine.pipeline import KokoroEngine
 
     return KokoroEngine.load(args.model, voices_dirs=args.voices_dir, device=args.device,
                              dtype=args.dtype, stft=args.stft, quantize=args.quantize,
@@ -119,10 +119,10 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 
 def _phonemize(args: argparse.Namespace) -> int:
-    from .chunking import text_to_chunks
-    from .config import load_config
-    from .g2p import get_g2p, resolve_lang
-    from .lexicon import Lexicon, phonemizer
+    from kokoro_engine.io.config import load_config
+    from kokoro_engine.text.chunking import text_to_chunks
+    from kokoro_engine.text.g2p import get_g2p, resolve_lang
+    from kokoro_engine.text.lexicon import Lexicon, phonemizer
 
     if not args.text.strip():
         raise ValueError("text is empty")
@@ -132,7 +132,7 @@ def _phonemize(args: argparse.Namespace) -> int:
     speak = phonemizer(get_g2p(lang).phonemize, lang, vocab, lexicon)
     chunks = [ph for _, ph in text_to_chunks(args.text, lang, speak, vocab)]
     if args.json:
-        from .chunking import count_tokens
+        from kokoro_engine.text.chunking import count_tokens
 
         print(json.dumps({"chunks": [{"phonemes": ph, "tokens": count_tokens(ph, vocab)} for ph in chunks]},
                          ensure_ascii=False))
@@ -144,7 +144,7 @@ def _phonemize(args: argparse.Namespace) -> int:
 def _import_onnx(args: argparse.Namespace) -> int:
     import torch
 
-    from .onnx_import import import_onnx
+    from kokoro_engine.io.onnx_import import import_onnx
 
     summary = import_onnx(args.onnx, args.output, dtype=torch.bfloat16 if args.dtype == "bf16" else torch.float32)
     print(f"{args.output}: {summary.pop('total')} tensors ({', '.join(f'{k} {v}' for k, v in summary.items())})")
@@ -155,15 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from .memory import tune_allocator
+    from kokoro_engine.memory import tune_allocator
 
     tune_allocator()  # before any thread: long chunks stop page-faulting (kokoro_engine.memory)
     commands = {"synthesize": _synthesize, "phonemize": _phonemize, "import-onnx": _import_onnx}
     try:
         if args.command == "benchmark":
-            from .benchmark import main as run
+            from kokoro_engine.tools.benchmark import main as run
         elif args.command == "accuracy":
-            from .accuracy import main as run
+            from kokoro_engine.tools.accuracy import main as run
         else:
             run = commands[args.command]
         return run(args)

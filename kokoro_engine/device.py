@@ -84,7 +84,7 @@ def resolve_quantize(name: str | None, device: torch.device) -> bool:
     quality budget (tests/test_precision.py; figures in docs/PERFORMANCE.md); no elsewhere. `int8` where it cannot run is
     an error, not a slow path.
     """
-    from .model.int8 import int8_available
+    from kokoro_engine.model.int8 import int8_available
 
     mode = (name or "auto").lower()
     if mode not in QUANTIZE_MODES:

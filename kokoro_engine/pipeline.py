@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import SAMPLE_RATE
-from .chunking import MAX_TOKENS, count_tokens, split_first_clause, text_to_chunks
-from .g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
-from .lexicon import Lexicon
-from .model import KokoroModel
-from .ssml import is_ssml, parse_ssml
-from .voices import VoiceError, VoiceFileError, VoiceLibrary, VoiceNotFound, VoicePack
+from kokoro_engine import SAMPLE_RATE
+from kokoro_engine.io.voices import VoiceError, VoiceFileError, VoiceLibrary, VoiceNotFound, VoicePack
+from kokoro_engine.model import KokoroModel
+from kokoro_engine.text.chunking import MAX_TOKENS, count_tokens, split_first_clause, text_to_chunks
+from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
+from kokoro_engine.text.lexicon import Lexicon
+from kokoro_engine.text.ssml import is_ssml, parse_ssml
 
 _LOGGER = logging.getLogger(__name__)
 _SILENT = frozenset(';:,.!?—…"()“” ')
@@ -127,9 +127,9 @@ class KokoroEngine:
              lexicon_files: Iterable[str | Path] = ()) -> KokoroEngine:
         """`model_path`, or without one the usual folders' model, else the pip-installed weights
         (`assets.model_or_default`)."""
-        from .assets import AssetError, model_or_default
-        from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
-        from .weights import load_model
+        from kokoro_engine.device import default_stft, resolve_device, resolve_dtype, resolve_quantize
+        from kokoro_engine.io.assets import AssetError, model_or_default
+        from kokoro_engine.io.weights import load_model
 
         try:
             model_path = model_or_default(model_path)
@@ -155,7 +155,7 @@ class KokoroEngine:
             raise EngineError(str(exc)) from exc
 
     def _phonemizer(self, lang: str):
-        from .lexicon import phonemizer
+        from kokoro_engine.text.lexicon import phonemizer
 
         code = self._resolve_lang(lang)
         if self.lexicon is not None:
@@ -262,7 +262,7 @@ class KokoroEngine:
         """Validate now, then return a generator that synthesizes one chunk per `next()`.
 
         `text_format="ssml"` (or text starting with `<speak`) reads the SSML subset of
-        `kokoro_engine.ssml`. Silences (seconds, at most MAX_SILENCE_S each) are zero samples:
+        `kokoro_engine.text.ssml`. Silences (seconds, at most MAX_SILENCE_S each) are zero samples:
         `sentence_silence` between sentences, `trailing_silence` after all, `leading_silence` before
         all: the sentence silence that joins a streamed piece to the speech before it, so (as between
         sentences) it is left out when the text starts with a pause of its own.

@@ -128,14 +128,14 @@ def main() -> int:
 
     import torch
 
-    from kokoro_engine.assets import model_or_default
-    from kokoro_engine.benchmark import _cpu_name, _onnx_session, _reference_model
     from kokoro_engine.device import resolve_device, resolve_dtype, resolve_quantize
+    from kokoro_engine.io.assets import model_or_default
+    from kokoro_engine.io.voices import VoiceLibrary
+    from kokoro_engine.io.weights import load_model, read_state_dict
     from kokoro_engine.memory import tune_allocator
-    from kokoro_engine.metrics import duration_agreement, log_mel_distance_db
     from kokoro_engine.pipeline import KokoroEngine
-    from kokoro_engine.voices import VoiceLibrary
-    from kokoro_engine.weights import load_model, read_state_dict
+    from kokoro_engine.tools.benchmark import _cpu_name, _onnx_session, _reference_model
+    from kokoro_engine.tools.metrics import duration_agreement, log_mel_distance_db
 
     tune_allocator()
     torch.set_num_threads(2)

@@ -23,7 +23,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from kokoro_engine.benchmark import TEXTS  # noqa: E402
+from kokoro_engine.tools.benchmark import TEXTS  # noqa: E402
 
 # Mostly short Home Assistant replies, some longer answers; every fifth request streams.
 MIX = ["short", "short", "medium", "short", "long", "short", "medium", "short", "short", "verylong"]

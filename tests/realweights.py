@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kokoro_engine.assets import ensure_pip_model, pip_int8_onnx_path
+from kokoro_engine.io.assets import ensure_pip_model, pip_int8_onnx_path
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache"
 
@@ -28,15 +28,15 @@ def real_model_path() -> Path:
 
 def benchmark_inputs(model, length: str, voice: str = "jf_alpha") -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids and the voice's style row for one of the benchmark's texts (English G2P)."""
-    from kokoro_engine.benchmark import TEXTS
-    from kokoro_engine.g2p import get_g2p
+    from kokoro_engine.text.g2p import get_g2p
+    from kokoro_engine.tools.benchmark import TEXTS
 
     phonemes = get_g2p("a").phonemize(TEXTS[length])
     return torch.tensor([[0, *model.tokenize(phonemes), 0]]), voice_pack(voice)[len(phonemes) - 1]
 
 
 def voice_pack(name: str = "jf_alpha") -> torch.Tensor:
-    from kokoro_engine.voices import VoiceLibrary
+    from kokoro_engine.io.voices import VoiceLibrary
 
     return VoiceLibrary().get(name).tensor
 

@@ -12,8 +12,8 @@ import math
 import pytest
 import torch
 
-from kokoro_engine.benchmark import count_flops, floor_seconds, matmul_peak
-from kokoro_engine.weights import load_model
+from kokoro_engine.io.weights import load_model
+from kokoro_engine.tools.benchmark import count_flops, floor_seconds, matmul_peak
 from tests.realweights import benchmark_inputs, real_model_path
 
 

@@ -6,14 +6,14 @@ import re
 
 import pytest
 
-from kokoro_engine.chunking import (
+from kokoro_engine.io.config import phoneme_set
+from kokoro_engine.text.chunking import (
     MAX_TOKENS,
     chunk_phonemes,
     count_tokens,
     split_sentences,
     text_to_chunks,
 )
-from kokoro_engine.config import phoneme_set
 
 VOCAB = phoneme_set()
 STRESS = re.compile("[ˈˌ\\s]")
@@ -57,7 +57,7 @@ lemonade, coffee and biscuits. Thank you for reading, and see you next quarter.
 
 @pytest.fixture(scope="module")
 def english():
-    from kokoro_engine.g2p import get_g2p
+    from kokoro_engine.text.g2p import get_g2p
 
     return get_g2p("a")
 
@@ -241,13 +241,13 @@ def test_phonemeless_sentence_text_is_kept(english) -> None:
 
 
 def _clause_vocab() -> set[str]:
-    from kokoro_engine.config import load_config
+    from kokoro_engine.io.config import load_config
 
     return set(load_config().vocab)
 
 
 def test_long_first_sentence_leaves_at_its_first_clause() -> None:
-    from kokoro_engine.chunking import split_first_clause
+    from kokoro_engine.text.chunking import split_first_clause
 
     vocab = _clause_vocab()
     text = "The temperature in the living room is twenty one degrees, and the front door is locked."
@@ -272,14 +272,14 @@ def test_long_first_sentence_leaves_at_its_first_clause() -> None:
      "ðə tˈɛmpəɹəʧəɹ ɪn ðə lˈɪvɪŋ ɹˈum ɪz twˈɛnti wˈʌn dəɡɹˈiz ɹˈIt nˈW, sˈɜɹ."),
 ])
 def test_first_clause_split_only_when_it_pays(text: str, ps: str) -> None:
-    from kokoro_engine.chunking import split_first_clause
+    from kokoro_engine.text.chunking import split_first_clause
 
     assert split_first_clause([(text, ps)], _clause_vocab()) == [(text, ps)]
 
 
 def test_chunks_are_phonemized_as_they_are_asked_for(english) -> None:
     """A long reply's first chunk must not wait for the G2P of every later sentence."""
-    from kokoro_engine.chunking import iter_text_chunks
+    from kokoro_engine.text.chunking import iter_text_chunks
 
     seen: list[str] = []
 

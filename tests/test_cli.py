@@ -86,7 +86,7 @@ def test_phonemize_every_language(lang, text, capsys):
 def test_every_catalog_voice_has_an_installed_g2p():
     from importlib import resources
 
-    from kokoro_engine.g2p import language_status
+    from kokoro_engine.text.g2p import language_status
 
     catalog = json.loads(resources.files("kokoro_voices").joinpath("catalog.json").read_text("utf-8"))
     names = [voice["name"] for voice in catalog["voices"]]

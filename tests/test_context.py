@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kokoro_engine.assets import IMPORTED_NAME, find_model
+from kokoro_engine.io.assets import IMPORTED_NAME, find_model
 from wyoming_kokoro.catalog import load_catalog
 from wyoming_kokoro.context import offer_voices
 

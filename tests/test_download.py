@@ -185,7 +185,7 @@ def original_layout_pth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _pack_bytes(name: str) -> bytes:
-    from kokoro_engine.voices import VoiceLibrary
+    from kokoro_engine.io.voices import VoiceLibrary
 
     buf = io.BytesIO()
     torch.save(VoiceLibrary().get(name).tensor.clone(), buf)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kokoro_engine.config import load_config
-from kokoro_engine.g2p import get_g2p, language_status
+from kokoro_engine.io.config import load_config
+from kokoro_engine.text.g2p import get_g2p, language_status
 
 VOCAB = set(load_config().vocab)
 
@@ -38,7 +38,7 @@ def test_latin_names_are_spoken_not_dropped(g2p):
 
 
 def test_full_width_latin_is_spoken_as_english_like_in_japanese(g2p):
-    # One Latin-run rule for both scripts (kokoro_engine.g2p.latin_runs_in_english): full-width
+    # One Latin-run rule for both scripts (kokoro_engine.text.g2p.latin_runs_in_english): full-width
     # letters, common in Chinese text, used to reach the vocabulary filter as raw letters.
     full, ascii_ = g2p.phonemize("我用Ｗｉｆｉ。"), g2p.phonemize("我用Wifi。")
     assert full == ascii_ and "wˈIfI" in full and set(full) <= VOCAB

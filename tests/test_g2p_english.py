@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import kokoro_engine.g2p as registry
-from kokoro_engine.config import phoneme_set
-from kokoro_engine.g2p import (
+import kokoro_engine.text.g2p as registry
+from kokoro_engine.io.config import phoneme_set
+from kokoro_engine.text.g2p import (
     LANGUAGES,
     G2PUnavailable,
     LanguageSpec,
@@ -22,8 +22,8 @@ from kokoro_engine.g2p import (
     language_status,
     resolve_lang,
 )
-from kokoro_engine.g2p import english as english_mod
-from kokoro_engine.g2p.english import EnglishG2P
+from kokoro_engine.text.g2p import english as english_mod
+from kokoro_engine.text.g2p.english import EnglishG2P
 
 VOCAB = phoneme_set()
 
@@ -143,15 +143,15 @@ def test_missing_spacy_model_is_unavailable_not_downloaded(monkeypatch) -> None:
 # --- registry ---------------------------------------------------------------------------------
 
 EXPECTED = {
-    "a": ("en_US", None, "kokoro_engine.g2p.english:EnglishG2P", "en-us"),
-    "b": ("en_GB", None, "kokoro_engine.g2p.english:EnglishG2P", "en-gb"),
-    "j": ("ja_JP", "ja", "kokoro_engine.g2p.japanese:JapaneseG2P", None),
-    "z": ("zh_CN", None, "kokoro_engine.g2p.chinese:ChineseG2P", None),
-    "e": ("es_ES", None, "kokoro_engine.g2p.espeak:EspeakG2P", "es"),
-    "f": ("fr_FR", None, "kokoro_engine.g2p.espeak:EspeakG2P", "fr-fr"),
-    "h": ("hi_IN", None, "kokoro_engine.g2p.espeak:EspeakG2P", "hi"),
-    "i": ("it_IT", None, "kokoro_engine.g2p.espeak:EspeakG2P", "it"),
-    "p": ("pt_BR", None, "kokoro_engine.g2p.espeak:EspeakG2P", "pt-br"),
+    "a": ("en_US", None, "kokoro_engine.text.g2p.english:EnglishG2P", "en-us"),
+    "b": ("en_GB", None, "kokoro_engine.text.g2p.english:EnglishG2P", "en-gb"),
+    "j": ("ja_JP", "ja", "kokoro_engine.text.g2p.japanese:JapaneseG2P", None),
+    "z": ("zh_CN", None, "kokoro_engine.text.g2p.chinese:ChineseG2P", None),
+    "e": ("es_ES", None, "kokoro_engine.text.g2p.espeak:EspeakG2P", "es"),
+    "f": ("fr_FR", None, "kokoro_engine.text.g2p.espeak:EspeakG2P", "fr-fr"),
+    "h": ("hi_IN", None, "kokoro_engine.text.g2p.espeak:EspeakG2P", "hi"),
+    "i": ("it_IT", None, "kokoro_engine.text.g2p.espeak:EspeakG2P", "it"),
+    "p": ("pt_BR", None, "kokoro_engine.text.g2p.espeak:EspeakG2P", "pt-br"),
 }
 
 
@@ -216,7 +216,7 @@ def test_language_status_english_usable() -> None:
 
 
 def test_unavailable_language_reason_names_the_extra() -> None:
-    spec = LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.g2p.no_such_module_xyz:JapaneseG2P")
+    spec = LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.text.g2p.no_such_module_xyz:JapaneseG2P")
     reason = registry._status_of(spec)
     assert reason and "wyoming-kokoro[ja]" in reason
     with pytest.raises(G2PUnavailable, match=r"wyoming-kokoro\[ja\]"):
@@ -238,7 +238,7 @@ def test_unavailable_languages_raise_g2p_unavailable(monkeypatch) -> None:
     # script/setup installs every language, so make one unavailable: a factory whose module is missing.
     from types import MappingProxyType
 
-    missing = LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.g2p.no_such_module_xyz:JapaneseG2P")
+    missing = LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.text.g2p.no_such_module_xyz:JapaneseG2P")
     monkeypatch.setattr(registry, "LANGUAGES", MappingProxyType({**registry.LANGUAGES, "j": missing}))
     monkeypatch.setattr(registry, "_cache", {})
     monkeypatch.setattr(registry, "_failures", {})
@@ -254,13 +254,13 @@ def test_unavailable_languages_raise_g2p_unavailable(monkeypatch) -> None:
 def test_import_is_light() -> None:
     # Importing the registry and asking for the status must not pull in spaCy, misaki or torch.
     code = (
-        "import sys, kokoro_engine.g2p as g, kokoro_engine.chunking as c\n"
+        "import sys, kokoro_engine.text.g2p as g, kokoro_engine.text.chunking as c\n"
         "s = g.language_status()\n"
         "assert s['a'] is None, s\n"
         "heavy = [m for m in ('spacy', 'misaki', 'torch', 'phonemizer') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    root = str(Path(registry.__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parent.parent)  # the checkout under test
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
 

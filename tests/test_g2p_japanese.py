@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kokoro_engine.config import load_config
-from kokoro_engine.g2p import get_g2p, language_status
+from kokoro_engine.io.config import load_config
+from kokoro_engine.text.g2p import get_g2p, language_status
 
 pytest.importorskip("fugashi", reason="Japanese needs the [ja] extra (script/setup installs it)")
 
@@ -44,8 +44,8 @@ def test_english_inside_japanese_is_spoken(g2p):
 def test_real_japanese_speech_with_real_voices():
     import torch
 
-    from kokoro_engine.metrics import log_mel_distance_db
     from kokoro_engine.pipeline import KokoroEngine
+    from kokoro_engine.tools.metrics import log_mel_distance_db
     from tests.realweights import real_model_path
 
     torch.set_num_threads(2)
@@ -80,7 +80,7 @@ def test_g2p_fault_falls_back_and_is_spoken(caplog):
 
     torch.set_num_threads(2)
     engine = KokoroEngine.load(real_model_path(), device="cpu")
-    with caplog.at_level("WARNING", logger="kokoro_engine.g2p"):
+    with caplog.at_level("WARNING", logger="kokoro_engine.text.g2p"):
         audio = np.concatenate([c.audio for c in engine.synthesize(MIXED, "jf_alpha", seed=0)])
     assert len(audio) / 24000 > 0.5 and np.sqrt((audio**2).mean()) > 0.01
     warnings = [r for r in caplog.records if "G2P failed" in r.getMessage()]
@@ -88,14 +88,14 @@ def test_g2p_fault_falls_back_and_is_spoken(caplog):
 
 
 def test_g2p_fallback_word_by_word_leaves_out_only_what_fails(caplog):
-    from kokoro_engine.g2p import tolerant
+    from kokoro_engine.text.g2p import tolerant
 
     def fussy(text: str) -> str:
         if "bad" in text:
             raise RuntimeError("cannot read bad")
         return text.upper()
 
-    with caplog.at_level("WARNING", logger="kokoro_engine.g2p"):
+    with caplog.at_level("WARNING", logger="kokoro_engine.text.g2p"):
         assert tolerant(fussy, "j")("good bad fine") == "GOOD FINE"
         assert tolerant(fussy, "j")("all fine") == "ALL FINE"
     assert [r.getMessage().count("leaving out 'bad'") for r in caplog.records] == [1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kokoro_engine.weights import load_model, read_state_dict, save_state_dict
+from kokoro_engine.io.weights import load_model, read_state_dict, save_state_dict
 from tests.oracle import nested_state_dict, reference_forward, reference_model
 
 CASES = [(12, 1.0), (60, 1.2), (510, 1.6)]  # tokens incl. the two pads; 510 is the context limit's worst case

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kokoro_engine.normalize import normalize
+from kokoro_engine.text.normalize import normalize
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -52,7 +52,7 @@ def test_english_rules_stay_out_of_other_languages():
 
 
 def test_normalized_text_is_spoken_by_the_english_g2p():
-    from kokoro_engine.g2p import get_g2p
+    from kokoro_engine.text.g2p import get_g2p
 
     g2p = get_g2p("a")
     spoken = g2p.phonemize("At 3:45 PM it was 72°F. **Nice** 👍")
@@ -72,7 +72,7 @@ def test_normalized_text_is_spoken_by_the_english_g2p():
 def test_what_misaki_already_reads_right_stays_right(written, spoken):
     # Money, ordinals, percentages, dates in words and thousands are left to misaki on purpose;
     # this pins that they come out exactly as the written-out words.
-    from kokoro_engine.g2p import get_g2p
+    from kokoro_engine.text.g2p import get_g2p
 
     g2p = get_g2p("a")
     assert g2p.phonemize(written) == g2p.phonemize(spoken)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from onnx import helper
 
-from kokoro_engine.onnx_import import canonical_layout, import_onnx
-from kokoro_engine.weights import IGNORED_PREFIXES, WeightsError, load_model, read_state_dict
+from kokoro_engine.io.onnx_import import canonical_layout, import_onnx
+from kokoro_engine.io.weights import IGNORED_PREFIXES, WeightsError, load_model, read_state_dict
 from tests.oracle import reference_model
 from tests.realweights import onnx_path, real_model_path
 

@@ -117,3 +117,16 @@ def test_audio_cache_repeats_instantly_and_stays_bounded(engine, monkeypatch):
     tiny = AudioCache(10)
     tiny.put(("a",), first)
     assert tiny.get(("a",)) is None
+
+
+def test_the_package_face_exports_what_it_lists_lazily():
+    # `from kokoro_engine import X` is the server's one way in; importing the package must not load
+    # torch (the server's describe path and `language_status` stay cheap), and every listed name resolves.
+    import subprocess
+    import sys
+
+    code = ("import sys, kokoro_engine as k; assert 'torch' not in sys.modules; "
+            "import kokoro_engine.text.g2p; assert 'torch' not in sys.modules; "
+            "missing = [n for n in k.__all__ if not hasattr(k, n)]; assert not missing, missing; "
+            "assert sorted(k._MODULE_OF) == sorted(set(k.__all__) - {'SAMPLE_RATE', '__version__'})")
+    subprocess.run([sys.executable, "-c", code], check=True)

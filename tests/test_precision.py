@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from kokoro_engine.device import cpu_has_fast
-from kokoro_engine.metrics import duration_agreement, log_mel_distance_db
-from kokoro_engine.weights import load_model
+from kokoro_engine.io.weights import load_model
+from kokoro_engine.tools.metrics import duration_agreement, log_mel_distance_db
 from tests.realweights import benchmark_inputs, real_model_path
 
 pytestmark = pytest.mark.skipif(not cpu_has_fast(torch.bfloat16),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from kokoro_engine.metrics import log_mel_distance_db
-from kokoro_engine.weights import load_model
+from kokoro_engine.io.weights import load_model
+from kokoro_engine.tools.metrics import log_mel_distance_db
 from tests.realweights import ort_synthesize, real_model_path, voice_pack
 
 PHRASES = [

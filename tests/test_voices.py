@@ -7,7 +7,13 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from kokoro_engine.voices import VoiceError, VoiceLibrary, VoiceNotFound, load_voice_bundle, load_voice_file
+from kokoro_engine.io.voices import (
+    VoiceError,
+    VoiceLibrary,
+    VoiceNotFound,
+    load_voice_bundle,
+    load_voice_file,
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +74,14 @@ def test_bad_shape_is_rejected(tmp_path):
 @pytest.mark.parametrize("expr", ["jf_alpha:nan+jf_alpha:-1", "jf_alpha:1e309", "jf_alpha:0+jf_alpha:0",
                                   "jf_alpha:inf", "a++b", "a:", ":0.5", "a:-1"])
 def test_parse_voice_expression_refuses_bad_weights(expr: str) -> None:
-    from kokoro_engine.voices import VoiceError, parse_voice_expression
+    from kokoro_engine.io.voices import VoiceError, parse_voice_expression
 
     with pytest.raises(VoiceError):
         parse_voice_expression(expr)
 
 
 def test_parse_voice_expression_pairs() -> None:
-    from kokoro_engine.voices import parse_voice_expression
+    from kokoro_engine.io.voices import parse_voice_expression
 
     assert parse_voice_expression("af_heart") == [("af_heart", 1.0)]
     assert parse_voice_expression("a + b") == [("a", 1.0), ("b", 1.0)]

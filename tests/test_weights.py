@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from kokoro_engine.weights import (
+from kokoro_engine.io.weights import (
     WeightsError,
     fold_weight_norm,
     load_model,

@@ -84,7 +84,7 @@ def data_dir(tmp_path: Path) -> Path:
     """A data dir already holding the imported pip weights, so the server starts without importing."""
     from realweights import real_model_path  # tests/ is on sys.path (rootdir-relative imports)
 
-    from kokoro_engine.assets import IMPORTED_NAME
+    from kokoro_engine.io.assets import IMPORTED_NAME
 
     data = tmp_path / "data"
     data.mkdir()

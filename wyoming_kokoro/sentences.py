@@ -1,6 +1,6 @@
 """Incremental sentence splitting for streamed text (LLM deltas with arbitrary boundaries).
 
-Built on the engine's splitter (`kokoro_engine.chunking.split_sentences`), so streamed and plain text
+Built on the engine's splitter (`kokoro_engine.text.chunking.split_sentences`), so streamed and plain text
 follow one rule set (abbreviations, decimals, `。`, the Hindi danda `।` …): every sentence but the
 last is complete once more text has arrived after it; the last waits for more text or `finish()`.
 Markdown is left alone: the engine's normalizer cleans it (and reads `2*3` and inline phonemes).
@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import re
 
-from kokoro_engine.chunking import SENTENCE_BREAKS, split_sentences
-from kokoro_engine.ssml import is_ssml, parse_ssml, strip_tags
+from kokoro_engine import SENTENCE_BREAKS, is_ssml, parse_ssml, split_sentences, strip_tags
 
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z_][\w:.-]*)")
 _MARKUP = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")  # a whole tag; `>` inside quoted values too

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from kokoro_engine.memory import IdleRelease, resident_bytes
+from kokoro_engine import IdleRelease, resident_bytes
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
 """The Kokoro-82M network, one module per component (StyleTTS2 / iSTFTNet lineage)."""
 
-from .kokoro import KokoroModel
+from kokoro_engine.model.kokoro import KokoroModel
 
 __all__ = ["KokoroModel"]

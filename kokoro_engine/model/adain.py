@@ -28,10 +28,10 @@ class AdaIN1d(nn.Module):
         generator's convolutions on CPU).
         """
         gamma, beta = self.fc(s).float()[:, :, None].chunk(2, dim=1)
-        # E[x²] − E[x]² with torch's cascaded (pairwise) sums: ten times faster on CPU than
+        # E[x²] − E[x]² with torch's cascaded (pairwise) sums: much faster on CPU than
         # torch.var_mean's Welford pass, and as accurate here because these activations are
-        # centred (|mean| ≲ std). A BLAS dot product for E[x²] was faster still but accumulated
-        # enough error over 100k+ frames to cost 0.3 dB against fp32.
+        # centred (|mean| ≲ std). A BLAS dot product for E[x²] is faster still but accumulates
+        # its error over an audio-rate sentence's frames enough to be measured (PERFORMANCE.md).
         xf = x.float()
         mean = xf.mean(dim=-1, keepdim=True)
         var = (xf.square().mean(dim=-1, keepdim=True) - mean.square()).clamp_min(0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .adain import AdainResBlk1d
-from .generator import Generator
+from kokoro_engine.model.adain import AdainResBlk1d
+from kokoro_engine.model.generator import Generator
 
 
 class Decoder(nn.Module):

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import SAMPLE_RATE
-from .adain import AdaIN1d
-from .source import SourceModuleHnNSF
-from .stft import make_stft
+from kokoro_engine import SAMPLE_RATE
+from kokoro_engine.model.adain import AdaIN1d
+from kokoro_engine.model.source import SourceModuleHnNSF
+from kokoro_engine.model.stft import make_stft
 
 
 def _same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -69,7 +69,7 @@ class AdaINResBlock1(nn.Module):
             xt = c1(adain_snake(x, s, n1, a1))
             xt = c2(adain_snake(xt, s, n2, a2))
             # In place after the first sum (the input is shared with the sibling blocks): one
-            # audio-rate tensor less alive at a time, which is 77 MB on a 510-token chunk.
+            # audio-rate tensor less alive at a time, the largest kind there is.
             x = x + xt if i == 0 else x.add_(xt)
         return x
 
@@ -144,8 +144,8 @@ class Generator(nn.Module):
             x = xs.div_(self.num_kernels)
         bins = self.post_n_fft // 2 + 1
         with torch.autocast(x.device.type, enabled=False):
-            # conv_post predicts log-magnitude and phase directly: in bf16 its rounding alone
-            # doubles the spectral distance to fp32, for 0.4 % of the generator's work. So fp32.
+            # conv_post predicts log-magnitude and phase directly, so its rounding reaches the
+            # spectrum unsmoothed, and it is a sliver of the generator's work. So fp32.
             x = self.conv_post(F.leaky_relu(x.float()))
             # Log-magnitude → exp; the phase head is squashed by sin as in iSTFTNet.
             return self.stft.inverse(torch.exp(x[:, :bins]), torch.sin(x[:, bins:]))

@@ -1,19 +1,19 @@
 """int8 convolutions for the generator's residual blocks (CPU with VNNI, through oneDNN).
 
-The AdaIN residual blocks' 128- and 256-channel convolutions are ~80 % of the model's FLOPs. A
+The AdaIN residual blocks' 128- and 256-channel convolutions are most of the model's FLOPs. A
 VNNI CPU does u8×s8 dot products at about twice its bf16 rate, and oneDNN's int8 convolution
 (`torch.ops.onednn.qconv1d_pointwise`, the kernel PyTorch's own x86 int8 path lowers to) runs
 them. Weights are quantized once, symmetrically per output channel.
 
 Activations are what make or break the quality. One scale per tensor is set by the loudest
-moment of the sentence, which leaves pauses and soft syllables a handful of levels: 0.7–2.0 dB
-log-mel distance to fp32, growing with the sentence's length. So each activation is quantized
+moment of the sentence, which leaves pauses and soft syllables a handful of levels, and the
+error grows with the sentence's length. So each activation is quantized
 per *time block* (about half a second) with that block's own range: every block is cut out with
 its convolution's receptive-field halo, mapped affinely onto [0, 1], and all blocks go through
 one batched int8 convolution; each block's output is mapped back by the same affine map. That is
 exact algebra (a convolution is linear; the halo makes each block independent), so the only error
-is the 8-bit rounding inside a block: 0.3 dB log-mel distance to fp32 on the benchmark's texts,
-less than two fp32 renderings with different noise seeds differ by (0.3–0.4 dB).
+is the 8-bit rounding inside a block, smaller than the difference between two fp32 renderings
+with different noise seeds (the figures: docs/PERFORMANCE.md).
 
 Only kernels 7 and 11 are swapped: the extra passes (range, gather, map back) cost about what the
 int8 kernel saves on a kernel-3 convolution, so those stay in the compute dtype.
@@ -31,10 +31,10 @@ import torch
 from torch import nn
 
 if TYPE_CHECKING:
-    from .generator import AdaINResBlock1, Generator
+    from kokoro_engine.model.generator import AdaINResBlock1, Generator
 
 # Seconds of audio per activation block: short enough to follow loudness, long enough that the
-# receptive-field halo (≤ 25 frames a side) costs little (≤ 6 % at 800 frames/s, 1 % at 4,800).
+# receptive-field halo (≤ 25 frames a side) is a small part of every block at every frame rate.
 BLOCK_SECONDS = 0.5
 
 
@@ -129,8 +129,7 @@ def quantize_generator(generator: Generator, block_seconds: float = BLOCK_SECOND
     """Swap the convolutions with kernels of at least `min_kernel` inside the generator's AdaIN
     residual blocks (`convs1`, `convs2`), including the source path's `noise_res` blocks, for
     `Int8Conv1d`s; returns how many. Upsampling, the source path's `noise_convs` and `conv_post` stay
-    as they were: they are ~3 % of the work, and `conv_post` sets magnitude
-    and phase directly."""
+    as they were: they are little of the work, and `conv_post` sets magnitude and phase directly."""
     count = 0
     for stage, rate in enumerate(generator.stage_frame_rates()):
         noise_res = cast("AdaINResBlock1", generator.noise_res[stage])  # ModuleList items are Modules

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import SAMPLE_RATE
-from ..config import KokoroConfig
-from .albert import PLBert
-from .decoder import Decoder
-from .prosody import ProsodyPredictor
-from .text_encoder import TextEncoder
+from kokoro_engine import SAMPLE_RATE
+from kokoro_engine.io.config import KokoroConfig
+from kokoro_engine.model.albert import PLBert
+from kokoro_engine.model.decoder import Decoder
+from kokoro_engine.model.prosody import ProsodyPredictor
+from kokoro_engine.model.text_encoder import TextEncoder
 
 
 class KokoroModel(nn.Module):
@@ -54,7 +54,7 @@ class KokoroModel(nn.Module):
     def quantize_generator(self) -> int:
         """Run the generator's residual-block convolutions in int8 on a VNNI CPU (model/int8.py);
         everything else keeps its dtype. Returns how many convolutions were swapped."""
-        from .int8 import quantize_generator
+        from kokoro_engine.model.int8 import quantize_generator
 
         if self.device.type != "cpu":
             raise ValueError("int8 convolutions run on the CPU only")

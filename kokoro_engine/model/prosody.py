@@ -7,8 +7,8 @@ from typing import cast
 import torch
 from torch import nn
 
-from .adain import AdainResBlk1d, AdaLayerNorm
-from .rnn import run_lstm
+from kokoro_engine.model.adain import AdainResBlk1d, AdaLayerNorm
+from kokoro_engine.model.rnn import run_lstm
 
 
 class DurationEncoder(nn.Module):

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .rnn import run_lstm
+from kokoro_engine.model.rnn import run_lstm
 
 
 class ChannelLayerNorm(nn.Module):

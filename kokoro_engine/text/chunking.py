@@ -104,7 +104,7 @@ def split_sentences(text: str, lang: str) -> list[str]:
     """
     if lang:
         try:
-            from kokoro_engine.g2p import resolve_lang
+            from kokoro_engine.text.g2p import resolve_lang
 
             lang = resolve_lang(lang)
         except ValueError:

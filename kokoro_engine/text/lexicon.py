@@ -96,7 +96,7 @@ class _Compiled:
 
 
 def _lang_codes(value: object, where: str) -> frozenset[str]:
-    from .g2p import UnknownLanguage, resolve_lang
+    from kokoro_engine.text.g2p import UnknownLanguage, resolve_lang
 
     if value in (None, ""):
         return frozenset()
@@ -223,7 +223,7 @@ class Lexicon:
             raise LexiconError("a lexicon file changed while it was read")
         self._count = len(entries)
         langs = {code for e in entries for code in e.langs}
-        from .g2p import LANGUAGES
+        from kokoro_engine.text.g2p import LANGUAGES
 
         by_lang = {code: _Compiled([e for e in entries if not e.langs or code in e.langs])
                    for code in set(LANGUAGES) | langs}
@@ -259,8 +259,8 @@ def phonemizer(g2p: Callable[[str], str], lang: str, vocab: Collection[str],
                lexicon: Lexicon | None = None) -> Callable[[str], str]:
     """A sentence phonemizer: lexicon entries and inline `[word](/phonemes/)` spoken as written,
     the rest through `g2p` (a language's `phonemize`), read tolerantly: a span it raises on is
-    spoken as far as it is readable (`kokoro_engine.g2p.tolerant`)."""
-    from .g2p import tolerant
+    spoken as far as it is readable (`kokoro_engine.text.g2p.tolerant`)."""
+    from kokoro_engine.text.g2p import tolerant
 
     g2p = tolerant(g2p, lang)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import tempfile
 
-from ..normalize import normalize
-from . import latin_runs_in_english
+from kokoro_engine.text.g2p import latin_runs_in_english
+from kokoro_engine.text.normalize import normalize
 
 
 class ChineseG2P:

@@ -27,12 +27,12 @@ CASES: dict[str, str] = {
 
 
 def main(args: argparse.Namespace) -> int:
-    from .assets import model_or_default
-    from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
-    from .g2p import get_g2p
-    from .metrics import duration_agreement, log_mel_distance_db
-    from .voices import VoiceLibrary
-    from .weights import load_model
+    from kokoro_engine.device import default_stft, resolve_device, resolve_dtype, resolve_quantize
+    from kokoro_engine.io.assets import model_or_default
+    from kokoro_engine.io.voices import VoiceLibrary
+    from kokoro_engine.io.weights import load_model
+    from kokoro_engine.text.g2p import get_g2p
+    from kokoro_engine.tools.metrics import duration_agreement, log_mel_distance_db
 
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import load_config
-from .model import KokoroModel
-from .weights import WeightsError, save_state_dict
+from kokoro_engine.io.config import load_config
+from kokoro_engine.io.weights import WeightsError, save_state_dict
+from kokoro_engine.model import KokoroModel
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ go through the English G2P instead of reaching the model as raw letters.
 
 from __future__ import annotations
 
-from ..normalize import normalize
-from . import latin_runs_in_english
+from kokoro_engine.text.g2p import latin_runs_in_english
+from kokoro_engine.text.normalize import normalize
 
 
 class JapaneseG2P:

@@ -8,8 +8,8 @@ own language.
 Factory convention: the registry calls `Class(**spec.factory_kwargs)` and expects an object with a
 `lang` attribute and a `phonemize(text) -> str` method (the `G2P` protocol). Keyword arguments:
 
-* English (`kokoro_engine.g2p.english:EnglishG2P`): `british: bool`.
-* espeak-ng languages (`kokoro_engine.g2p.espeak:EspeakG2P`): `lang` (Kokoro letter) and `voice`
+* English (`kokoro_engine.text.g2p.english:EnglishG2P`): `british: bool`.
+* espeak-ng languages (`kokoro_engine.text.g2p.espeak:EspeakG2P`): `lang` (Kokoro letter) and `voice`
   (espeak-ng voice name, e.g. `"fr-fr"`).
 * Japanese / Mandarin: no arguments.
 
@@ -95,13 +95,13 @@ def _espeak(code: str, name: str, locale: str, voice: str) -> LanguageSpec:
         name=name,
         locale=locale,
         extra=None,
-        factory="kokoro_engine.g2p.espeak:EspeakG2P",
+        factory="kokoro_engine.text.g2p.espeak:EspeakG2P",
         espeak_voice=voice,
         factory_kwargs=MappingProxyType({"lang": code, "voice": voice}),
     )
 
 
-_ENGLISH = "kokoro_engine.g2p.english:EnglishG2P"
+_ENGLISH = "kokoro_engine.text.g2p.english:EnglishG2P"
 
 LANGUAGES: Mapping[str, LanguageSpec] = MappingProxyType(
     {
@@ -109,8 +109,8 @@ LANGUAGES: Mapping[str, LanguageSpec] = MappingProxyType(
                           espeak_voice="en-us", factory_kwargs=MappingProxyType({"british": False})),
         "b": LanguageSpec("b", "British English", "en_GB", None, _ENGLISH,
                           espeak_voice="en-gb", factory_kwargs=MappingProxyType({"british": True})),
-        "j": LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.g2p.japanese:JapaneseG2P"),
-        "z": LanguageSpec("z", "Mandarin Chinese", "zh_CN", None, "kokoro_engine.g2p.chinese:ChineseG2P"),  # misaki[zh] is a core dependency
+        "j": LanguageSpec("j", "Japanese", "ja_JP", "ja", "kokoro_engine.text.g2p.japanese:JapaneseG2P"),
+        "z": LanguageSpec("z", "Mandarin Chinese", "zh_CN", None, "kokoro_engine.text.g2p.chinese:ChineseG2P"),  # misaki[zh] is a core dependency
         "e": _espeak("e", "Spanish", "es_ES", "es"),
         "f": _espeak("f", "French", "fr_FR", "fr-fr"),
         "h": _espeak("h", "Hindi", "hi_IN", "hi"),

@@ -92,7 +92,7 @@ def say_as(text: str, interpret_as: str, fmt: str | None, lang: str | None) -> s
     if kind == "date":
         return _date(text, (fmt or "").lower(), lang)
     if kind == "time":
-        from .normalize import times
+        from kokoro_engine.text.normalize import times
 
         return times(text) if english else text
     return text
@@ -108,7 +108,7 @@ def _date(text: str, fmt: str, lang: str | None) -> str:
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return text
     if (lang or "a") in ("a", "b"):
-        from .normalize import iso_dates
+        from kokoro_engine.text.normalize import iso_dates
 
         return iso_dates(f"{year:04d}-{month:02d}-{day:02d}")
     return f"{_n2w(day, lang)} {_n2w(month, lang)} {_n2w(year, lang)}"
@@ -182,7 +182,7 @@ def _extend(seg: Segment, text: str) -> Segment:
 def _lang_code(lang: str | None) -> str | None:
     if not lang:
         return None
-    from .g2p import UnknownLanguage, resolve_lang
+    from kokoro_engine.text.g2p import UnknownLanguage, resolve_lang
 
     try:
         return resolve_lang(lang)

@@ -12,9 +12,9 @@ import re
 import threading
 from typing import Any, NamedTuple
 
-from kokoro_engine.config import phoneme_set
-from kokoro_engine.g2p import G2PUnavailable
-from kokoro_engine.normalize import normalize
+from kokoro_engine.io.config import phoneme_set
+from kokoro_engine.text.g2p import G2PUnavailable
+from kokoro_engine.text.normalize import normalize
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _make_misaki(british: bool, nlp: Any, fallback: Any) -> Any:
 def _make_fallback(british: bool) -> Any:
     """espeak-ng for words missing from misaki's lexicon, or None if espeak-ng cannot start."""
     try:
-        from .espeak import use_bundled_espeak
+        from kokoro_engine.text.g2p.espeak import use_bundled_espeak
 
         use_bundled_espeak()
         from misaki.espeak import EspeakFallback

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from ..normalize import normalize
+from kokoro_engine.text.normalize import normalize
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class EspeakG2P:
         use_bundled_espeak()
         from misaki.espeak import EspeakG2P as MisakiEspeak
 
-        from ..config import phoneme_set
+        from kokoro_engine.io.config import phoneme_set
 
         self.lang = lang
         self.voice = voice

@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from . import SAMPLE_RATE
+from kokoro_engine import SAMPLE_RATE
 
 T = TypeVar("T")
 
@@ -138,7 +138,7 @@ def _reference_model(state_dict: dict[str, torch.Tensor]):
         from kokoro import KModel
     except ImportError as exc:
         raise SystemExit("kokoro-engine: error: --compare-reference needs `pip install kokoro==0.9.4`") from exc
-    from .config import raw_config
+    from kokoro_engine.io.config import raw_config
 
     config = raw_config()
     empty = Path(tempfile.mkdtemp()) / "empty.pth"
@@ -158,7 +158,7 @@ def _onnx_session(threads: int):
         import onnxruntime as ort
     except ImportError as exc:
         raise SystemExit("kokoro-engine: error: --compare-onnx needs `pip install onnxruntime`") from exc
-    from .assets import pip_int8_onnx_path
+    from kokoro_engine.io.assets import pip_int8_onnx_path
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -179,12 +179,12 @@ def _cpu_name() -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .assets import model_or_default
-    from .device import default_stft, resolve_device, resolve_dtype, resolve_quantize
-    from .g2p import get_g2p
-    from .pipeline import KokoroEngine
-    from .voices import VoiceLibrary
-    from .weights import load_model, read_state_dict
+    from kokoro_engine.device import default_stft, resolve_device, resolve_dtype, resolve_quantize
+    from kokoro_engine.io.assets import model_or_default
+    from kokoro_engine.io.voices import VoiceLibrary
+    from kokoro_engine.io.weights import load_model, read_state_dict
+    from kokoro_engine.pipeline import KokoroEngine
+    from kokoro_engine.text.g2p import get_g2p
 
     threads = args.threads or min(2, torch.get_num_threads())
     torch.set_num_threads(threads)
@@ -265,7 +265,7 @@ def main(args: argparse.Namespace) -> int:
                 f"{len(ids) / latency:>7.0f} {first:>9.3f} {flops['total'] / 1e9:>6.1f} {floor / seconds:>9.3f}"
                 f" {first_floor:>9.3f} {100 * floor / latency:>6.0f}")
         if fp32 is not None:
-            from .metrics import duration_agreement, log_mel_distance_db
+            from kokoro_engine.tools.metrics import duration_agreement, log_mel_distance_db
 
             with torch.inference_mode():
                 base, base_durations = fp32(input_ids, style, 1.0, torch.Generator().manual_seed(0))

@@ -108,7 +108,7 @@ def ensure_pip_model(dest_dir: str | Path, onnx_cache: Path | None = None) -> Pa
 
     `onnx_cache` is where the joined ONNX file is kept (default: the user cache folder).
     """
-    from .onnx_import import import_onnx
+    from kokoro_engine.io.onnx_import import import_onnx
 
     dest = Path(dest_dir) / IMPORTED_NAME
     if dest.is_file() and dest.stat().st_size > 0:

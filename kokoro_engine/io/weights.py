@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from .config import KokoroConfig, load_config
-from .model import KokoroModel
+from kokoro_engine.io.config import KokoroConfig, load_config
+from kokoro_engine.model import KokoroModel
 
 _LOGGER = logging.getLogger(__name__)
 
