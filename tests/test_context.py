@@ -61,3 +61,18 @@ def test_find_model_prefers_full_weights_and_skips_the_import_on_request(tmp_pat
     assert find_model([first, second], imported=imported) == (first / IMPORTED_NAME if imported else None)
     (second / "kokoro-v1_0.pth").write_bytes(b"x")
     assert find_model([first, second], imported=imported) == second / "kokoro-v1_0.pth"
+
+
+def test_the_server_imports_the_engine_only_through_its_package_face():
+    # `kokoro_engine/__init__.py` is the engine's public API; reaching past it into its modules
+    # would let the server depend on the engine's layout.
+    import ast
+
+    server = Path(__file__).resolve().parent.parent / "wyoming_kokoro"
+    reaching = []
+    for path in sorted(server.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            reaching += [f"{path.name}:{node.lineno} {n}" for n in names if n.startswith("kokoro_engine.")]
+    assert not reaching, reaching

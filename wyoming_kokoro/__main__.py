@@ -181,7 +181,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     _LOGGER.info("Loaded %s on %s (%s%s)", model, engine.device, str(engine.model.compute_dtype).replace("torch.", ""),
                  f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "")
     try:
-        from kokoro_engine.text.g2p import language_status
+        from kokoro_engine import language_status
 
         status = language_status()
     except Exception:  # a broken registry should not hide every voice; the engine reports per request
@@ -232,7 +232,7 @@ def prepare(args: argparse.Namespace) -> ServerContext:
                 raise StartupError(f"--blend {name}: voice {voice!r} is not available")
         blends[name.strip()] = expr.strip()
 
-    from kokoro_engine.text.g2p import UnknownLanguage, resolve_lang
+    from kokoro_engine import UnknownLanguage, resolve_lang
 
     voice_for: dict[str, str] = {}
     for spec in args.voice_for:

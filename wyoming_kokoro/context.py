@@ -95,7 +95,7 @@ class ServerContext:
         installed catalog voice of that language; None (the default voice) if there is none."""
         if not isinstance(language, str) or not language.strip():
             return None
-        from kokoro_engine.text.g2p import UnknownLanguage, resolve_lang
+        from kokoro_engine import UnknownLanguage, resolve_lang
 
         try:
             code = resolve_lang(language)
