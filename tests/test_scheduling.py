@@ -187,6 +187,119 @@ def test_a_short_reply_overtakes_a_long_one_over_wyoming_with_unchanged_audio(
     np.testing.assert_array_equal(audio_samples(long_events), alone_long)
 
 
+def test_a_new_request_runs_at_a_pre_emption_point_inside_a_long_chunk() -> None:
+    # A chunk of A reaches a pre-emption point (as the generator does between residual blocks) with
+    # B already submitted: B's first chunk is made there, before A's chunk ends.
+    from kokoro_engine import preempt
+
+    async def main() -> tuple[list[str], list[str], list[str], int]:
+        log: list[str] = []
+        worker = Worker(chunk_timeout=0, max_backlog=1000)
+        loop = asyncio.get_running_loop()
+        b = _job("B", 2, log, loop=loop)
+
+        def a_chunks() -> Iterator[str]:
+            log.append("A0-start")
+            worker.submit(b)  # from inside the chunk: B is waiting when the point is reached
+            preempt.point("cpu")
+            preempt.point("cpu")  # nothing waiting any more: carries straight on
+            log.append("A0-end")
+            yield "A0"
+            log.append("A1")
+            yield "A1"
+
+        try:
+            a = worker.submit(Job(make_chunks=a_chunks, loop=loop))
+            got_a, got_b = await asyncio.gather(_collect(a), _collect(b))
+        finally:
+            worker.stop()
+        return log, got_a, got_b, worker.preempted
+
+    log, got_a, got_b, preempted = asyncio.run(main())
+    assert log[:3] == ["A0-start", "B0", "A0-end"] and preempted == 1
+    assert got_a == ["A0", "A1"] and got_b == ["B0", "B1"]  # both complete, each in order
+    assert preempt.point("cpu") is None  # outside the worker thread no callback is installed
+
+
+def test_stop_during_a_chunk_that_jumped_in_ends_both_requests() -> None:
+    from kokoro_engine import preempt
+    from wyoming_kokoro.worker import WorkerStopped
+
+    async def main() -> tuple[BaseException | None, BaseException | None]:
+        worker = Worker(chunk_timeout=0)
+        loop = asyncio.get_running_loop()
+        inside = threading.Event()
+
+        def b_chunks() -> Iterator[str]:
+            inside.set()
+            worker.stop()  # the shutdown arrives while B's chunk runs inside A's
+            yield "B0"
+
+        b = Job(make_chunks=b_chunks, loop=loop)
+
+        def a_chunks() -> Iterator[str]:
+            worker.submit(b)
+            preempt.point("cpu")
+            yield "A0"
+
+        a = worker.submit(Job(make_chunks=a_chunks, loop=loop))
+        errors = []
+        for job in (a, b):
+            try:
+                await asyncio.wait_for(_collect(job), 10)
+                errors.append(None)
+            except WorkerStopped as err:
+                errors.append(err)
+        assert inside.is_set()
+        return errors[0], errors[1]
+
+    err_a, err_b = asyncio.run(main())
+    assert isinstance(err_a, WorkerStopped) and isinstance(err_b, WorkerStopped)
+
+
+@pytest.mark.slow
+def test_a_short_reply_made_inside_a_long_chunk_sounds_as_it_does_alone() -> None:
+    # The real engine: the short reply is submitted from inside the long reply's first chunk, so it
+    # runs at the generator's first pre-emption point, inside the long chunk's autocast; both
+    # renderings must equal their renderings alone, sample for sample.
+    from kokoro_engine import KokoroEngine
+    from tests.realweights import real_model_path
+
+    worker = Worker(chunk_timeout=0, max_backlog=1000)
+    try:
+        engine = worker.call(lambda: KokoroEngine.load(real_model_path()))
+
+        def make(text: str, before: object = None):
+            def chunks() -> Iterator[np.ndarray]:
+                made = engine.synthesize(text, "jf_alpha", seed=0)
+                if before is not None:
+                    worker.submit(before)  # type: ignore[arg-type]
+                for chunk in made:
+                    yield chunk.audio
+            return chunks
+
+        async def render(job: Job, *submitted_by_it: Job) -> list[np.ndarray]:
+            got = await asyncio.gather(_collect(worker.submit(job)), *map(_collect, submitted_by_it))
+            return [np.concatenate(chunks) for chunks in got]
+
+        async def main() -> tuple[list[np.ndarray], list[np.ndarray], int, int]:
+            loop = asyncio.get_running_loop()
+            alone = await render(Job(make_chunks=make(LONG), loop=loop))
+            alone += await render(Job(make_chunks=make(SHORT), loop=loop))
+            before = worker.preempted
+            short = Job(make_chunks=make(SHORT), loop=loop)
+            together = await render(Job(make_chunks=make(LONG, short), loop=loop), short)
+            return alone, together, before, worker.preempted
+
+        alone, together, before, after = asyncio.run(main())
+    finally:
+        worker.stop()
+    assert after == before + 1  # the short reply's chunk ran at a pre-emption point
+    assert len(alone[1]) > 24000 and len(alone[0]) > 10 * 24000
+    np.testing.assert_array_equal(together[0], alone[0])
+    np.testing.assert_array_equal(together[1], alone[1])
+
+
 def test_call_runs_on_the_worker_thread_and_refuses_after_stop() -> None:
     worker = Worker(chunk_timeout=0)
     assert worker.call(lambda: threading.current_thread().name) == worker.name

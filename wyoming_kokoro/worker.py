@@ -14,6 +14,11 @@ run on the worker leaves two teams, more OpenMP threads than cores, and libgomp 
 workers spinning between parallel regions (its "throttled" wait), so each of the thousands of small
 regions of a synthesis waits for a futex wake-up.
 
+A chunk is not the smallest turn for a new request: the engine's generator offers pre-emption
+points between its residual blocks (`kokoro_engine.preempt`), and when a request that has produced
+nothing yet is waiting there, its first chunk runs right then, inside the long chunk, instead of
+after it. At most `first_chunk_streak` such chunks jump in per interrupted chunk.
+
 A watchdog fails a chunk that runs far beyond any sane time (a hang in native G2P or torch code):
 its request gets an error, the stuck thread is abandoned, and a fresh thread serves the rest.
 
@@ -36,7 +41,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from kokoro_engine import IdleRelease, resident_bytes
+from kokoro_engine import IdleRelease, preempt, resident_bytes
 
 T = TypeVar("T")
 
@@ -142,6 +147,8 @@ class Worker:
         self._generation = 0
         self._stopping = False
         self._release_idle_memory = IdleRelease()
+        self._nested = 0  # chunks that jumped into the chunk in progress (pre-emption points)
+        self.preempted = 0  # how many chunks have run at a pre-emption point, for tests and /health
         self._new: collections.deque[Job] = collections.deque()  # not started yet, arrival order
         self._running: collections.deque[Job] = collections.deque()  # started, round robin
         self._start_thread()
@@ -237,6 +244,7 @@ class Worker:
         return not self._new and not any(self._ready(job) for job in self._running)
 
     def _run(self, generation: int) -> None:
+        preempt.install(functools.partial(self._preempt, generation))
         streak = 0
         while generation == self._generation:
             with self._lock:
@@ -264,6 +272,43 @@ class Worker:
                 # Hand a long request's freed audio-rate buffers back, so idle RSS stays bounded.
                 self._release_idle_memory()
 
+    def _preempt(self, generation: int) -> None:
+        """At a pre-emption point of the chunk in progress: run a waiting new request's first chunk."""
+        if self._nested < 0 or self._nested >= self.first_chunk_streak or generation != self._generation:
+            return
+        if not self._take_new(block=False):
+            self._queue.put(None)  # stop(): leave it for the main loop, which ends the thread
+            return
+        with self._lock:
+            job = self._new.popleft() if self._new else None
+            outer = self._current
+        if job is None or outer is None:  # nothing waiting, or the chunk in progress was failed
+            if job is not None:
+                with self._lock:
+                    self._new.appendleft(job)
+            return
+        if job.cancelled.is_set() or job.finished:
+            job._finish()
+            return
+        nested, self._nested = self._nested, -1  # no pre-emption inside the jumping chunk
+        self._turn(job, generation)  # reports its own failures to its request, never raises
+        self._nested = nested + 1
+        self.preempted += 1
+        with self._lock:
+            resumed = self._current is None and not self._stopping and generation == self._generation
+            if resumed:
+                self._current = outer  # the interrupted chunk carries on
+            if not job.finished:
+                if self._stopping:
+                    job._finish(WorkerStopped("the server is shutting down"))
+                else:
+                    self._running.append(job)
+        if not resumed:
+            # stop() or the watchdog ended the chunk that jumped in; the interrupted one is not
+            # anywhere they look, and what it makes would be dropped: end its request too.
+            outer[0]._finish(WorkerStopped("the server is shutting down") if self._stopping
+                             else SynthesisTimeout("the worker was replaced during this request"))
+
     def _fail_all(self, error: BaseException) -> None:
         with self._lock:
             jobs = [*self._new, *self._running]
@@ -274,6 +319,8 @@ class Worker:
 
     def _turn(self, job: Job, generation: int) -> bool:
         """One chunk of `job` (its first turn also builds its chunk generator); whether it made one."""
+        if self._nested >= 0:
+            self._nested = 0  # an outer chunk: a fresh allowance of chunks that may jump in
         with self._lock:
             self._current = (job, time.monotonic(), generation)
         try:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kokoro_engine import SAMPLE_RATE
+from kokoro_engine import SAMPLE_RATE, preempt
 from kokoro_engine.model.adain import AdaIN1d
 from kokoro_engine.model.source import SourceModuleHnNSF
 from kokoro_engine.model.stft import make_stft
@@ -138,8 +138,10 @@ class Generator(nn.Module):
                 x = F.pad(x, (1, 0), mode="reflect")  # one frame so the stage matches the STFT frames
             x = x + x_source
             blocks = self.stage_resblocks(i)
+            preempt.point(x.device.type)
             xs = blocks[0](x, s)  # a fresh tensor: safe to accumulate into
             for block in blocks[1:]:
+                preempt.point(x.device.type)
                 xs.add_(block(x, s))
             x = xs.div_(self.num_kernels)
         bins = self.post_n_fft // 2 + 1
