@@ -148,7 +148,7 @@ class Worker:
         self._stopping = False
         self._release_idle_memory = IdleRelease()
         self._nested = 0  # chunks that jumped into the chunk in progress (pre-emption points)
-        self.preempted = 0  # how many chunks have run at a pre-emption point, for tests and /health
+        self.preempted = 0  # how many chunks have run at a pre-emption point (tests read it)
         self._new: collections.deque[Job] = collections.deque()  # not started yet, arrival order
         self._running: collections.deque[Job] = collections.deque()  # started, round robin
         self._start_thread()
