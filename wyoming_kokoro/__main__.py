@@ -187,9 +187,8 @@ def prepare(args: argparse.Namespace) -> ServerContext:
     except Exception:  # a broken registry should not hide every voice; the engine reports per request
         status = {}
     library = engine.voices
-    available = set(library.names())
-    offer = offer_voices(catalog, status, available | {name for name in catalog if library.on_disk(name)},
-                         can_download=can_download, fallback=fallback)
+    available = set(library.names())  # just scanned: every pack on disk
+    offer = offer_voices(catalog, status, available, can_download=can_download, fallback=fallback)
     installed, english_only, also_english = offer.installed, offer.english_only, offer.also_english
 
     default = args.voice or "af_heart"

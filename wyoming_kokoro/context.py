@@ -109,6 +109,14 @@ class ServerContext:
                       if entry.lang_code == code and self.installed.get(name) and name not in self.english_only]
         return min(candidates, key=lambda c: (_grade(c[0]), c[1]))[1] if candidates else None
 
+    def request_voice(self, voice: Any) -> str:
+        """The voice expression for a Wyoming request's `voice` object (its name, else its language;
+        `synthesize` and `synthesize-start` alike). Raises RequestError."""
+        voice = voice or {}
+        if not isinstance(voice, dict):
+            raise RequestError("voice must be an object", "bad-request")
+        return self.resolve_voice(voice.get("name") or self.voice_for_language(voice.get("language")))
+
     def resolve_voice(self, name: str | None) -> str:
         """Voice expression for the engine: a name, a configured blend, or `a+b` / `a:0.7+b:0.3`."""
         if not name:
@@ -178,9 +186,6 @@ class ServerContext:
         """G2P language override for a resolved voice expression (None: the voice's own language)."""
         return "a" if first_voice(expr) in self.english_only else None
 
-    def _on_disk(self, name: str) -> bool:
-        return self.engine.voices.on_disk(name)
-
     async def ensure_voices(self, expr: str) -> None:
         """Download the catalog voices of `expr` that are not on disk yet (first use), one download per
         voice at a time; the engine's voice library is rescanned afterwards. Raises RequestError."""
@@ -190,11 +195,11 @@ class ServerContext:
         from kokoro_engine import parse_voice_expression
 
         for part in dict.fromkeys(voice for voice, _weight in parse_voice_expression(expr)):
-            if part not in catalog or self._on_disk(part):
+            if part not in catalog or self.engine.voices.on_disk(part):
                 continue
             lock = self._voice_locks.setdefault(part, asyncio.Lock())
             async with lock:
-                if self._on_disk(part):  # a concurrent request downloaded it while we waited
+                if self.engine.voices.on_disk(part):  # a concurrent request downloaded it while we waited
                     continue
                 await self._download_voice(part)
 
@@ -231,6 +236,12 @@ def _grade(quality: str | None) -> tuple[int, int]:
     return (ord(quality[0].upper()) - ord("A"), {"+": 0, "": 1, "-": 2}.get(quality[1:2], 1))
 
 
+def check_text_format(text_format: Any) -> None:
+    """Wyoming 1.10's `text_format`: absent, `text` or `ssml`. Raises RequestError."""
+    if text_format is not None and text_format not in ("text", "ssml"):
+        raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
+
+
 def check_text(text: Any, text_format: Any = None) -> str:
     """Reject what cannot be spoken; the text itself goes to the engine as it came (the engine's
     normalizer cleans markdown, so `2*3` and inline `[word](/phonemes/)` reach it intact)."""
@@ -240,8 +251,7 @@ def check_text(text: Any, text_format: Any = None) -> str:
         raise RequestError("text must be a string", "bad-request")
     if len(text) > MAX_CHARS:
         raise RequestError(f"text longer than {MAX_CHARS} characters", "text-too-long")
-    if text_format is not None and text_format not in ("text", "ssml"):
-        raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
+    check_text_format(text_format)
     ssml = is_ssml(text, text_format)
     visible = strip_tags(text) if ssml else strip_markdown(text)
     if not visible.strip() and not (ssml and "<break" in text):

@@ -20,7 +20,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from kokoro_engine import SAMPLE_RATE
 
-from .context import MAX_CHARS, RequestError, ServerContext, check_text, first_voice
+from .context import MAX_CHARS, RequestError, ServerContext, check_text, check_text_format, first_voice
 from .sentences import SentenceBuffer
 from .worker import Job, SynthesisTimeout, WorkerStopped
 
@@ -287,11 +287,7 @@ class KokoroEventHandler(AsyncEventHandler):
                     raise RequestError("the server is shutting down", "shutting-down")
                 text_format = data.get("text_format")
                 text = check_text(data.get("text"), text_format)
-                voice_data = data.get("voice") or {}
-                if not isinstance(voice_data, dict):
-                    raise RequestError("voice must be an object", "bad-request")
-                voice = self.ctx.resolve_voice(voice_data.get("name")
-                                               or self.ctx.voice_for_language(voice_data.get("language")))
+                voice = self.ctx.request_voice(data.get("voice"))
                 await self.ctx.ensure_voices(voice)
             except RequestError as err:
                 await self._send_error_exchange(err, streaming=False)
@@ -315,13 +311,8 @@ class KokoroEventHandler(AsyncEventHandler):
         try:
             if refusal is not None:
                 raise refusal
-            if text_format is not None and text_format not in ("text", "ssml"):
-                raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
-            voice_data = data.get("voice") or {}
-            if not isinstance(voice_data, dict):
-                raise RequestError("voice must be an object", "bad-request")
-            stream.voice = self.ctx.resolve_voice(voice_data.get("name")
-                                                  or self.ctx.voice_for_language(voice_data.get("language")))
+            check_text_format(text_format)
+            stream.voice = self.ctx.request_voice(data.get("voice"))
             buffer.lang = first_voice(stream.voice)[:1]
         except RequestError as err:
             stream.end(err)

@@ -280,12 +280,9 @@ class Worker:
             self._queue.put(None)  # stop(): leave it for the main loop, which ends the thread
             return
         with self._lock:
-            job = self._new.popleft() if self._new else None
-            outer = self._current
-        if job is None or outer is None:  # nothing waiting, or the chunk in progress was failed
-            if job is not None:
-                with self._lock:
-                    self._new.appendleft(job)
+            outer = self._current  # None: the chunk in progress was failed, nothing to interrupt
+            job = self._new.popleft() if self._new and outer is not None else None
+        if job is None or outer is None:
             return
         if job.cancelled.is_set() or job.finished:
             job._finish()

@@ -193,8 +193,8 @@ class VoiceLibrary:
         folders since (a download in progress elsewhere); the next `refresh` picks it up."""
         if name in self:
             return True
-        return any((folder / f"{name}{ext}").is_file() for folder in self._folders()
-                   for ext in (".safetensors", ".pt"))
+        return any(path.is_file() and self._looks_like_voice(path) for folder in self._folders()
+                   for path in (folder / f"{name}.safetensors", folder / f"{name}.pt"))
 
     def get(self, expr: str) -> VoicePack:
         """A name, a file path, `a+b` (equal mix) or `a:0.7+b:0.3` (weights normalized to sum 1)."""
