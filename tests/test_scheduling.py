@@ -194,7 +194,7 @@ def test_a_new_request_runs_at_a_pre_emption_point_inside_a_long_chunk() -> None
 
     async def main() -> tuple[list[str], list[str], list[str], int]:
         log: list[str] = []
-        worker = Worker(chunk_timeout=0, max_backlog=1000)
+        worker = Worker(chunk_timeout=0, max_backlog=1000, first_chunk_patience=0)
         loop = asyncio.get_running_loop()
         b = _job("B", 2, log, loop=loop)
 
@@ -221,12 +221,42 @@ def test_a_new_request_runs_at_a_pre_emption_point_inside_a_long_chunk() -> None
     assert preempt.point("cpu") is None  # outside the worker thread no callback is installed
 
 
+def test_a_first_chunk_is_not_interrupted_by_another_first_chunk_until_it_has_run_a_while() -> None:
+    # Several short replies arriving at once: if each jumped into the first chunk started before
+    # it, the earliest would finish last. B, submitted during A's first chunk, waits for it; C,
+    # submitted during A's second (A's client already hears audio), jumps in at once.
+    from kokoro_engine import preempt
+
+    async def main() -> list[str]:
+        log: list[str] = []
+        worker = Worker(chunk_timeout=0, max_backlog=1000, first_chunk_patience=60)
+        loop = asyncio.get_running_loop()
+        b, c = _job("B", 1, log, loop=loop), _job("C", 1, log, loop=loop)
+
+        def a_chunks() -> Iterator[str]:
+            for i, other in enumerate((b, c)):
+                log.append(f"A{i}-start")
+                worker.submit(other)
+                preempt.point("cpu")
+                log.append(f"A{i}-end")
+                yield f"A{i}"
+
+        try:
+            a = worker.submit(Job(make_chunks=a_chunks, loop=loop))
+            await asyncio.gather(_collect(a), _collect(b), _collect(c))
+        finally:
+            worker.stop()
+        return log
+
+    assert asyncio.run(main()) == ["A0-start", "A0-end", "B0", "A1-start", "C0", "A1-end"]
+
+
 def test_stop_during_a_chunk_that_jumped_in_ends_both_requests() -> None:
     from kokoro_engine import preempt
     from wyoming_kokoro.worker import WorkerStopped
 
     async def main() -> tuple[BaseException | None, BaseException | None]:
-        worker = Worker(chunk_timeout=0)
+        worker = Worker(chunk_timeout=0, first_chunk_patience=0)
         loop = asyncio.get_running_loop()
         inside = threading.Event()
 
@@ -265,7 +295,7 @@ def test_a_short_reply_made_inside_a_long_chunk_sounds_as_it_does_alone() -> Non
     from kokoro_engine import KokoroEngine
     from tests.realweights import real_model_path
 
-    worker = Worker(chunk_timeout=0, max_backlog=1000)
+    worker = Worker(chunk_timeout=0, max_backlog=1000, first_chunk_patience=0)
     try:
         engine = worker.call(lambda: KokoroEngine.load(real_model_path()))
 

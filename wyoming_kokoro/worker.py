@@ -17,7 +17,11 @@ regions of a synthesis waits for a futex wake-up.
 A chunk is not the smallest turn for a new request: the engine's generator offers pre-emption
 points between its residual blocks (`kokoro_engine.preempt`), and when a request that has produced
 nothing yet is waiting there, its first chunk runs right then, inside the long chunk, instead of
-after it. At most `first_chunk_streak` such chunks jump in per interrupted chunk.
+after it. At most `first_chunk_streak` such chunks jump in per interrupted chunk. A chunk that is
+itself a first chunk is interrupted only once it has run `first_chunk_patience` seconds: its client
+is waiting in silence too, and when several short replies arrive at once, letting each jump into the
+one started before it finishes them all last-in-first-out, the first of them after all the others.
+A first chunk that has run that long is a long one, and a short reply waits no longer than that.
 
 A watchdog fails a chunk that runs far beyond any sane time (a hang in native G2P or torch code):
 its request gets an error, the stuck thread is abandoned, and a fresh thread serves the rest.
@@ -136,10 +140,11 @@ class Worker:
     """The thread that owns the (non-thread-safe) engine; jobs take turns one chunk at a time."""
 
     def __init__(self, name: str = "kokoro-worker", *, first_chunk_streak: int = 3,
-                 chunk_timeout: float = 120.0, max_backlog: int = 2) -> None:
+                 chunk_timeout: float = 120.0, max_backlog: int = 2, first_chunk_patience: float = 1.0) -> None:
         self.name = name
         self.max_backlog = max(1, max_backlog)  # chunks a job may be ahead of its reader (a sentence or so each)
         self.first_chunk_streak = max(1, first_chunk_streak)
+        self.first_chunk_patience = first_chunk_patience  # seconds (module docstring)
         self.chunk_timeout = chunk_timeout
         self._queue: queue.Queue[Any] = queue.Queue()  # Job, _Call, _WAKE, or None (stop)
         self._lock = threading.Lock()
@@ -281,7 +286,9 @@ class Worker:
             return
         with self._lock:
             outer = self._current  # None: the chunk in progress was failed, nothing to interrupt
-            job = self._new.popleft() if self._new and outer is not None else None
+            patient = outer is not None and outer[0].delivered == 0 \
+                and time.monotonic() - outer[1] < self.first_chunk_patience
+            job = self._new.popleft() if self._new and outer is not None and not patient else None
         if job is None or outer is None:
             return
         if job.cancelled.is_set() or job.finished:
