@@ -4,14 +4,15 @@ The generator's tensors are big: 128 channels at 4,800 frames per second of audi
 for a 510-token chunk (31 s). By default glibc serves every block above 32 MB with a fresh
 `mmap` and unmaps it on free, so each of the ~800 such tensors of a long chunk is page-faulted in
 and zeroed by the kernel again, which made long chunks far slower (docs/PERFORMANCE.md); short chunks'
-tensors stay under the threshold. `tune_allocator` keeps such blocks in the heap for reuse, and
-`release_free_memory` hands the free heap back to the OS, and `IdleRelease` does so when a server
-goes idle after a request that grew it, so an idle server's resident memory does not ratchet up to
-its largest request. It keeps about one short reply's working set resident: handed back after
-every request, those pages were faulted in and zeroed again by the next one, a large share of a
-one-sentence reply's time (docs/PERFORMANCE.md).
+tensors stay under the threshold. `tune_allocator` keeps such blocks in the heap for reuse,
+`release_free_memory` hands the free heap back to the OS, and `IdleRelease` keeps an idle server at one resident level: the heap it needs
+plus one short reply's working set of free memory, already faulted in. Handed back after every
+request, those pages were faulted in and zeroed again by the next one, a large share of a
+one-sentence reply's time; kept only as the last request left them, resident memory sat at one of
+two levels (a long reply's release, or a short reply's working set) depending on what came last
+(docs/PERFORMANCE.md).
 
-Both are no-ops without glibc (musl, macOS, Windows).
+All of it is a no-op without glibc (musl, macOS, Windows).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import ctypes
 import functools
 import logging
 import os
+from collections.abc import Callable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ def _libc() -> ctypes.CDLL | None:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt  # noqa: B018 - glibc only: musl has no mallopt
         libc.malloc_trim  # noqa: B018
+        libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+        libc.free.argtypes = [ctypes.c_void_p]
     except (OSError, AttributeError):
         return None
     return libc
@@ -75,9 +79,34 @@ def release_free_memory() -> None:
         libc.malloc_trim(0)
 
 
+def prefault_free_memory(nbytes: int, interrupted: Callable[[], bool] | None = None) -> int:
+    """Fault `nbytes` of the heap's free memory back in and leave it free, so that the next request's
+    tensors find resident pages instead of page-faulting (and the kernel zeroing) each one. Taken in
+    1 MB blocks, the size class of an audio-rate tensor of a short reply, so the allocator places them
+    where such tensors will go: into the holes left by the last request first, then at the top. Stops
+    early when `interrupted()` says a request is waiting. Returns the bytes touched."""
+    libc = _libc()
+    if libc is None:
+        return 0
+    block, blocks = 1 << 20, []
+    try:
+        while len(blocks) * block < nbytes and not (interrupted is not None and interrupted()):
+            pointer = libc.malloc(block)
+            if not pointer:
+                break
+            ctypes.memset(pointer, 0, block)
+            blocks.append(pointer)
+    finally:
+        for pointer in blocks:
+            libc.free(pointer)  # below the trim threshold: stays resident (tune_allocator)
+    return len(blocks) * block
+
+
 # Free heap kept resident between requests: the working set of a short or medium reply (about
 # 200 MB for the generator's audio-rate tensors of a few seconds of audio).
 RETAIN_BYTES = 256 << 20
+# How far a request may leave resident memory above the idle level before it is reset.
+SLACK_BYTES = 64 << 20
 
 
 def resident_bytes() -> int | None:
@@ -90,18 +119,22 @@ def resident_bytes() -> int | None:
 
 
 class IdleRelease:
-    """Call when idle: returns the free heap to the OS once resident memory has grown more than
-    `retain` bytes above what it was after the last release (the first call always releases).
-    Returns whether it released."""
+    """Call when idle: keeps resident memory at `floor` (the heap in use after a release) plus `retain`
+    bytes of free heap, faulted in. A request that left it more than `slack` above that level (a
+    long reply) gets its free heap handed back to the OS, and `retain` bytes of it touched again
+    (`prefault_free_memory`, interrupted by a request that arrives meanwhile). The first call always
+    resets. Returns whether it did."""
 
-    def __init__(self, retain: int = RETAIN_BYTES) -> None:
+    def __init__(self, retain: int = RETAIN_BYTES, slack: int = SLACK_BYTES) -> None:
         self.retain = retain
+        self.slack = slack
         self.floor: int | None = None
 
-    def __call__(self) -> bool:
+    def __call__(self, interrupted: Callable[[], bool] | None = None) -> bool:
         resident = resident_bytes()
-        if self.floor is not None and resident is not None and resident <= self.floor + self.retain:
+        if self.floor is not None and resident is not None and resident <= self.floor + self.retain + self.slack:
             return False
         release_free_memory()
         self.floor = resident_bytes()
+        prefault_free_memory(self.retain, interrupted)
         return True

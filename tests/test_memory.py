@@ -69,26 +69,41 @@ RETAIN_CHILD = """
 import torch
 from kokoro_engine.memory import IdleRelease, resident_bytes, tune_allocator
 tune_allocator()
-release = IdleRelease(retain=128 << 20)
+release = IdleRelease(retain=128 << 20, slack=32 << 20)
 first = release()
+level = resident_bytes()
 def grow(mb):
     x = torch.ones(mb << 18)  # mb MiB of fp32, from the heap, touched
     del x
 grow(64)
-small = release()                      # 64 MB above the floor: kept for the next request
+after_small = resident_bytes()
+small = release()                      # fits in the 128 MB kept free and faulted in
 grow(400)
 held = resident_bytes()
-large = release()                      # far above: handed back
-print(first, small, large, (held - resident_bytes()) >> 20)
+large = release()                      # far above: handed back, 128 MB touched again
+print(first, small, large, level >> 20, after_small >> 20, held >> 20, resident_bytes() >> 20, release.floor >> 20)
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator and /proc")
-def test_idle_release_keeps_a_short_replys_working_set_and_returns_a_long_ones():
+def test_idle_release_keeps_one_level_a_short_replys_working_set_above_the_floor():
     out = subprocess.run([sys.executable, "-c", RETAIN_CHILD], cwd=ROOT, capture_output=True, text=True,
                          timeout=120, check=True).stdout.split()
-    first, small, large, returned_mb = out
+    first, small, large = out[:3]
     if (first, small, large) == ("True", "True", "True"):
         pytest.skip("no /proc resident figure here")
+    level, after_small, held, after_large, floor = map(int, out[3:])
     assert (first, small, large) == ("True", "False", "True")
-    assert int(returned_mb) > 300  # the 400 MB block really went back to the OS
+    assert level - floor >= 120  # the kept working set is resident, not only promised
+    assert after_small - level < 16  # a short request's tensors land in it: no growth
+    assert held - after_large > 250  # the 400 MB block really went back to the OS ...
+    assert abs(after_large - level) < 16  # ... down to the same idle level as before
+
+
+def test_prefault_touches_what_it_is_asked_for_and_stops_when_interrupted():
+    from kokoro_engine.memory import _libc, prefault_free_memory
+
+    if _libc() is None:
+        pytest.skip("not glibc")
+    assert prefault_free_memory(8 << 20) == 8 << 20
+    assert prefault_free_memory(8 << 20, interrupted=lambda: True) == 0

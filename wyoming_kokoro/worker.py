@@ -274,8 +274,9 @@ class Worker:
                     self._running.append(job)
                 idle = not self._new and not self._running and self._queue.empty()
             if idle:
-                # Hand a long request's freed audio-rate buffers back, so idle RSS stays bounded.
-                self._release_idle_memory()
+                # Hand a long request's freed audio-rate buffers back, so idle RSS stays at one level;
+                # a request submitted meanwhile cuts short the refill of a short reply's working set.
+                self._release_idle_memory(interrupted=lambda: not self._queue.empty())
 
     def _preempt(self, generation: int) -> None:
         """At a pre-emption point of the chunk in progress: run a waiting new request's first chunk."""
