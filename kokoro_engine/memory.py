@@ -88,7 +88,8 @@ def prefault_free_memory(nbytes: int, interrupted: Callable[[], bool] | None = N
     libc = _libc()
     if libc is None:
         return 0
-    block, blocks = 1 << 20, []
+    block = 1 << 20
+    blocks: list[int] = []
     try:
         while len(blocks) * block < nbytes and not (interrupted is not None and interrupted()):
             pointer = libc.malloc(block)
