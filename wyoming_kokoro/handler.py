@@ -26,6 +26,12 @@ from .worker import Job, SynthesisTimeout, WorkerStopped
 
 _LOGGER = logging.getLogger(__name__)
 
+
+def _shutting_down() -> RequestError:
+    """The refusal every request gets once the server is stopping (the worker's own wording)."""
+    return RequestError(str(WorkerStopped()), "shutting-down")
+
+
 RATE, WIDTH, CHANNELS = SAMPLE_RATE, 2, 1  # the Wyoming audio format of every reply
 
 
@@ -125,7 +131,8 @@ class KokoroEventHandler(AsyncEventHandler):
             _LOGGER.warning("Refusing a connection: %d open (--max-connections)", len(self.ctx.connections))
             err = Error(text=f"more than {self.ctx.max_connections} connections open", code="too-many-connections")
         else:
-            err = Error(text="the server is shutting down", code="shutting-down")
+            refusal = _shutting_down()
+            err = Error(text=str(refusal), code=refusal.code)
         try:
             await asyncio.wait_for(async_write_event(err.event(), self.writer), 5)
         except (ConnectionError, asyncio.TimeoutError):
@@ -173,7 +180,7 @@ class KokoroEventHandler(AsyncEventHandler):
     def end_for_shutdown(self) -> None:
         """The server is stopping: an open stream ends with an error (the worker fails the jobs)."""
         if self._stream is not None:
-            self._stream.end(RequestError("the server is shutting down", "shutting-down"))
+            self._stream.end(_shutting_down())
 
     async def wait_closed(self, timeout: float) -> None:
         """Wait up to `timeout` for this connection's exchanges to be written; then drop it."""
@@ -215,7 +222,7 @@ class KokoroEventHandler(AsyncEventHandler):
     def _refusal(self) -> RequestError | None:
         """Why a new synthesis request on this connection is refused (answered in order), if it is."""
         if self.ctx.shutting_down:
-            return RequestError("the server is shutting down", "shutting-down")
+            return _shutting_down()
         if len(self._tasks) >= self.ctx.max_pending:
             return RequestError(f"more than {self.ctx.max_pending} requests pending on this connection "
                                 "(--max-pending-per-connection)", "too-many-requests")
@@ -284,7 +291,7 @@ class KokoroEventHandler(AsyncEventHandler):
         async with self._lock:
             try:
                 if self.ctx.shutting_down:
-                    raise RequestError("the server is shutting down", "shutting-down")
+                    raise _shutting_down()
                 text_format = data.get("text_format")
                 text = check_text(data.get("text"), text_format)
                 voice = self.ctx.request_voice(data.get("voice"))
@@ -406,7 +413,7 @@ class KokoroEventHandler(AsyncEventHandler):
         except RequestError:
             raise
         except WorkerStopped as err:
-            raise RequestError("the server is shutting down", "shutting-down") from err
+            raise _shutting_down() from err
         except SynthesisTimeout as err:  # the worker has logged it
             raise RequestError(str(err), "synthesis-timeout") from err
         except Exception as err:

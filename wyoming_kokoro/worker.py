@@ -62,6 +62,9 @@ class SynthesisTimeout(RuntimeError):
 class WorkerStopped(RuntimeError):
     """The server is shutting down: the job was failed (or refused) by `Worker.stop()`."""
 
+    def __init__(self, text: str = "the server is shutting down") -> None:
+        super().__init__(text)
+
 
 @dataclass(eq=False)  # identity semantics: jobs live in sets while they run
 class Job:
@@ -165,7 +168,7 @@ class Worker:
         with self._lock:
             stopping = self._stopping
         if stopping:
-            job._finish(WorkerStopped("the server is shutting down"))
+            job._finish(WorkerStopped())
         else:
             self._queue.put(job)
         return job
@@ -185,9 +188,9 @@ class Worker:
             self._stopping = True
             current, self._current = self._current, None
         if current is not None:
-            current[0]._finish(WorkerStopped("the server is shutting down"))
+            current[0]._finish(WorkerStopped())
         self._queue.put(None)
-        self._fail_all(WorkerStopped("the server is shutting down"))
+        self._fail_all(WorkerStopped())
 
     def jobs(self) -> int:
         """Jobs the worker holds now: waiting, running, or in the middle of a chunk."""
@@ -255,7 +258,7 @@ class Worker:
             with self._lock:
                 idle = self._idle()
             if not self._take_new(block=idle):
-                self._fail_all(WorkerStopped("the server is shutting down"))
+                self._fail_all(WorkerStopped())
                 return
             before = streak
             job, streak = self._pick(streak)
@@ -305,13 +308,13 @@ class Worker:
                 self._current = outer  # the interrupted chunk carries on
             if not job.finished:
                 if self._stopping:
-                    job._finish(WorkerStopped("the server is shutting down"))
+                    job._finish(WorkerStopped())
                 else:
                     self._running.append(job)
         if not resumed:
             # stop() or the watchdog ended the chunk that jumped in; the interrupted one is not
             # anywhere they look, and what it makes would be dropped: end its request too.
-            outer[0]._finish(WorkerStopped("the server is shutting down") if self._stopping
+            outer[0]._finish(WorkerStopped() if self._stopping
                              else SynthesisTimeout("the worker was replaced during this request"))
 
     def _fail_all(self, error: BaseException) -> None:
