@@ -368,3 +368,27 @@ def test_job_is_at_most_max_backlog_chunks_ahead_of_its_reader() -> None:
     finally:
         worker.stop()
     assert held == 2 and 2 < after <= 4
+
+
+def test_idle_work_is_cut_short_by_a_request_but_not_by_a_readers_wake_up() -> None:
+    # The idle memory refill stops when work is waiting; a reader catching up after the last chunk
+    # queues a wake-up just as the worker goes idle, which must not count as work.
+    async def main() -> tuple[bool, bool]:
+        worker = Worker(chunk_timeout=0)
+        busy, go = threading.Event(), threading.Event()
+        blocked = asyncio.create_task(asyncio.to_thread(worker.call, lambda: (busy.set(), go.wait(10))))
+        try:
+            await asyncio.to_thread(busy.wait, 10)  # the worker thread is held: the queue stays as we fill it
+            worker._wake()
+            after_wake = worker._work_waiting()
+            job = worker.submit(_job("A", 1, []))
+            after_job = worker._work_waiting()
+            go.set()
+            await blocked
+            assert await _collect(job) == ["A0"]
+        finally:
+            go.set()
+            worker.stop()
+        return after_wake, after_job
+
+    assert asyncio.run(main()) == (False, True)

@@ -206,6 +206,12 @@ class Worker:
     def _wake(self) -> None:
         self._queue.put(_WAKE)
 
+    def _work_waiting(self) -> bool:
+        """Something other than a wake-up is queued: a reader that caught up after the last chunk
+        (its wake-up lands just as the worker goes idle) is no reason to cut idle work short."""
+        with self._queue.mutex:
+            return any(item is not _WAKE for item in self._queue.queue)
+
     # -- scheduling ---------------------------------------------------------------------------------
 
     def _start_thread(self) -> None:
@@ -279,7 +285,7 @@ class Worker:
             if idle:
                 # Hand a long request's freed audio-rate buffers back, so idle RSS stays at one level;
                 # a request submitted meanwhile cuts short the refill of a short reply's working set.
-                self._release_idle_memory(interrupted=lambda: not self._queue.empty())
+                self._release_idle_memory(interrupted=self._work_waiting)
 
     def _preempt(self, generation: int) -> None:
         """At a pre-emption point of the chunk in progress: run a waiting new request's first chunk."""
