@@ -42,9 +42,9 @@ def free_port() -> int:
 
 def health(http_port: int) -> tuple[float, float]:
     """MB the audio cache holds and the worker's memory floor (resident right after its last idle
-    release), from the server's own /health: the cache may fill to its bound and the worker keeps
-    up to `retain_bytes` of free heap above the floor between requests, so the soak reports RSS
-    with the cache, without it, and the floor, which is where a leak would show."""
+    release, before it faults `retain_bytes` of free heap back in), from the server's own /health:
+    the cache may fill to its bound, so the soak reports RSS with the cache, without it, and the
+    floor, which is where a leak would show."""
     with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=10) as r:
         h = json.load(r)
     return h["audio_cache_bytes"] / 2**20, (h["memory"]["floor_bytes"] or 0) / 2**20
@@ -104,10 +104,13 @@ def main() -> int:
                     raise SystemExit("soak: the server exited during startup") from None
                 time.sleep(0.5)
         # Warm up with one request of every length (plain and streaming): the first long request
-        # sizes the allocator's pools once. Flatness is judged from there; the peak column shows
-        # the whole run, warm-up included.
+        # sizes the allocator's pools once. Each is followed by a pause, as a household's requests
+        # are, so the worker's idle work (handing a long reply's heap back, faulting a short reply's
+        # working set in again) is done before the next one; the timed run sends back to back.
+        # Flatness is judged from there; the peak column shows the whole run, warm-up included.
         for i in range(-len(MIX), 0):
             asyncio.run(one(port, i))
+            time.sleep(1.0)
         start_rss, start_peak = idle_rss_mb(proc.pid)
         start_cache, start_floor = health(http_port)
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} soak: {args.requests} requests, server pid {proc.pid}")

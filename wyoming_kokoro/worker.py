@@ -199,7 +199,7 @@ class Worker:
 
     def memory(self) -> dict[str, int | None]:
         """Resident memory now, right after the last idle release (the floor it comes back to), and
-        the free heap allowed above that floor between requests."""
+        the free heap faulted back in above that floor for the next request."""
         release = self._release_idle_memory
         return {"resident_bytes": resident_bytes(), "floor_bytes": release.floor, "retain_bytes": release.retain}
 
