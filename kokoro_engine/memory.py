@@ -107,7 +107,7 @@ def prefault_free_memory(nbytes: int, interrupted: Callable[[], bool] | None = N
 # 200 MB for the generator's audio-rate tensors of a few seconds of audio).
 RETAIN_BYTES = 256 << 20
 # How far a request may leave resident memory above the idle level before it is reset.
-SLACK_BYTES = 64 << 20
+SLACK_BYTES = 32 << 20
 
 
 def resident_bytes() -> int | None:
