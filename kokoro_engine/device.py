@@ -12,6 +12,11 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16,
           "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """The long name of a dtype in DTYPES ("bfloat16"), as logs, `/health` and reports print it."""
+    return str(dtype).removeprefix("torch.")
+
+
 def _npu_available() -> bool:
     try:
         importlib.import_module("torch_npu")  # registers the "npu" device with torch

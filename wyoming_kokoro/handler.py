@@ -300,7 +300,7 @@ class KokoroEventHandler(AsyncEventHandler):
                 await self._send_error_exchange(err, streaming=False)
                 return
             await self.ctx.ensure_span_voices(text, text_format)
-            stats = _Stats(voice, len(text))
+            stats = RequestLog(voice, len(text))
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             try:
                 await self._speak(text, voice, stats, text_format=text_format,
@@ -329,7 +329,7 @@ class KokoroEventHandler(AsyncEventHandler):
     async def _run_stream(self, stream: _Stream) -> None:
         async with self._lock:
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
-            stats = _Stats(stream.voice or "?", 0)
+            stats = RequestLog(stream.voice or "?", 0)
             spoke = False
             after_speech = False  # the last piece ended in speech: a sentence silence joins the next
             error: RequestError | None = None
@@ -381,7 +381,7 @@ class KokoroEventHandler(AsyncEventHandler):
         if streaming:
             await self.write_event(SynthesizeStopped().event())
 
-    async def _speak(self, text: str, voice: str, stats: _Stats, *, text_format: str | None = None,
+    async def _speak(self, text: str, voice: str, stats: RequestLog, *, text_format: str | None = None,
                      leading_silence: float = 0.0, trailing_silence: float = 0.0) -> bool:
         """Speak `text` as audio chunks; whether it ended in speech (not in a pause or silence)."""
         engine, speed, seed = self.ctx.engine, self.ctx.speed, self.ctx.seed
@@ -431,7 +431,7 @@ class KokoroEventHandler(AsyncEventHandler):
             job.cancel()  # no-op if finished; stops the worker if we are unwinding early
             self._jobs.discard(job)
 
-    async def _send_audio(self, pcm: np.ndarray, stats: _Stats) -> None:
+    async def _send_audio(self, pcm: np.ndarray, stats: RequestLog) -> None:
         self._last_activity = time.monotonic()
         if stats.first_audio is None:
             stats.first_audio = self._last_activity
@@ -479,7 +479,9 @@ def _length(header: dict, key: str) -> int:
     return value
 
 
-class _Stats:
+class RequestLog:
+    """One request's timing (first audio, RTF), logged as one INFO line when it ends; the HTTP API uses it too."""
+
     def __init__(self, voice: str, chars: int) -> None:
         self.voice, self.chars = voice, chars
         self.start = time.monotonic()

@@ -22,7 +22,7 @@ from aiohttp import web
 from .catalog import load_catalog
 from .context import MAX_CHARS, RequestError, ServerContext, check_text
 from .encode import FORMATS, StreamEncoder, available_formats
-from .handler import RATE, _Stats
+from .handler import RATE, RequestLog
 from .worker import Job, SynthesisTimeout, WorkerStopped
 
 _LOGGER = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class HttpApi:
         await self.ctx.ensure_span_voices(text, None)
 
         job = Job(make_chunks=lambda: self._encoded(text, voice, speed, fmt), loop=asyncio.get_running_loop())
-        stats = _Stats(voice, len(text))
+        stats = RequestLog(voice, len(text))
         chunks = job.results().__aiter__()
         try:
             self.ctx.worker.submit(job)
@@ -249,11 +249,13 @@ class HttpApi:
         return web.json_response({"voices": out, "default": self.ctx.default_voice, "openai_aliases": aliases})
 
     async def health(self, request: web.Request) -> web.Response:
+        from kokoro_engine import dtype_name
+
         engine = self.ctx.engine
         model, cache = engine.model, engine.cache
         return web.json_response({
             "status": "ok", "model": self.ctx.model or "Kokoro-82M", "device": str(engine.device),
-            "dtype": str(model.compute_dtype).replace("torch.", ""), "int8_convolutions": model.int8_convs,
+            "dtype": dtype_name(model.compute_dtype), "int8_convolutions": model.int8_convs,
             "default_voice": self.ctx.default_voice, "formats": available_formats(),
             "max_chars": MAX_CHARS, "speed_range": list(SPEED_RANGE), "speed_clamp": list(SPEED_CLAMP),
             "auth": self.api_key is not None,

@@ -27,7 +27,7 @@ CASES: dict[str, str] = {
 
 
 def main(args: argparse.Namespace) -> int:
-    from kokoro_engine.device import default_stft, resolve_device, resolve_dtype, resolve_quantize
+    from kokoro_engine.device import default_stft, dtype_name, resolve_device, resolve_dtype, resolve_quantize
     from kokoro_engine.io.assets import model_or_default
     from kokoro_engine.io.voices import VoiceLibrary
     from kokoro_engine.io.weights import load_model
@@ -43,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
     voice = VoiceLibrary().get(args.voice or "jf_alpha")
     g2p = get_g2p("a")
 
-    precision = str(dtype).replace("torch.", "") + (" + int8" if quantize else "")
+    precision = dtype_name(dtype) + (" + int8" if quantize else "")
     print(f"# accuracy: {device} {precision} against cpu float32, model {model_path.name}; "
           f"pass: durations ≥ {MIN_DURATION_AGREEMENT:.0%} equal, log-mel ≤ {MAX_LOG_MEL_DB} dB")
     print(f"{'case':<10} {'tokens':>6} {'dur agree':>9} {'max rel diff':>12} {'log-mel dB':>10}  result")
