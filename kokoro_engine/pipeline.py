@@ -192,7 +192,7 @@ class KokoroEngine:
 
     def phonemize(self, text: str, lang: str, *, text_format: str | None = None) -> list[str]:
         if is_ssml(text, text_format):
-            return [item.phonemes for item in self._plan_ssml(text, None, 1.0, lang, 0.0) if item.phonemes]
+            return [item.phonemes for item in self._plan_ssml(text, None, 1.0, lang, 0.0)[0] if item.phonemes]
         return [ph for _, ph in self.text_chunks(text, lang)]
 
     # -- plans: what to speak, with which voice and speed, and where the silences go --------------
@@ -207,8 +207,11 @@ class KokoroEngine:
         return plan
 
     def _plan_ssml(self, text: str, pack: VoicePack | None, speed: float, lang: str | None,
-                   sentence_silence: float) -> list[_Item]:
+                   sentence_silence: float) -> tuple[list[_Item], bool]:
+        """The plan, and whether every `<voice>` span got its voice (a fallback is not worth caching:
+        the voice may be there next time, after a download)."""
         plan: list[_Item] = []
+        exact = True
         base_lang = lang or (pack.lang if pack is not None else "a")
         for seg in parse_ssml(text, base_lang):
             if not seg.text:
@@ -220,6 +223,7 @@ class KokoroEngine:
                     seg_pack = self.resolve_voice(self.voice_names(seg.voice))
                 except EngineError as err:
                     _LOGGER.warning("SSML <voice name=%r>: %s; keeping the request's voice", seg.voice, err)
+                    exact = False
             seg_lang = base_lang
             if seg.lang:
                 try:
@@ -240,7 +244,7 @@ class KokoroEngine:
             plan.extend(items)
         if not plan:  # a document of pauses only is its silence (a streamed SSML piece may be one)
             raise EngineError("text has nothing to speak")
-        return plan
+        return plan, exact
 
     # -- audio --------------------------------------------------------------------------------------
 
@@ -284,7 +288,8 @@ class KokoroEngine:
         if key is not None and self.cache is not None and (cached := self.cache.get(key)) is not None:
             return iter(cached)
         if ssml:
-            plan = self._plan_ssml(text, pack, float(speed), lang, silences[0])
+            plan, exact = self._plan_ssml(text, pack, float(speed), lang, silences[0])
+            key = key if exact else None
         else:
             plan = self._plan_text(text, pack, float(speed), lang or pack.lang, silences[0])
         leading = silences[1] > 0 and bool(plan[0].phonemes)

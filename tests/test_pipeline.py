@@ -119,6 +119,29 @@ def test_audio_cache_repeats_instantly_and_stays_bounded(engine, monkeypatch):
     assert tiny.get(("a",)) is None
 
 
+def test_an_ssml_voice_that_fell_back_is_not_cached_so_it_is_spoken_once_installed(engine, monkeypatch, tmp_path):
+    # A <voice> span whose voice is missing is spoken in the request's voice; caching that rendering
+    # would keep answering in the wrong voice after the voice has been downloaded.
+    from kokoro_engine.io.voices import VoiceLibrary
+
+    library = VoiceLibrary([tmp_path])
+    cached = KokoroEngine(engine.model, library, engine.device, cache_bytes=8 * 1024 * 1024)
+    calls = _count_model_calls(cached, monkeypatch)
+    doc = '<speak>Good night. <voice name="jf_late">Sleep well.</voice></speak>'
+    fallback = list(cached.synthesize(doc, "jf_alpha", lang="a"))
+    list(cached.synthesize(doc, "jf_alpha", lang="a"))
+    assert len(calls) == 4  # not cached: both renderings reached the model
+    assert cached.cache.bytes == 0
+
+    torch.save(library.get("jf_nezumi").tensor, tmp_path / "jf_late.pt")  # "downloaded" now
+    library.refresh()
+    spoken = list(cached.synthesize(doc, "jf_alpha", lang="a"))
+    assert len(calls) == 6 and cached.cache.bytes > 0  # the span's own voice: worth keeping
+    assert len(spoken) == len(fallback)
+    list(cached.synthesize(doc, "jf_alpha", lang="a"))
+    assert len(calls) == 6  # and now a repeat is answered from the cache
+
+
 def test_the_package_face_exports_what_it_lists_lazily():
     # `from kokoro_engine import X` is the server's one way in; importing the package must not load
     # torch (the server's describe path and `language_status` stay cheap), and every listed name resolves.
