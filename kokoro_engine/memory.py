@@ -123,19 +123,26 @@ class IdleRelease:
     """Call when idle: keeps resident memory at `floor` (the heap in use after a release) plus `retain`
     bytes of free heap, faulted in. A request that left it more than `slack` above that level (a
     long reply) gets its free heap handed back to the OS, and `retain` bytes of it touched again
-    (`prefault_free_memory`, interrupted by a request that arrives meanwhile). The first call always
-    resets. Returns whether it did."""
+    (`prefault_free_memory`, interrupted by a request that arrives meanwhile; an interrupted refill
+    is done again at the next idle moment, so back-to-back requests do not leave the level short).
+    The first call always resets. Returns whether it did any of this."""
 
     def __init__(self, retain: int = RETAIN_BYTES, slack: int = SLACK_BYTES) -> None:
         self.retain = retain
         self.slack = slack
         self.floor: int | None = None
+        self.refilled = False  # the last refill touched all of `retain`
 
     def __call__(self, interrupted: Callable[[], bool] | None = None) -> bool:
         resident = resident_bytes()
-        if self.floor is not None and resident is not None and resident <= self.floor + self.retain + self.slack:
+        if self.floor is None or resident is None or resident > self.floor + self.retain + self.slack:
+            release_free_memory()
+            self.floor = resident_bytes()
+        elif self.refilled:
             return False
-        release_free_memory()
-        self.floor = resident_bytes()
-        prefault_free_memory(self.retain, interrupted)
+        # All of `retain` again, not only the part the last try missed: the blocks must be held at
+        # once to cover that many distinct pages (freed ones come back first); resident pages cost a
+        # memset only.
+        touched = prefault_free_memory(self.retain, interrupted)
+        self.refilled = touched >= self.retain or _libc() is None  # without glibc there is nothing to do
         return True

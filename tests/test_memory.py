@@ -100,6 +100,35 @@ def test_idle_release_keeps_one_level_a_short_replys_working_set_above_the_floor
     assert abs(after_large - level) < 16  # ... down to the same idle level as before
 
 
+RESUME_CHILD = """
+import torch
+from kokoro_engine.memory import IdleRelease, resident_bytes, tune_allocator
+tune_allocator()
+release = IdleRelease(retain=128 << 20, slack=32 << 20)
+asks = []
+def soon():  # a request arrives after 32 of the 128 blocks
+    asks.append(1)
+    return len(asks) > 32
+cut = release(interrupted=soon)
+short = resident_bytes()
+resumed = release(interrupted=lambda: False)  # the next idle moment, nothing grown meanwhile
+level = resident_bytes()
+again = release()
+print(cut, resumed, again, release.floor >> 20, short >> 20, level >> 20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator and /proc")
+def test_an_interrupted_refill_is_finished_at_the_next_idle_moment():
+    out = subprocess.run([sys.executable, "-c", RESUME_CHILD], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    cut, resumed, again = out[:3]
+    floor, short, level = map(int, out[3:])
+    assert (cut, resumed, again) == ("True", "True", "False")
+    assert short - floor < 64  # cut short after a quarter of the refill ...
+    assert level - floor >= 120  # ... and all of it resident after the next idle moment
+
+
 def test_prefault_touches_what_it_is_asked_for_and_stops_when_interrupted():
     from kokoro_engine.memory import _libc, prefault_free_memory
 
