@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -88,6 +89,8 @@ def main() -> int:
     p.add_argument("server_args", nargs="*", help="extra wyoming-kokoro arguments (after --)")
     args = p.parse_args()
     port, http_port = free_port(), free_port()
+    # A killed soak stops its server too (SIGTERM would otherwise skip the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     log = open(ROOT / "data" / "soak-server.log", "w") if (ROOT / "data").is_dir() else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
                              "--http", f"tcp://127.0.0.1:{http_port}",
