@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+from pathlib import Path
 
 import torch
 
@@ -81,13 +83,15 @@ def resolve_dtype(name: str | None, device: torch.device) -> torch.dtype:
 QUANTIZE_MODES = ("auto", "none", "int8")
 
 
-def resolve_quantize(name: str | None, device: torch.device) -> bool:
+def resolve_quantize(name: str | None, device: torch.device, dtype: torch.dtype | None = None) -> bool:
     """Whether the generator's residual-block convolutions run in int8 (see model/int8.py).
 
     `auto` (or None): yes on a CPU with VNNI (u8×s8 dot products) and oneDNN's int8 convolution,
     which speeds up short and medium replies most (the longest chunks are memory-bound) within the
-    quality budget (tests/test_precision.py; figures in docs/PERFORMANCE.md); no elsewhere. `int8` where it cannot run is
-    an error, not a slow path.
+    quality budget (tests/test_precision.py; figures in docs/PERFORMANCE.md); no elsewhere, and no
+    for a bf16 decoder on a CPU with AMX-BF16: its tiles run bf16 convolutions as fast as int8 ones,
+    so the quantization passes only cost time and quality there. `int8` where it cannot run is an
+    error, not a slow path.
     """
     from kokoro_engine.model.int8 import int8_available
 
@@ -99,7 +103,18 @@ def resolve_quantize(name: str | None, device: torch.device) -> bool:
     usable = device.type == "cpu" and int8_available()
     if mode == "int8" and not usable:
         raise ValueError("int8 needs the CPU device with VNNI (AVX512-VNNI, AVX-VNNI or AMX) and oneDNN")
+    if mode == "auto" and dtype == torch.bfloat16 and "amx_bf16" in cpu_flags():
+        return False
     return usable
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux names them (`avx512_vnni`, `amx_bf16`, …); empty elsewhere."""
+    try:
+        return frozenset(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return frozenset()
 
 
 def cpu_has_fast(dtype: torch.dtype) -> bool:

@@ -136,9 +136,10 @@ class KokoroEngine:
         except AssetError as exc:
             raise EngineError(str(exc)) from exc
         torch_device = resolve_device(device)
-        model = load_model(model_path, device=torch_device, dtype=resolve_dtype(dtype, torch_device),
+        torch_dtype = resolve_dtype(dtype, torch_device)
+        model = load_model(model_path, device=torch_device, dtype=torch_dtype,
                            stft=default_stft(torch_device) if stft == "auto" else stft,
-                           quantize=resolve_quantize(quantize, torch_device))
+                           quantize=resolve_quantize(quantize, torch_device, torch_dtype))
         files = list(lexicon_files)
         try:
             lexicon = Lexicon(files, model.vocab) if files else None

@@ -74,3 +74,19 @@ def test_quantize_choices():
         resolve_quantize("int8", torch.device("meta"))
     if int8_available():
         assert resolve_quantize("int8", cpu) is True
+
+
+def test_auto_quantize_keeps_a_bf16_decoder_in_bf16_on_amx(monkeypatch):
+    # With AMX tiles oneDNN's bf16 convolution runs at the int8 rate, so int8's quantization passes
+    # would cost time and quality for nothing; without AMX, int8 is the faster path on VNNI CPUs.
+    import kokoro_engine.device as device
+    import kokoro_engine.model.int8 as int8
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(int8, "int8_available", lambda: True)
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_vnni", "avx512_bf16"}))
+    assert device.resolve_quantize(None, cpu, torch.bfloat16) is True
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}))
+    assert device.resolve_quantize(None, cpu, torch.bfloat16) is False
+    assert device.resolve_quantize("auto", cpu, torch.float32) is True  # no tiles for fp32: int8 still pays
+    assert device.resolve_quantize("int8", cpu, torch.bfloat16) is True  # asked for: given

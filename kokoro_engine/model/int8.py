@@ -24,11 +24,12 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
+
+from kokoro_engine.device import cpu_flags
 
 if TYPE_CHECKING:
     from kokoro_engine.model.generator import AdaINResBlock1, Generator
@@ -41,11 +42,7 @@ BLOCK_SECONDS = 0.5
 @functools.cache
 def cpu_has_vnni() -> bool:
     """AVX512-VNNI, AVX-VNNI or AMX: u8×s8 dot products without the int16 saturation of older CPUs."""
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def int8_available() -> bool:

@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     model_path = model_or_default(args.model)
     baseline = load_model(model_path)
-    quantize = resolve_quantize(args.quantize, device)
+    quantize = resolve_quantize(args.quantize, device, dtype)
     candidate = load_model(model_path, device=device, dtype=dtype, stft=default_stft(device), quantize=quantize)
     voice = VoiceLibrary().get(args.voice or "jf_alpha")
     g2p = get_g2p("a")

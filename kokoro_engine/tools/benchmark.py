@@ -192,7 +192,7 @@ def main(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     model_path = model_or_default(args.model)
     stft = default_stft(device)
-    quantize = resolve_quantize(args.quantize, device)
+    quantize = resolve_quantize(args.quantize, device, dtype)
     model = load_model(model_path, device=device, dtype=dtype, stft=stft, quantize=quantize)
     library = VoiceLibrary()
     voice = library.get(args.voice or "jf_alpha")
