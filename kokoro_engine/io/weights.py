@@ -113,9 +113,11 @@ def fold_weight_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.
 
 def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = None,
                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
-               stft: str = "torch", quantize: bool = False) -> KokoroModel:
+               stft: str = "torch", quantize: bool = False, channels_last: bool | None = None) -> KokoroModel:
     """Build a `KokoroModel` and load `path` into it strictly; returns it in eval mode on `device`.
-    `quantize`: int8 residual-block convolutions in the generator (CPU with VNNI; model/int8.py)."""
+    `quantize`: int8 residual-block convolutions in the generator (CPU with VNNI; model/int8.py).
+    `channels_last`: the generator's residual blocks in oneDNN's layout (`ChannelsLastConv1d`);
+    None: on the CPU unless quantized (the same numbers in fp32, and faster, most in bf16)."""
     if not isinstance(config, KokoroConfig):
         config = load_config(config)
     raw = read_state_dict(path)
@@ -126,6 +128,8 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
     model.set_compute_dtype(dtype)
     if quantize:
         model.quantize_generator()
+    if channels_last if channels_last is not None else (model.device.type == "cpu" and not quantize):
+        model.use_channels_last()
     return model.eval()
 
 

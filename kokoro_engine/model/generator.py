@@ -25,6 +25,38 @@ def _same_padding(kernel_size: int, dilation: int = 1) -> int:
     return (kernel_size * dilation - dilation) // 2
 
 
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """[B, C, T] with the channels innermost in memory (strides C·T, 1, C): oneDNN's CPU layout."""
+    return x.transpose(1, 2).contiguous().transpose(1, 2)
+
+
+class ChannelsLastConv1d(nn.Module):
+    """A zero-padded `nn.Conv1d` at inference, run as a 1×k conv2d on channels-last activations.
+
+    oneDNN's CPU convolutions (brgemm, with AMX or AVX-512) work with the channels innermost; given
+    PyTorch's usual [C, T] layout they reorder the input in and the output back out, which at the
+    audio rate costs more than the convolution itself. With this layout, and activations kept in it
+    between convolutions (elementwise ops keep the layout of their input), neither copy happens.
+    """
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+
+    def __init__(self, conv: nn.Conv1d):
+        super().__init__()
+        if conv.stride != (1,) or conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise ValueError("only zero-padded, stride-1, ungrouped convolutions")
+        self.register_buffer("weight", conv.weight.detach()[:, :, None, :].contiguous(memory_format=torch.channels_last))
+        self.register_buffer("bias", None if conv.bias is None else conv.bias.detach().clone())
+        self.padding = (0, conv.padding[0])
+        self.dilation = (1, conv.dilation[0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # [B, C, T] channels-last, unsqueezed at dim 2, is exactly a channels-last [B, C, 1, T].
+        return F.conv2d(x.unsqueeze(2), self.weight, self.bias, padding=self.padding,
+                        dilation=self.dilation).squeeze(2)
+
+
 def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Snake activation x + sin²(αx)/α: periodic inductive bias for waveform-like signals."""
     return x + torch.sin(alpha * x).pow(2) / alpha
@@ -107,8 +139,26 @@ class Generator(nn.Module):
             else:
                 self.noise_convs.append(nn.Conv1d(gen_istft_n_fft + 2, ch, 1))
                 self.noise_res.append(AdaINResBlock1(ch, 11, (1, 3, 5), style_dim))
-        self.conv_post = nn.Conv1d(ch, self.post_n_fft + 2, 7, 1, padding=3)
+        self.conv_post: nn.Module = nn.Conv1d(ch, self.post_n_fft + 2, 7, 1, padding=3)
         self.stft = make_stft(stft, gen_istft_n_fft, gen_istft_hop_size, gen_istft_n_fft)
+        self.channels_last = False  # see use_channels_last
+
+    def use_channels_last(self) -> int:
+        """Run the residual blocks (and `conv_post`) as `ChannelsLastConv1d`s on channels-last
+        activations: the CPU layout of oneDNN. Returns how many convolutions were swapped."""
+        count = 0
+        blocks = cast("list[AdaINResBlock1]", [*self.resblocks, *self.noise_res])
+        for block in blocks:
+            for convs in (block.convs1, block.convs2):
+                for i, conv in enumerate(convs):
+                    if isinstance(conv, nn.Conv1d):
+                        convs[i] = ChannelsLastConv1d(conv)
+                        count += 1
+        if isinstance(self.conv_post, nn.Conv1d):
+            self.conv_post = ChannelsLastConv1d(self.conv_post)
+            count += 1
+        self.channels_last = True
+        return count
 
     def stage_frame_rates(self) -> list[float]:
         """Frames per second of audio at each upsampling stage (800 and 4,800 for Kokoro)."""
@@ -130,13 +180,14 @@ class Generator(nn.Module):
         with torch.autocast(x.device.type, enabled=False):
             har = self.m_source(f0.float(), generator)[:, :, 0]
             har = torch.cat(self.stft.transform(har), dim=1)
+        layout = channels_last if self.channels_last else (lambda t: t)
         for i in range(self.num_upsamples):
             x = F.leaky_relu(x, 0.1)
-            x_source = self.noise_res[i](self.noise_convs[i](har), s)
+            x_source = self.noise_res[i](layout(self.noise_convs[i](har)), s)
             x = self.ups[i](x)
             if i == self.num_upsamples - 1:
                 x = F.pad(x, (1, 0), mode="reflect")  # one frame so the stage matches the STFT frames
-            x = x + x_source
+            x = layout(x) + x_source
             blocks = self.stage_resblocks(i)
             preempt.point(x.device.type)
             xs = blocks[0](x, s)  # a fresh tensor: safe to accumulate into

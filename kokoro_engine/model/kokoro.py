@@ -51,6 +51,14 @@ class KokoroModel(nn.Module):
             if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)) and module not in keep:
                 module.to(dtype)
 
+    def use_channels_last(self) -> int:
+        """The generator's residual blocks on channels-last activations (`ChannelsLastConv1d`): on a
+        CPU, oneDNN's convolutions then skip two reorders each. Not with int8 convolutions, which
+        block their input themselves. Returns how many convolutions were swapped."""
+        if self.int8_convs:
+            raise ValueError("channels-last and int8 convolutions do not mix")
+        return self.decoder.generator.use_channels_last()
+
     def quantize_generator(self) -> int:
         """Run the generator's residual-block convolutions in int8 on a VNNI CPU (model/int8.py);
         everything else keeps its dtype. Returns how many convolutions were swapped."""

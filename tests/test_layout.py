@@ -1,0 +1,58 @@
+"""The generator on channels-last activations (oneDNN's CPU layout, `ChannelsLastConv1d`) computes
+what the usual [C, T] layout computes: the same durations, the same audio up to fp32 rounding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from kokoro_engine.io.weights import load_model
+from kokoro_engine.model.generator import ChannelsLastConv1d, channels_last
+from kokoro_engine.model.int8 import int8_available
+from tests.realweights import benchmark_inputs, real_model_path
+
+
+@pytest.mark.parametrize(("kernel", "dilation"), [(3, 1), (7, 3), (11, 5), (1, 1)])
+def test_a_channels_last_convolution_is_the_convolution(kernel: int, dilation: int) -> None:
+    torch.manual_seed(kernel)
+    conv = nn.Conv1d(16, 24, kernel, dilation=dilation, padding=(kernel * dilation - dilation) // 2)
+    x = torch.randn(1, 16, 300)
+    swapped = ChannelsLastConv1d(conv)
+    with torch.inference_mode():
+        want = conv(x)
+        got = swapped(channels_last(x))
+    assert got.shape == want.shape
+    assert got.stride(1) == 1  # the output stays channels-last for the next elementwise step
+    assert torch.allclose(got, want, atol=1e-5)
+    with pytest.raises(ValueError):
+        ChannelsLastConv1d(nn.Conv1d(16, 16, 3, stride=2))
+
+
+def test_the_cpu_generator_runs_channels_last_and_speaks_the_same_audio() -> None:
+    path = real_model_path()
+    plain = load_model(path, channels_last=False)
+    model = load_model(path)  # the default on the CPU
+    generator = model.decoder.generator
+    assert generator.channels_last and not plain.decoder.generator.channels_last
+    assert isinstance(generator.resblocks[0].convs1[0], ChannelsLastConv1d)
+    strides: list[tuple[int, ...]] = []
+    late = generator.stage_resblocks(1)[2].convs1[0]  # the audio-rate stage, the most work
+    hook = late.register_forward_pre_hook(lambda _module, args: strides.append(args[0].stride()))
+    ids, style = benchmark_inputs(plain, "short", "jf_alpha")
+    with torch.inference_mode():
+        want, want_durations = plain(ids, style, 1.0, torch.Generator().manual_seed(5))
+        got, durations = model(ids, style, 1.0, torch.Generator().manual_seed(5))
+    hook.remove()
+    assert strides and strides[0][1] == 1  # channels innermost: no reorder in front of oneDNN
+    assert torch.equal(durations, want_durations)
+    assert got.shape == want.shape and float(want.abs().max()) > 0.05
+    assert torch.allclose(got, want, atol=1e-4)
+
+
+@pytest.mark.skipif(not int8_available(), reason="no VNNI / oneDNN int8 convolution on this CPU")
+def test_int8_convolutions_keep_their_own_layout() -> None:
+    model = load_model(real_model_path(), quantize=True)
+    assert model.int8_convs and not model.decoder.generator.channels_last
+    with pytest.raises(ValueError, match="do not mix"):
+        model.use_channels_last()
