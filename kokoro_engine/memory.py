@@ -138,11 +138,17 @@ class IdleRelease:
         if self.floor is None or resident is None or resident > self.floor + self.retain + self.slack:
             release_free_memory()
             self.floor = resident_bytes()
+            touched = prefault_free_memory(self.retain, interrupted)
         elif self.refilled:
             return False
-        # All of `retain` again, not only the part the last try missed: the blocks must be held at
-        # once to cover that many distinct pages (freed ones come back first); resident pages cost a
-        # memset only.
-        touched = prefault_free_memory(self.retain, interrupted)
+        else:
+            # Finishing a refill that a request cut short: that request left free heap resident in
+            # holes too small for a 1 MB block, so touching all of `retain` again would overshoot;
+            # stop once resident memory is back at the level.
+            target = self.floor + self.retain
+            touched = prefault_free_memory(self.retain, lambda: bool(interrupted and interrupted())
+                                           or (resident_bytes() or 0) >= target)
+            if (resident_bytes() or 0) >= target:
+                touched = self.retain
         self.refilled = touched >= self.retain or _libc() is None  # without glibc there is nothing to do
         return True

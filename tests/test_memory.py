@@ -129,6 +129,33 @@ def test_an_interrupted_refill_is_finished_at_the_next_idle_moment():
     assert level - floor >= 120  # ... and all of it resident after the next idle moment
 
 
+OVERSHOOT_CHILD = """
+import torch
+from kokoro_engine.memory import IdleRelease, resident_bytes, tune_allocator
+tune_allocator()
+release = IdleRelease(retain=128 << 20, slack=32 << 20)
+release()                                  # the level: floor + 128 MB of free heap, resident
+keepers, holes = [], []
+for _ in range(160):                       # a request's 0.6 MB tensors, each next to a small live one
+    holes.append(torch.ones(150_000))
+    keepers.append(torch.ones(1024))
+del holes                                  # freed: resident holes too small for a 1 MB block
+release.refilled = False                   # as if the refill after that request had been cut short
+before = resident_bytes()
+resumed = release(interrupted=lambda: False)
+print(resumed, release.floor >> 20, before >> 20, resident_bytes() >> 20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator and /proc")
+def test_finishing_a_refill_does_not_overshoot_the_level():
+    out = subprocess.run([sys.executable, "-c", OVERSHOOT_CHILD], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    floor, before, after = map(int, out[1:])
+    assert before - floor >= 120  # the level was reached, the holes are inside it
+    assert after - before < 16  # so nothing more is faulted in on top of them
+
+
 def test_prefault_touches_what_it_is_asked_for_and_stops_when_interrupted():
     from kokoro_engine.memory import _libc, prefault_free_memory
 
