@@ -31,7 +31,8 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
 
 
 class ChannelsLastConv1d(nn.Module):
-    """A zero-padded `nn.Conv1d` at inference, run as a 1×k conv2d on channels-last activations.
+    """A zero-padded `nn.Conv1d` or `nn.ConvTranspose1d` at inference, run as a 1×k conv2d on
+    channels-last activations.
 
     oneDNN's CPU convolutions (brgemm, with AMX or AVX-512) work with the channels innermost; given
     PyTorch's usual [C, T] layout they reorder the input in and the output back out, which at the
@@ -42,19 +43,26 @@ class ChannelsLastConv1d(nn.Module):
     weight: torch.Tensor
     bias: torch.Tensor | None
 
-    def __init__(self, conv: nn.Conv1d):
+    def __init__(self, conv: nn.Conv1d | nn.ConvTranspose1d):
         super().__init__()
-        if conv.stride != (1,) or conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
-            raise ValueError("only zero-padded, stride-1, ungrouped convolutions")
+        if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise ValueError("only zero-padded, ungrouped convolutions")
+        self.transposed = isinstance(conv, nn.ConvTranspose1d)
         self.register_buffer("weight", conv.weight.detach()[:, :, None, :].contiguous(memory_format=torch.channels_last))
         self.register_buffer("bias", None if conv.bias is None else conv.bias.detach().clone())
+        self.stride = (1, conv.stride[0])
         self.padding = (0, conv.padding[0])
         self.dilation = (1, conv.dilation[0])
+        self.output_padding = (0, conv.output_padding[0]) if self.transposed else (0, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # [B, C, T] channels-last, unsqueezed at dim 2, is exactly a channels-last [B, C, 1, T].
-        return F.conv2d(x.unsqueeze(2), self.weight, self.bias, padding=self.padding,
-                        dilation=self.dilation).squeeze(2)
+        if self.transposed:
+            y = F.conv_transpose2d(x.unsqueeze(2), self.weight, self.bias, self.stride, self.padding,
+                                   self.output_padding, 1, self.dilation)
+        else:
+            y = F.conv2d(x.unsqueeze(2), self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return y.squeeze(2)
 
 
 def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -144,8 +152,9 @@ class Generator(nn.Module):
         self.channels_last = False  # see use_channels_last
 
     def use_channels_last(self) -> int:
-        """Run the residual blocks (and `conv_post`) as `ChannelsLastConv1d`s on channels-last
-        activations: the CPU layout of oneDNN. Returns how many convolutions were swapped."""
+        """Run the residual blocks, the upsamplers, the source convolutions and `conv_post` as
+        `ChannelsLastConv1d`s on channels-last activations: the CPU layout of oneDNN. Returns how many
+        convolutions were swapped."""
         count = 0
         blocks = cast("list[AdaINResBlock1]", [*self.resblocks, *self.noise_res])
         for block in blocks:
@@ -154,6 +163,11 @@ class Generator(nn.Module):
                     if isinstance(conv, nn.Conv1d):
                         convs[i] = ChannelsLastConv1d(conv)
                         count += 1
+        for convs in (self.ups, self.noise_convs):
+            for i, conv in enumerate(convs):
+                if isinstance(conv, (nn.Conv1d, nn.ConvTranspose1d)):
+                    convs[i] = ChannelsLastConv1d(conv)
+                    count += 1
         if isinstance(self.conv_post, nn.Conv1d):
             self.conv_post = ChannelsLastConv1d(self.conv_post)
             count += 1
@@ -181,9 +195,10 @@ class Generator(nn.Module):
             har = self.m_source(f0.float(), generator)[:, :, 0]
             har = torch.cat(self.stft.transform(har), dim=1)
         layout = channels_last if self.channels_last else (lambda t: t)
+        x, har = layout(x), layout(har)
         for i in range(self.num_upsamples):
             x = F.leaky_relu(x, 0.1)
-            x_source = self.noise_res[i](layout(self.noise_convs[i](har)), s)
+            x_source = self.noise_res[i](self.noise_convs[i](har), s)
             x = self.ups[i](x)
             if i == self.num_upsamples - 1:
                 x = F.pad(x, (1, 0), mode="reflect")  # one frame so the stage matches the STFT frames
