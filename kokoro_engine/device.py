@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import platform
 from pathlib import Path
 
 import torch
@@ -106,6 +107,15 @@ def resolve_quantize(name: str | None, device: torch.device, dtype: torch.dtype 
     if mode == "auto" and dtype == torch.bfloat16 and "amx_bf16" in cpu_flags():
         return False
     return usable
+
+
+def channels_last_pays(device: torch.device, quantize: bool) -> bool:
+    """Whether the generator should run channels-last (`ChannelsLastConv1d`): on x86-64 CPUs with
+    oneDNN, where it was measured (AMX and AVX-512, bf16 and fp32), and not with int8 convolutions,
+    which block their input themselves. Other CPUs and accelerators keep PyTorch's layout until
+    measured there."""
+    return (device.type == "cpu" and not quantize and torch.backends.mkldnn.is_available()
+            and platform.machine().lower() in ("x86_64", "amd64"))
 
 
 @functools.cache

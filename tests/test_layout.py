@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from kokoro_engine.device import channels_last_pays
 from kokoro_engine.io.weights import load_model
 from kokoro_engine.model.generator import ChannelsLastConv1d, channels_last
 from kokoro_engine.model.int8 import int8_available
@@ -41,7 +42,7 @@ def test_a_channels_last_convolution_is_the_convolution(conv: nn.Module) -> None
 def test_the_cpu_generator_runs_channels_last_and_speaks_the_same_audio() -> None:
     path = real_model_path()
     plain = load_model(path, channels_last=False)
-    model = load_model(path)  # the default on the CPU
+    model = load_model(path, channels_last=True)  # the default on x86-64 CPUs (device.channels_last_pays)
     generator = model.decoder.generator
     assert generator.channels_last and not plain.decoder.generator.channels_last
     assert isinstance(generator.resblocks[0].convs1[0], ChannelsLastConv1d)
@@ -63,5 +64,6 @@ def test_the_cpu_generator_runs_channels_last_and_speaks_the_same_audio() -> Non
 def test_int8_convolutions_keep_their_own_layout() -> None:
     model = load_model(real_model_path(), quantize=True)
     assert model.int8_convs and not model.decoder.generator.channels_last
+    assert not channels_last_pays(torch.device("cpu"), quantize=True)
     with pytest.raises(ValueError, match="do not mix"):
         model.use_channels_last()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from kokoro_engine.device import channels_last_pays
 from kokoro_engine.io.config import KokoroConfig, load_config
 from kokoro_engine.model import KokoroModel
 
@@ -117,7 +118,7 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
     """Build a `KokoroModel` and load `path` into it strictly; returns it in eval mode on `device`.
     `quantize`: int8 residual-block convolutions in the generator (CPU with VNNI; model/int8.py).
     `channels_last`: the generator's residual blocks in oneDNN's layout (`ChannelsLastConv1d`);
-    None: on the CPU unless quantized (the same numbers in fp32, and faster, most in bf16)."""
+    None: where `device.channels_last_pays` (the same numbers in fp32; faster, most in bf16)."""
     if not isinstance(config, KokoroConfig):
         config = load_config(config)
     raw = read_state_dict(path)
@@ -128,7 +129,7 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
     model.set_compute_dtype(dtype)
     if quantize:
         model.quantize_generator()
-    if channels_last if channels_last is not None else (model.device.type == "cpu" and not quantize):
+    if channels_last if channels_last is not None else channels_last_pays(model.device, quantize):
         model.use_channels_last()
     return model.eval()
 
