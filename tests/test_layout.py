@@ -67,3 +67,21 @@ def test_int8_convolutions_keep_their_own_layout() -> None:
     assert not channels_last_pays(torch.device("cpu"), quantize=True)
     with pytest.raises(ValueError, match="do not mix"):
         model.use_channels_last()
+
+
+def test_nearby_widths_share_one_convolution_shape(monkeypatch) -> None:
+    # oneDNN creates kernels per shape: replies of slightly different lengths must reuse them.
+    import kokoro_engine.model.generator as generator
+
+    for width in (1, 7, 100, 1000, 12_000, 17_401, 90_000):
+        bucket = generator.bucket_width(width)
+        assert width <= bucket <= width * 1.25 + 1
+    assert generator.bucket_width(17_001) == generator.bucket_width(17_401)
+    shapes: list[tuple[int, ...]] = []
+    conv2d = generator.F.conv2d
+    monkeypatch.setattr(generator.F, "conv2d", lambda x, *a: shapes.append(tuple(x.shape)) or conv2d(x, *a))
+    conv = ChannelsLastConv1d(nn.Conv1d(8, 8, 7, padding=3))
+    with torch.inference_mode():
+        outs = [conv(channels_last(torch.randn(1, 8, width))) for width in (290, 300)]
+    assert shapes[0] == shapes[1]  # one kernel for both
+    assert [o.shape[-1] for o in outs] == [290, 300]  # each cropped to its own width

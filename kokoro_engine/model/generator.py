@@ -57,12 +57,33 @@ class ChannelsLastConv1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # [B, C, T] channels-last, unsqueezed at dim 2, is exactly a channels-last [B, C, 1, T].
+        width = x.shape[-1]
+        x = x.unsqueeze(2)
+        if x.dtype != self.weight.dtype and torch.is_autocast_enabled(x.device.type):
+            x = x.to(self.weight.dtype)  # what autocast would do, before the pad copies it
+        # oneDNN generates a convolution's kernels per shape, which for a width never seen costs
+        # more than running it; zeros appended to a bucketed width keep the shapes few. Exact: the
+        # appended zeros are the zero padding the convolution sees there anyway (transposed: a zero
+        # input adds nothing), and the output is cropped to the true width.
+        bucket = bucket_width(width)
+        if bucket != width:
+            x = F.pad(x, (0, bucket - width))
+        (stride,), (padding,), (dilation,) = self.stride[1:], self.padding[1:], self.dilation[1:]
+        span = dilation * (self.weight.shape[-1] - 1)
         if self.transposed:
-            y = F.conv_transpose2d(x.unsqueeze(2), self.weight, self.bias, self.stride, self.padding,
+            y = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                    self.output_padding, 1, self.dilation)
+            out = (width - 1) * stride - 2 * padding + span + self.output_padding[1] + 1
         else:
-            y = F.conv2d(x.unsqueeze(2), self.weight, self.bias, self.stride, self.padding, self.dilation)
-        return y.squeeze(2)
+            y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+            out = (width + 2 * padding - span - 1) // stride + 1
+        return y[..., :out].squeeze(2)
+
+
+def bucket_width(width: int, per_octave: int = 4) -> int:
+    """`width` rounded up to one of `per_octave` steps per power of two (at most 1/per_octave more)."""
+    step = max(1, (1 << max(width.bit_length() - 1, 0)) // per_octave)
+    return -(-width // step) * step
 
 
 def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
