@@ -8,7 +8,10 @@ inverse STFT (n_fft 20, hop 5) turns the predicted spectrum into 24 kHz audio.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from typing import cast
 
 import torch
@@ -65,7 +68,7 @@ class ChannelsLastConv1d(nn.Module):
         # more than running it; zeros appended to a bucketed width keep the shapes few. Exact: the
         # appended zeros are the zero padding the convolution sees there anyway (transposed: a zero
         # input adds nothing), and the output is cropped to the true width.
-        bucket = bucket_width(width)
+        bucket = width if _EXACT_WIDTHS.get() else bucket_width(width)
         if bucket != width:
             x = F.pad(x, (0, bucket - width))
         (stride,), (padding,), (dilation,) = self.stride[1:], self.padding[1:], self.dilation[1:]
@@ -78,6 +81,20 @@ class ChannelsLastConv1d(nn.Module):
             y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
             out = (width + 2 * padding - span - 1) // stride + 1
         return y[..., :out].squeeze(2)
+
+
+_EXACT_WIDTHS = contextvars.ContextVar("exact_widths", default=False)
+
+
+@contextlib.contextmanager
+def exact_widths() -> Iterator[None]:
+    """Convolutions at their true widths (no bucket padding) inside this block: for counting the
+    architecture's work rather than the padded work."""
+    token = _EXACT_WIDTHS.set(True)
+    try:
+        yield
+    finally:
+        _EXACT_WIDTHS.reset(token)
 
 
 def bucket_width(width: int, per_octave: int = 4) -> int:

@@ -104,14 +104,18 @@ def _qconv1d_flops(x_shape, _x_scale, _x_zp, _w, _w_scale, _w_zp, _bias, _stride
 
 def count_flops(fn: Callable[[], object]) -> dict[str, float]:
     """FLOPs of one call by PyTorch's own counter (matmuls, convolutions, attention, and our int8
-    convolutions), per module name ("KokoroModel.decoder.generator", …) plus "total" and "int8"."""
+    convolutions), per module name ("KokoroModel.decoder.generator", …) plus "total" and "int8".
+    The architecture's work: convolutions are counted at their true widths, not at the bucketed
+    widths they run at (model/generator.py)."""
     from torch.utils.flop_counter import FlopCounterMode
+
+    from kokoro_engine.model.generator import exact_widths
 
     mapping = {}
     if hasattr(torch.ops.onednn, "qconv1d_pointwise"):
         mapping[torch.ops.onednn.qconv1d_pointwise] = _qconv1d_flops
     counter = FlopCounterMode(display=False, custom_mapping=mapping)
-    with counter, torch.inference_mode():
+    with counter, torch.inference_mode(), exact_widths():
         fn()
     counts = counter.get_flop_counts()
     flops = {name: float(sum(ops.values())) for name, ops in counts.items()}
