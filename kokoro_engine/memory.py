@@ -139,16 +139,18 @@ class IdleRelease:
             release_free_memory()
             self.floor = resident_bytes()
             touched = prefault_free_memory(self.retain, interrupted)
-        elif self.refilled:
+            self.refilled = touched >= self.retain or _libc() is None  # without glibc there is nothing to do
+            return True
+        if self.refilled:
             return False
-        else:
-            # Finishing a refill that a request cut short: that request left free heap resident in
-            # holes too small for a 1 MB block, so touching all of `retain` again would overshoot;
-            # stop once resident memory is back at the level.
-            target = self.floor + self.retain
-            touched = prefault_free_memory(self.retain, lambda: bool(interrupted and interrupted())
-                                           or (resident_bytes() or 0) >= target)
-            if (resident_bytes() or 0) >= target:
-                touched = self.retain
-        self.refilled = touched >= self.retain or _libc() is None  # without glibc there is nothing to do
+        # Finishing a refill that a request cut short: that request left free heap resident in holes
+        # too small for a 1 MB block, so touching all of `retain` again would overshoot; stop once
+        # resident memory is back at the level.
+        target = self.floor + self.retain
+
+        def at_level() -> bool:
+            return (resident_bytes() or 0) >= target
+
+        touched = prefault_free_memory(self.retain, lambda: bool(interrupted and interrupted()) or at_level())
+        self.refilled = at_level() or touched >= self.retain
         return True

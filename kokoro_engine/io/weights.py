@@ -117,7 +117,7 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
                stft: str = "torch", quantize: bool = False, channels_last: bool | None = None) -> KokoroModel:
     """Build a `KokoroModel` and load `path` into it strictly; returns it in eval mode on `device`.
     `quantize`: int8 residual-block convolutions in the generator (CPU with VNNI; model/int8.py).
-    `channels_last`: the generator's residual blocks in oneDNN's layout (`ChannelsLastConv1d`);
+    `channels_last`: the generator's convolutions in oneDNN's layout (`ChannelsLastConv1d`);
     None: where `device.channels_last_pays` (the same numbers in fp32; faster, most in bf16)."""
     if not isinstance(config, KokoroConfig):
         config = load_config(config)

@@ -195,13 +195,7 @@ class Generator(nn.Module):
         convolutions were swapped."""
         count = 0
         blocks = cast("list[AdaINResBlock1]", [*self.resblocks, *self.noise_res])
-        for block in blocks:
-            for convs in (block.convs1, block.convs2):
-                for i, conv in enumerate(convs):
-                    if isinstance(conv, nn.Conv1d):
-                        convs[i] = ChannelsLastConv1d(conv)
-                        count += 1
-        for convs in (self.ups, self.noise_convs):
+        for convs in [*(c for block in blocks for c in (block.convs1, block.convs2)), self.ups, self.noise_convs]:
             for i, conv in enumerate(convs):
                 if isinstance(conv, (nn.Conv1d, nn.ConvTranspose1d)):
                     convs[i] = ChannelsLastConv1d(conv)

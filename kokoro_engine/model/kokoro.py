@@ -52,7 +52,7 @@ class KokoroModel(nn.Module):
                 module.to(dtype)
 
     def use_channels_last(self) -> int:
-        """The generator's residual blocks on channels-last activations (`ChannelsLastConv1d`): on a
+        """The generator's convolutions on channels-last activations (`ChannelsLastConv1d`): on a
         CPU, oneDNN's convolutions then skip two reorders each. Not with int8 convolutions, which
         block their input themselves. Returns how many convolutions were swapped."""
         if self.int8_convs:
