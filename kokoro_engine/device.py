@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import os
 import platform
 from pathlib import Path
 
@@ -87,12 +88,12 @@ QUANTIZE_MODES = ("auto", "none", "int8")
 def resolve_quantize(name: str | None, device: torch.device, dtype: torch.dtype | None = None) -> bool:
     """Whether the generator's residual-block convolutions run in int8 (see model/int8.py).
 
-    `auto` (or None): yes on a CPU with VNNI (u8×s8 dot products) and oneDNN's int8 convolution,
-    which speeds up short and medium replies most (the longest chunks are memory-bound) within the
-    quality budget (tests/test_precision.py; figures in docs/PERFORMANCE.md); no elsewhere, and no
-    for a bf16 decoder on a CPU with AMX-BF16: its tiles run bf16 convolutions as fast as int8 ones,
-    so the quantization passes only cost time and quality there. `int8` where it cannot run is an
-    error, not a slow path.
+    `auto` (or None): yes on an x86-64 CPU with AVX2 and oneDNN's int8 convolution, VNNI or not
+    (without VNNI the weights keep 7 bits, `int8.operand_levels`), within the quality budget
+    (tests/test_precision.py; figures per CPU class in docs/PERFORMANCE.md); no elsewhere, and no for
+    a bf16 decoder on a CPU with AMX-BF16, whose tiles run bf16 convolutions nearly as fast, so int8
+    would buy little speed for most of the quality budget there. `int8` where it cannot run is an
+    error, not a slow path. All of it as oneDNN is capped (`cpu_flags`).
     """
     from kokoro_engine.model.int8 import int8_available
 
@@ -103,28 +104,77 @@ def resolve_quantize(name: str | None, device: torch.device, dtype: torch.dtype 
         return False
     usable = device.type == "cpu" and int8_available()
     if mode == "int8" and not usable:
-        raise ValueError("int8 needs the CPU device with VNNI (AVX512-VNNI, AVX-VNNI or AMX) and oneDNN")
+        raise ValueError("int8 needs the CPU device on x86-64 with AVX2 or better and oneDNN")
     if mode == "auto" and dtype == torch.bfloat16 and "amx_bf16" in cpu_flags():
         return False
     return usable
 
 
-def channels_last_pays(device: torch.device, quantize: bool) -> bool:
+def channels_last_pays(device: torch.device) -> bool:
     """Whether the generator should run channels-last (`ChannelsLastConv1d`): on x86-64 CPUs with
-    oneDNN, where it was measured (AMX and AVX-512, bf16 and fp32), and not with int8 convolutions,
-    which block their input themselves. Other CPUs and accelerators keep PyTorch's layout until
+    oneDNN, where it was measured (AMX, AVX-512 and AVX2; bf16, fp32 and int8, whose convolutions
+    read and write that layout themselves). Other CPUs and accelerators keep PyTorch's layout until
     measured there."""
-    return (device.type == "cpu" and not quantize and torch.backends.mkldnn.is_available()
+    return (device.type == "cpu" and torch.backends.mkldnn.is_available()
             and platform.machine().lower() in ("x86_64", "amd64"))
+
+
+# oneDNN's ISA levels, lowest first, as `ONEDNN_MAX_CPU_ISA` names them, with the CPU flags (Linux
+# names) each level adds that our choices depend on. A cap hides the flags of every level above it.
+_ONEDNN_ISA_LEVELS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("SSE41", frozenset()),
+    ("AVX", frozenset({"avx"})),
+    ("AVX2", frozenset({"avx2", "fma"})),
+    ("AVX2_VNNI", frozenset({"avx_vnni"})),
+    ("AVX2_VNNI_2", frozenset()),
+    ("AVX512_CORE", frozenset({"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"})),
+    ("AVX512_CORE_VNNI", frozenset({"avx512_vnni"})),
+    ("AVX512_CORE_BF16", frozenset({"avx512_bf16"})),
+    ("AVX10_1_512", frozenset({"avx512_fp16"})),
+    ("AVX10_1_512_AMX", frozenset({"amx_tile", "amx_int8", "amx_bf16"})),
+    ("AVX10_1_512_AMX_FP16", frozenset({"amx_fp16"})),
+)
+_ONEDNN_ISA_ALIASES = {"AVX512_CORE_FP16": "AVX10_1_512", "AVX512_CORE_AMX": "AVX10_1_512_AMX",
+                       "AVX512_CORE_AMX_FP16": "AVX10_1_512_AMX_FP16"}
+
+
+def onednn_isa_cap() -> str | None:
+    """The ISA oneDNN is capped at by `ONEDNN_MAX_CPU_ISA` (or its old name `DNNL_MAX_CPU_ISA`), or
+    None when it may use all the CPU has."""
+    value = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").strip().upper()
+    value = _ONEDNN_ISA_ALIASES.get(value, value)
+    return value if value in dict(_ONEDNN_ISA_LEVELS) else None
 
 
 @functools.cache
 def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags as Linux names them (`avx512_vnni`, `amx_bf16`, …); empty elsewhere."""
+    """The CPU's feature flags as Linux names them (`avx512_vnni`, `amx_bf16`, …), less those that
+    oneDNN is capped below (`ONEDNN_MAX_CPU_ISA=AVX2` hides VNNI, AVX-512 and AMX): the kernels our
+    choices rely on run in oneDNN, and a capped oneDNN runs the rest through slow reference loops.
+    Empty where /proc/cpuinfo is missing."""
     try:
-        return frozenset(Path("/proc/cpuinfo").read_text().split())
+        flags = frozenset(Path("/proc/cpuinfo").read_text().split())
     except OSError:
         return frozenset()
+    cap = onednn_isa_cap()
+    if cap is None:
+        return flags
+    names = [name for name, _ in _ONEDNN_ISA_LEVELS]
+    hidden = frozenset().union(*(added for _, added in _ONEDNN_ISA_LEVELS[names.index(cap) + 1:]))
+    return flags - hidden
+
+
+def cpu_class() -> str:
+    """The CPU class our run-time choices distinguish (as capped): `amx`, `avx512-vnni`, `avx512`,
+    `avx2-vnni`, `avx2`, `arm` or `other` (docs/PERFORMANCE.md has figures per class)."""
+    flags = cpu_flags()
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return "arm"
+    for name, needs in (("amx", "amx_bf16"), ("avx512-vnni", "avx512_vnni"), ("avx512", "avx512f"),
+                        ("avx2-vnni", "avx_vnni"), ("avx2", "avx2")):
+        if needs in flags:
+            return name
+    return "other"
 
 
 def cpu_has_fast(dtype: torch.dtype) -> bool:

@@ -65,7 +65,7 @@ def test_quantize_choices():
 
     cpu = torch.device("cpu")
     assert resolve_quantize("none", cpu) is False
-    # auto: int8 exactly where oneDNN's int8 convolution can run (VNNI), never off the CPU
+    # auto: int8 exactly where oneDNN's int8 convolution can run (x86-64, AVX2 or better), never off the CPU
     assert resolve_quantize(None, cpu) is int8_available()
     assert resolve_quantize("auto", torch.device("meta")) is False
     with pytest.raises(ValueError, match="unknown quantization"):
@@ -90,3 +90,26 @@ def test_auto_quantize_keeps_a_bf16_decoder_in_bf16_on_amx(monkeypatch):
     assert device.resolve_quantize(None, cpu, torch.bfloat16) is False
     assert device.resolve_quantize("auto", cpu, torch.float32) is True  # no tiles for fp32: int8 still pays
     assert device.resolve_quantize("int8", cpu, torch.bfloat16) is True  # asked for: given
+
+
+def test_a_onednn_cap_hides_the_flags_above_it(monkeypatch):
+    # Our choices must follow what a capped oneDNN can run, not what /proc/cpuinfo lists.
+    import kokoro_engine.device as device
+
+    real = device.cpu_flags
+    monkeypatch.setattr(device.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(device.Path, "read_text", lambda _self: "fma avx2 avx_vnni avx512f avx512_vnni "
+                                                                "avx512_bf16 amx_bf16 amx_int8 amx_tile")
+    expected = {None: "amx", "AVX2": "avx2", "AVX2_VNNI": "avx2-vnni", "AVX512_CORE": "avx512",
+                "avx512_core_vnni": "avx512-vnni", "AVX512_CORE_AMX": "amx"}
+    for cap, cls in expected.items():
+        if cap is None:
+            monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+        else:
+            monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        real.cache_clear()
+        assert device.cpu_class() == cls, cap
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    real.cache_clear()
+    assert "avx2" in real() and not real() & {"avx_vnni", "avx512_vnni", "amx_bf16"}
+    real.cache_clear()
