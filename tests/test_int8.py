@@ -7,13 +7,18 @@ tests pin that behaviour, and the exactness of the block halos and sequence edge
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
 
 from kokoro_engine.model.int8 import Int8Conv1d, int8_available
 
-pytestmark = pytest.mark.skipif(not int8_available(), reason="no VNNI / oneDNN int8 convolution on this CPU")
+pytestmark = pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution (x86-64 with AVX2) here")
 
 
 def _conv(channels: int = 128, kernel: int = 11, dilation: int = 5) -> nn.Conv1d:
@@ -70,3 +75,52 @@ def test_refuses_what_it_cannot_replace() -> None:
         Int8Conv1d(nn.Conv1d(8, 8, 3, stride=2, padding=1), block=100)
     with pytest.raises(ValueError, match="same"):
         Int8Conv1d(nn.Conv1d(8, 8, 3, padding=0), block=100)
+
+
+@pytest.mark.parametrize("levels", [(255, 127), (255, 63)])
+@torch.inference_mode()
+def test_output_is_time_major_and_both_operand_widths_stay_accurate(levels: tuple[int, int]) -> None:
+    """The generator's channels-last layout comes out (no reorder for the next convolution), and the
+    7-bit weights of CPUs without VNNI keep the error near that of 8 bits."""
+    conv = _conv()
+    x = _loud_then_quiet(128, 4321)
+    out = Int8Conv1d(conv, block=2400, levels=levels)(x.transpose(1, 2).contiguous().transpose(1, 2))
+    assert out.stride(1) == 1  # channels innermost
+    assert _relative_error(out, conv(x)) < 0.03
+
+
+_AVX2_PROBE = """
+import torch
+from torch import nn
+from kokoro_engine.device import cpu_class, resolve_dtype, resolve_quantize
+from kokoro_engine.model.int8 import Int8Conv1d, operand_levels
+cpu = torch.device("cpu")
+dtype = resolve_dtype(None, cpu)
+print("class", cpu_class(), "dtype", dtype, "int8", resolve_quantize(None, cpu, dtype), "levels", operand_levels())
+torch.manual_seed(0)
+conv = nn.Conv1d(128, 128, 11, dilation=5, padding=25)
+x = torch.randn(1, 128, 4800) * 3
+with torch.inference_mode():
+    err = float((Int8Conv1d(conv, block=2400)(x) - conv(x)).norm() / conv(x).norm())
+print("error", err)
+"""
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86-64 CPU classes")
+def test_an_avx2_cpu_gets_fp32_with_unsaturated_int8() -> None:
+    """As an AVX2-only CPU (oneDNN capped, as on an older NUC): no bf16, no VNNI assumed, int8 on with
+    7-bit weights, and oneDNN really runs its AVX2 int8 kernel. With 8-bit weights there, pairs of
+    products saturate int16 and the error is ~10 %."""
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_VERBOSE": "1"}
+    done = subprocess.run([sys.executable, "-c", _AVX2_PROBE], env=env, capture_output=True, text=True,
+                          timeout=300, check=True)
+    lines = done.stdout.splitlines()
+    summary = next(line for line in lines if line.startswith("class"))
+    assert summary == "class avx2 dtype torch.float32 int8 True levels (255, 63)"
+    # onednn_verbose,…,primitive,exec,cpu,convolution,<implementation>,…
+    kernels = {line.split(",exec,cpu,convolution,")[1].split(",")[0] for line in lines
+               if ",exec,cpu,convolution," in line}
+    int8_kernels = {k for k in kernels if "int8" in k or "brg" in k}
+    assert int8_kernels and all("avx2" in k and "vnni" not in k and "amx" not in k for k in int8_kernels), kernels
+    error = float(next(line for line in lines if line.startswith("error")).split()[1])
+    assert error < 0.03

@@ -60,13 +60,29 @@ def test_the_cpu_generator_runs_channels_last_and_speaks_the_same_audio() -> Non
     assert torch.allclose(got, want, atol=1e-4)
 
 
-@pytest.mark.skipif(not int8_available(), reason="no VNNI / oneDNN int8 convolution on this CPU")
-def test_int8_convolutions_keep_their_own_layout() -> None:
-    model = load_model(real_model_path(), quantize=True)
-    assert model.int8_convs and not model.decoder.generator.channels_last
-    assert not channels_last_pays(torch.device("cpu"), quantize=True)
-    with pytest.raises(ValueError, match="do not mix"):
-        model.use_channels_last()
+@pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution (x86-64 with AVX2) here")
+def test_int8_convolutions_run_in_the_channels_last_generator() -> None:
+    """int8 and channels-last together (the default wherever int8 is): every convolution of the
+    generator then reads time-major input, the int8 ones included, and durations do not move."""
+    from kokoro_engine.model.int8 import Int8Conv1d
+
+    path = real_model_path()
+    plain = load_model(path, channels_last=False)
+    model = load_model(path, quantize=True)
+    assert model.int8_convs and model.decoder.generator.channels_last
+    assert channels_last_pays(torch.device("cpu"))
+    strides: list[tuple[int, ...]] = []
+    hooks = [m.register_forward_pre_hook(lambda _m, args: strides.append(args[0].stride()))
+             for m in model.decoder.generator.modules() if isinstance(m, Int8Conv1d)]
+    ids, style = benchmark_inputs(plain, "short", "jm_kumo")
+    with torch.inference_mode():
+        want, want_durations = plain(ids, style, 1.0, torch.Generator().manual_seed(5))
+        got, durations = model(ids, style, 1.0, torch.Generator().manual_seed(5))
+    for hook in hooks:
+        hook.remove()
+    assert len(strides) == model.int8_convs and all(stride[1] == 1 for stride in strides)
+    assert torch.equal(durations, want_durations)
+    assert got.shape == want.shape and float(got.abs().max()) > 0.05
 
 
 def test_nearby_widths_share_one_convolution_shape(monkeypatch) -> None:

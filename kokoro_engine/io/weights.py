@@ -129,7 +129,7 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
     model.set_compute_dtype(dtype)
     if quantize:
         model.quantize_generator()
-    if channels_last if channels_last is not None else channels_last_pays(model.device, quantize):
+    if channels_last if channels_last is not None else channels_last_pays(model.device):
         model.use_channels_last()
     return model.eval()
 

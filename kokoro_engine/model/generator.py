@@ -68,7 +68,7 @@ class ChannelsLastConv1d(nn.Module):
         # more than running it; zeros appended to a bucketed width keep the shapes few. Exact: the
         # appended zeros are the zero padding the convolution sees there anyway (transposed: a zero
         # input adds nothing), and the output is cropped to the true width.
-        bucket = width if _EXACT_WIDTHS.get() else bucket_width(width)
+        bucket = bucket_width(width) if widths_bucketed() else width
         if bucket != width:
             x = F.pad(x, (0, bucket - width))
         (stride,), (padding,), (dilation,) = self.stride[1:], self.padding[1:], self.dilation[1:]
@@ -95,6 +95,11 @@ def exact_widths() -> Iterator[None]:
         yield
     finally:
         _EXACT_WIDTHS.reset(token)
+
+
+def widths_bucketed() -> bool:
+    """False inside `exact_widths()`: whether convolutions may run at padded widths."""
+    return not _EXACT_WIDTHS.get()
 
 
 def bucket_width(width: int, per_octave: int = 4) -> int:

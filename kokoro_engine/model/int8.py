@@ -1,22 +1,26 @@
-"""int8 convolutions for the generator's residual blocks (CPU with VNNI, through oneDNN).
+"""int8 convolutions for the generator's residual blocks (x86-64 CPUs with AVX2 or better, through oneDNN).
 
-The AdaIN residual blocks' 128- and 256-channel convolutions are most of the model's FLOPs. A
-VNNI CPU does u8×s8 dot products at about twice its bf16 rate, and oneDNN's int8 convolution
-(`torch.ops.onednn.qconv1d_pointwise`, the kernel PyTorch's own x86 int8 path lowers to) runs
-them. Weights are quantized once, symmetrically per output channel.
+The AdaIN residual blocks' 128- and 256-channel convolutions are most of the model's FLOPs. oneDNN's
+int8 convolution (`torch.ops.onednn.qconv1d_pointwise`, the kernel PyTorch's own x86 int8 path lowers
+to) does u8×s8 dot products at about twice to three times the fp32 rate: with VNNI in one instruction,
+on plain AVX2 through int16 pairs (`operand_levels` keeps those from saturating). Weights are
+quantized once, symmetrically per output channel.
 
 Activations are what make or break the quality. One scale per tensor is set by the loudest
 moment of the sentence, which leaves pauses and soft syllables a handful of levels, and the
 error grows with the sentence's length. So each activation is quantized
 per *time block* (about half a second) with that block's own range: every block is cut out with
-its convolution's receptive-field halo, mapped affinely onto [0, 1], and all blocks go through
-one batched int8 convolution; each block's output is mapped back by the same affine map. That is
-exact algebra (a convolution is linear; the halo makes each block independent), so the only error
-is the 8-bit rounding inside a block, smaller than the difference between two fp32 renderings
-with different noise seeds (the figures: docs/PERFORMANCE.md).
+its convolution's receptive-field halo, quantized with its own scale and zero point, and all blocks
+go through one batched int8 convolution; each block's output is mapped back by the same affine map.
+That is exact algebra (a convolution is linear; the halo makes each block independent), so the only
+error is the rounding inside a block, smaller than the difference between two fp32 renderings with
+different noise seeds (the figures: docs/PERFORMANCE.md).
 
-Only kernels 7 and 11 are swapped: the extra passes (range, gather, map back) cost about what the
-int8 kernel saves on a kernel-3 convolution, so those stay in the compute dtype.
+What decides the speed is the passes around the kernel, which are memory-bound: activations stay
+time-major (the generator's channels-last layout, which oneDNN's int8 kernel reads and writes), so
+a block is a contiguous slice, the kernel needs no reorder and its output is already in place; one
+pass in (pad), one quantizing pass, one pass out (map back). At that cost every residual-block
+convolution pays, kernel 3 included.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import torch
 from torch import nn
 
 from kokoro_engine.device import cpu_flags
+from kokoro_engine.model.generator import widths_bucketed
 
 if TYPE_CHECKING:
     from kokoro_engine.model.generator import AdaINResBlock1, Generator
@@ -41,26 +46,35 @@ BLOCK_SECONDS = 0.5
 
 @functools.cache
 def cpu_has_vnni() -> bool:
-    """AVX512-VNNI, AVX-VNNI or AMX: u8×s8 dot products without the int16 saturation of older CPUs."""
+    """AVX512-VNNI, AVX-VNNI or AMX (as oneDNN is capped): u8×s8 dot products accumulated in int32."""
     return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def int8_available() -> bool:
-    return (torch.backends.mkldnn.is_available() and cpu_has_vnni()
+    """oneDNN's int8 convolution on an x86-64 CPU with AVX2 or better (VNNI or not; see `operand_levels`)."""
+    return (torch.backends.mkldnn.is_available() and "avx2" in cpu_flags()
             and hasattr(torch.ops.onednn, "qconv1d_pointwise"))
 
 
-def _to_uint8(x: torch.Tensor, scale: float) -> torch.Tensor:
-    """round(x / scale) saturated to uint8 in one vectorized pass (`quantize_per_tensor`), viewed as
-    plain uint8 storage, which is what oneDNN takes."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # quantized tensor types are deprecated; the kernel is not
-        q = torch.quantize_per_tensor(x, scale, 0, torch.quint8)
-    return torch.empty(0, dtype=torch.uint8).set_(q.untyped_storage(), 0, q.shape, q.stride())
+def operand_levels() -> tuple[int, int]:
+    """(activation levels, weight levels) this CPU's int8 kernel can take without overflowing.
+
+    With VNNI, u8×s8 products accumulate straight into int32: 8 bits each (255, ±127). Without it
+    (AVX2, AVX-512 before VNNI) oneDNN pairs products into int16 first (`vpmaddubsw`), which saturates
+    above 32,767 = a pair of 255 × 127 less a little: the activations keep 8 bits and the weights 7
+    (2 · 255 · 63 = 32,130), which keeps every sum exact. Weights, quantized per output channel, lose
+    less to the missing bit than activations with one range per block (docs/PERFORMANCE.md).
+    """
+    return (255, 127) if cpu_has_vnni() else (255, 63)
 
 
 class Int8Conv1d(nn.Module):
-    """Drop-in for a zero-padded, stride-1 `nn.Conv1d` at inference, with block-wise int8 input."""
+    """Drop-in for a zero-padded, stride-1 `nn.Conv1d` at inference, with block-wise int8 input.
+
+    Activations are handled time-major ([T, C] in memory, which is channels-last for [1, C, T]):
+    oneDNN's int8 convolution reads and writes that layout, so every block with its halo is a
+    contiguous slice, the kernel needs no reorder, and the output is already the generator's layout.
+    """
 
     # Buffers, registered in __init__.
     packed: torch.Tensor
@@ -69,7 +83,7 @@ class Int8Conv1d(nn.Module):
     w_sum: torch.Tensor
     bias: torch.Tensor
 
-    def __init__(self, conv: nn.Conv1d, block: int):
+    def __init__(self, conv: nn.Conv1d, block: int, levels: tuple[int, int] | None = None):
         super().__init__()
         if (conv.groups != 1 or conv.stride != (1,) or conv.padding_mode != "zeros"
                 or isinstance(conv.padding, str)):
@@ -78,51 +92,64 @@ class Int8Conv1d(nn.Module):
         self.halo = conv.padding[0]  # 'same' padding: the receptive field on each side
         if 2 * self.halo != conv.dilation[0] * (conv.kernel_size[0] - 1):
             raise ValueError("Int8Conv1d takes 'same'-length convolutions")
+        self.act_levels, weight_levels = levels or operand_levels()
         weight = conv.weight.detach().float()
-        w_scale = weight.abs().amax(dim=(1, 2)).clamp_min(1e-12) / 127
-        q_weight = torch.round(weight / w_scale[:, None, None]).clamp_(-127, 127).to(torch.int8)
+        w_scale = weight.abs().amax(dim=(1, 2)).clamp_min(1e-12) / weight_levels
+        q_weight = torch.round(weight / w_scale[:, None, None]).clamp_(-weight_levels, weight_levels).to(torch.int8)
         self.dilation = list(conv.dilation)
-        # Inputs arrive mapped onto [0, 1] (scale 1/255, zero point 0); no padding, the halo is data.
+        # The kernel takes the block's integers as they are (scale 1, zero point 0) and applies only
+        # the weights' scales; each block's own scale and zero point are applied after it, exactly.
         self.register_buffer("packed", torch.ops.onednn.qconv_prepack(
-            q_weight, w_scale, 1 / 255, 0, [1], [0], self.dilation, 1, None), persistent=False)
+            q_weight, w_scale, 1.0, 0, [1], [0], self.dilation, 1, None), persistent=False)
         self.register_buffer("w_scale", w_scale, persistent=False)
         self.register_buffer("w_zero_point", torch.zeros_like(w_scale, dtype=torch.int64), persistent=False)
-        # conv(lo + r·u) = r·conv(u) + lo·Σw: the per-output-channel sums of the weights as quantized.
+        # conv(s·(q − z)) = s·conv(q) − s·z·Σw: the per-output-channel sums of the weights as quantized.
         self.register_buffer("w_sum", (q_weight.float() * w_scale[:, None, None]).sum(dim=(1, 2)),
                              persistent=False)
         bias = conv.bias.detach().float() if conv.bias is not None else torch.zeros_like(w_scale)
         self.register_buffer("bias", bias, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [1, C, T] (any float dtype) → fp32 [1, C_out, T]."""
+        """x [1, C, T] (any float dtype, any layout) → fp32 [1, C_out, T], channels-last."""
         _, channels, length = x.shape
         count = math.ceil(length / self.block)
-        block = math.ceil(length / count)  # equal blocks, so the tail wastes < `count` frames
+        block = math.ceil(length / count)
+        if widths_bucketed():
+            # Equal blocks rounded up to 16 frames: oneDNN makes its kernels per shape, and so sees
+            # few distinct widths; the tail wastes little.
+            block = -(-block // 16) * 16
         h, width = self.halo, block + 2 * self.halo
-        # The zeros the convolution would pad with, then the signal (into a slice: one pass).
-        padded = x.new_empty((channels, count * block + 2 * h), dtype=torch.float32)
-        padded[:, :h].zero_()
-        padded[:, h + length:].zero_()
-        padded[:, h:h + length].copy_(x[0])
-        # Block b with its halo is padded[:, b·block : b·block + width]: overlapping views.
-        windows = padded.as_strided((count, channels, width), (block, padded.stride(0), 1))
-        lo = windows.amin(dim=(1, 2), keepdim=True).clamp_max(0)
-        inv_span = (windows.amax(dim=(1, 2), keepdim=True) - lo).clamp_min(1e-8).reciprocal()
-        # Each block onto [0, 1], gathered into one contiguous [blocks, C, width] batch.
-        unit = torch.addcmul(-lo * inv_span, windows, inv_span,
-                             out=torch.empty((count, channels, width), dtype=torch.float32))
+        # Time-major, with the zeros the convolution would pad with at both ends (one pass).
+        padded = x.new_empty((count * block + 2 * h, channels), dtype=torch.float32)
+        padded[:h].zero_()
+        padded[h + length:].zero_()
+        padded[h:h + length].copy_(x[0].t())
+        # Block b with its halo is rows b·block … b·block + width: overlapping contiguous slices.
+        windows = padded.as_strided((count, width, channels), (block * channels, channels, 1))
+        lo = windows.amin(dim=(1, 2)).clamp_max_(0)
+        scale = (windows.amax(dim=(1, 2)).clamp_min_(0) - lo).clamp_min_(1e-8).div_(self.act_levels)
+        zero_point = torch.round(-lo / scale)
+        # Each block quantized with its own scale and zero point into one [count, width, C] batch:
+        # `quantize_per_tensor` on a contiguous block is one vectorized pass (`quantize_per_channel`
+        # along the block axis is not), and its bytes are viewed as the plain uint8 oneDNN takes.
+        units = torch.empty((count, width, channels), dtype=torch.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # quantized tensor types are deprecated; the kernel is not
+            for b, (s, z) in enumerate(zip(scale.tolist(), zero_point.tolist(), strict=True)):
+                q = torch.quantize_per_tensor(windows[b], s, int(z), torch.quint8)
+                units[b].copy_(torch.empty(0, dtype=torch.uint8).set_(q.untyped_storage(), 0, q.shape, q.stride()))
         out = torch.ops.onednn.qconv1d_pointwise(
-            _to_uint8(unit, 1 / 255), 1 / 255, 0, self.packed, self.w_scale, self.w_zero_point, None,
+            units.transpose(1, 2), 1.0, 0, self.packed, self.w_scale, self.w_zero_point, None,
             [1], [0], self.dilation, 1, 1.0, 0, torch.float32, "none", [], "")
-        # Back to each block's own range, then the blocks side by side again.
-        offset = torch.addcmul(self.bias[None, :, None], lo, self.w_sum[None, :, None])
-        out = torch.addcmul(offset, out, inv_span.reciprocal_())
-        result = torch.empty((out.shape[1], count, block), dtype=torch.float32)
-        result.copy_(out.transpose(0, 1))
-        return result.view(1, out.shape[1], count * block)[..., :length]
+        # Each block back to its own range, written time-major: [count · block, C_out].
+        offset = torch.addcmul(self.bias, (scale * zero_point)[:, None, None], self.w_sum, value=-1)
+        result = torch.empty((count * block, out.shape[1]), dtype=torch.float32)
+        torch.addcmul(offset, out.transpose(1, 2), scale[:, None, None],
+                      out=result.view(count, block, out.shape[1]))
+        return result[:length].t()[None]
 
 
-def quantize_generator(generator: Generator, block_seconds: float = BLOCK_SECONDS, min_kernel: int = 7) -> int:
+def quantize_generator(generator: Generator, block_seconds: float = BLOCK_SECONDS, min_kernel: int = 3) -> int:
     """Swap the convolutions with kernels of at least `min_kernel` inside the generator's AdaIN
     residual blocks (`convs1`, `convs2`), including the source path's `noise_res` blocks, for
     `Int8Conv1d`s; returns how many. Upsampling, the source path's `noise_convs` and `conv_post` stay

@@ -53,14 +53,12 @@ class KokoroModel(nn.Module):
 
     def use_channels_last(self) -> int:
         """The generator's convolutions on channels-last activations (`ChannelsLastConv1d`): on a
-        CPU, oneDNN's convolutions then skip two reorders each. Not with int8 convolutions, which
-        block their input themselves. Returns how many convolutions were swapped."""
-        if self.int8_convs:
-            raise ValueError("channels-last and int8 convolutions do not mix")
+        CPU, oneDNN's convolutions then skip two reorders each. The int8 convolutions take and give
+        that layout already and stay as they are. Returns how many convolutions were swapped."""
         return self.decoder.generator.use_channels_last()
 
     def quantize_generator(self) -> int:
-        """Run the generator's residual-block convolutions in int8 on a VNNI CPU (model/int8.py);
+        """Run the generator's residual-block convolutions in int8 on an x86-64 CPU (model/int8.py);
         everything else keeps its dtype. Returns how many convolutions were swapped."""
         from kokoro_engine.model.int8 import quantize_generator
 
