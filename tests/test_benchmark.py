@@ -89,7 +89,7 @@ def test_int8_convolutions_are_counted_as_the_same_work(model) -> None:
     from kokoro_engine.model.int8 import int8_available
 
     if not int8_available():
-        pytest.skip("no VNNI / oneDNN int8 convolution on this CPU")
+        pytest.skip("no oneDNN int8 convolution (x86-64 with AVX2) here")
     quantized = load_model(real_model_path(), device=torch.device("cpu"), dtype=torch.float32, quantize=True)
     ids, style = benchmark_inputs(model, "short")
     plain = count_flops(lambda: model(ids, style, 1.0, torch.Generator().manual_seed(0)))
@@ -100,3 +100,20 @@ def test_int8_convolutions_are_counted_as_the_same_work(model) -> None:
     assert 0.6 < int8["int8"] / int8["total"] < 0.9
     # and the floor takes them at the int8 rate: twice the rate, less time
     assert floor_seconds(int8, 400, 200, 800) < floor_seconds(plain, 400, 200, 800)
+
+
+def test_the_int8_peak_and_the_kernels_are_what_the_engine_runs() -> None:
+    """The int8 ceiling comes from the engine's own convolution kernel (the old int8 matmul probe took a
+    path with no AVX2 kernel and reported 2 GOP/s there), and the ISA line names the kernels that ran."""
+    from kokoro_engine.device import cpu_class
+    from kokoro_engine.model.int8 import int8_available
+    from kokoro_engine.tools.benchmark import int8_conv_peak, isa_summary, onednn_kernels
+
+    if not int8_available():
+        assert int8_conv_peak() is None
+        return
+    peak = int8_conv_peak()
+    assert peak is not None and peak > 0
+    kernels = onednn_kernels()
+    assert set(kernels) >= {"f32", "u8"}
+    assert f"CPU class {cpu_class()}" in isa_summary()

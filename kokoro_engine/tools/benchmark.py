@@ -78,19 +78,70 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048, repe
     return 2 * size**3 / seconds / 1e9
 
 
-def int8_matmul_peak(size: int = 2048, repeat: int = 5) -> float | None:
-    """GOP/s of an int8 × int8 → int32 matmul on the CPU (VNNI where present), or None without one:
-    the ceiling for a quantized implementation, for comparison with the floor in the compute dtype."""
-    int_mm = getattr(torch, "_int_mm", None)
-    if int_mm is None:
+def int8_conv_peak(repeat: int = 5) -> float | None:
+    """GOP/s of oneDNN's int8 convolution as the engine calls it (model/int8.py: u8 activations
+    time-major, s8 weights at this CPU's `operand_levels`, a kernel-7 256-channel block batch), or None
+    where it cannot run: the ceiling for the int8 convolutions, for the floor beside the compute dtype's."""
+    from kokoro_engine.model.int8 import int8_available, operand_levels
+
+    if not int8_available():
         return None
-    a = torch.randint(-127, 128, (size, size), dtype=torch.int8)
-    b = torch.randint(-127, 128, (size, size), dtype=torch.int8)
-    try:
-        seconds, _ = _time(lambda: int_mm(a, b), 2, repeat)
-    except RuntimeError:  # no int8 matmul kernel for this CPU
-        return None
-    return 2 * size**3 / seconds / 1e9
+    act_levels, weight_levels = operand_levels()
+    channels, kernel, width, batch = 256, 7, 2048, 4
+    weight = torch.randint(-weight_levels, weight_levels + 1, (channels, channels, kernel), dtype=torch.int8)
+    scale = torch.full((channels,), 0.01)
+    packed = torch.ops.onednn.qconv_prepack(weight, scale, 1.0, 0, [1], [0], [1], 1, None)
+    units = torch.randint(0, act_levels + 1, (batch, width + kernel - 1, channels), dtype=torch.uint8)
+    zero = torch.zeros(channels, dtype=torch.int64)
+
+    def conv() -> torch.Tensor:
+        return torch.ops.onednn.qconv1d_pointwise(units.transpose(1, 2), 1.0, 0, packed, scale, zero, None, [1],
+                                                  [0], [1], 1, 1.0, 0, torch.float32, "none", [], "")
+
+    seconds, _ = _time(conv, 2, repeat)
+    return 2 * batch * width * channels * channels * kernel / seconds / 1e9
+
+
+_KERNEL_PROBE = """
+import torch
+from torch import nn
+from kokoro_engine.model.int8 import Int8Conv1d, int8_available
+conv = nn.Conv1d(64, 64, 7, padding=3)
+x = torch.randn(1, 64, 512)
+with torch.inference_mode():
+    conv(x)
+    if int8_available():
+        Int8Conv1d(conv, block=256)(x)
+"""
+
+
+def onednn_kernels() -> dict[str, str]:
+    """Which oneDNN convolution kernels this process's settings run (`ONEDNN_MAX_CPU_ISA` and all),
+    by data type ("f32", "u8"), read from ONEDNN_VERBOSE in a child process: what a benchmark says
+    it measured, beside the caps it was asked for."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _KERNEL_PROBE], env={**os.environ, "ONEDNN_VERBOSE": "1"},
+                          capture_output=True, text=True, timeout=300)
+    kernels: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        if ",exec,cpu,convolution," in line:
+            implementation, *rest = line.split(",exec,cpu,convolution,")[1].split(",")
+            source = next((f for f in rest if f.startswith("src:")), "src:?").split(":")[1]
+            kernels.setdefault(source, implementation)
+    return kernels
+
+
+def isa_summary() -> str:
+    """One line: the CPU class our choices saw, PyTorch's own vector ISA and oneDNN's kernels."""
+    from kokoro_engine.device import cpu_class, onednn_isa_cap
+
+    cap = onednn_isa_cap()
+    kernels = ", ".join(f"{dtype} {name}" for dtype, name in onednn_kernels().items()) or "none seen"
+    return (f"CPU class {cpu_class()}{f' (ONEDNN_MAX_CPU_ISA={cap})' if cap else ''}, "
+            f"ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN convolutions: {kernels}")
 
 
 def _qconv1d_flops(x_shape, _x_scale, _x_zp, _w, _w_scale, _w_zp, _bias, _stride, padding, dilation, *_args,
@@ -215,15 +266,17 @@ def main(args: argparse.Namespace) -> int:
 
     peak = matmul_peak(device, dtype)
     peak_fp32 = matmul_peak(device, torch.float32) if dtype != torch.float32 else peak
-    peak_int8 = int8_matmul_peak() if device.type == "cpu" else None
+    peak_int8 = int8_conv_peak() if device.type == "cpu" else None
     print(f"# {time.strftime('%Y-%m-%d')}, {_cpu_name()}, torch {torch.__version__}")
+    if device.type == "cpu":
+        print(f"# {isa_summary()}")
     print(f"# kokoro-engine benchmark: model {model_path.name}, voice {voice.name}, device {device}, "
           f"dtype {str(dtype).replace('torch.', '')}, int8 convolutions {model.int8_convs}, stft {stft}, "
           f"threads {threads}, "
           f"warmup {args.warmup}, repeat {args.repeat}")
     print(f"# dense peak (2048² matmul): {str(dtype).replace('torch.', '')} {peak:.0f} GFLOP/s"
           + (f", fp32 {peak_fp32:.0f} GFLOP/s" if dtype != torch.float32 else "")
-          + (f", int8 {peak_int8:.0f} GOP/s" if peak_int8 else ""))
+          + (f", int8 convolution {peak_int8:.0f} GOP/s" if peak_int8 else ""))
     print("# floor: the counted FLOPs at those peaks (int8 convolutions at int8's, the rest of the decoder in the"
           " compute dtype, the text side in fp32),"
           " a time no implementation in these dtypes beats here; % peak = floor / ours")
