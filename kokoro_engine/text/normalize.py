@@ -422,7 +422,7 @@ def ratings(text: str, lang: str = "a") -> str:
 
 _POWER = {"²": 2, "³": 3, "^2": 2, "^3": 3, "2": 2, "3": 3}
 _AREA = _compile(r"(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?(km|cm|mm|m|ft|in|mi|yd)(²|³|\^2|\^3|2|3)(?![WORD])"
-                   r"|(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?sq\.?\s?(ft|m|mi|in|yd|km)(?![WORD])\.?")
+                   r"|(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?sq\.?\s?(ft|m|mi|in|yd|km)(?![WORD])")
 
 
 def units_with_exponents(text: str, lang: str = "a") -> str:
