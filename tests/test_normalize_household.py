@@ -81,6 +81,7 @@ RATING = [
     ("Support is 24/7.", "Support is twenty-four seven."),
     # Dates and paths stay for the date and URL readers.
     ("The party is on 3/5.", "The party is on 3/5."),
+    ("Closed until 12/24", "Closed until 12/24"),
     ("Due 3/5/2024", "Due 3/5/2024"),
     ("Speed 80 km/h", "Speed 80 kilometers per hour"),
 ]
@@ -114,7 +115,7 @@ VERSION = [
     ("Firmware 1.4.0 is out", "Firmware one point four point zero is out"),
     ("v2 is ready", "version two is ready"),
     ("Running v1.2 now", "Running version one point two now"),
-    ("Core 2024.12.1 installed", "Core two thousand and twenty-four point twelve point one installed"),
+    ("Core 2024.12.1 installed", "Core twenty twenty-four point twelve point one installed"),
     ("Version 10.12.1", "Version ten point twelve point one"),
     # A dotted date is not a version; a decimal stays for the G2P.
     ("Due 06.12.2026", "Due 06.12.2026"),

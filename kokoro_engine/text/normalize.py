@@ -329,6 +329,8 @@ def versions(text: str, lang: str = "a") -> str:
         if not m.group(1) and len(parts) == 3 and (len(parts[2]) == 4 or all(len(p) == 2 for p in parts)):
             return m.group(0)
         numbers = [_words(int(p)) if lang in ("a", "b") else p for p in parts]
+        if lang in ("a", "b") and len(parts[0]) == 4 and 1900 <= int(parts[0]) < 2100:
+            numbers[0] = num2words(int(parts[0]), to="year")  # Home Assistant 2024.12.1
         spoken = f" {w.point} ".join(numbers)
         return f"{w.version} {spoken}" if m.group(1) else spoken
     return _VERSION.sub(speak, text)
@@ -382,7 +384,7 @@ def ranges(text: str, lang: str = "a") -> str:
 
 _RATIO = _compile(r"(?<![WORD./:-])(\d{1,3})/(\d{1,3})(?![WORD/]|[.,]\d)")
 # Before these words "3/5" is a date (March 5th or 3 May), left to the date readers.
-_DATE_WORDS = re.compile(r"(?:\b(?:on|by|until|till|since|from|due|before|after)|[<>]) $", re.I)
+_DATE_WORDS = re.compile(r"(?<![A-Za-z])(?:on|by|until|till|since|from|due|before|after) $", re.I)
 _ENGLISH_ORDINAL_PLURAL = {2: "halves", 4: "quarters"}
 
 
@@ -403,7 +405,7 @@ def ratings(text: str, lang: str = "a") -> str:
 
     def speak(m: re.Match[str]) -> str:
         n, d = int(m.group(1)), int(m.group(2))
-        if d == 0 or _DATE_WORDS.search(text, max(0, m.start() - 8), m.start()):
+        if d == 0 or _DATE_WORDS.search(text, max(0, m.start() - 12), m.start()):
             return m.group(0)
         if (n, d) in ((24, 7), (50, 50)):
             if english:
