@@ -24,6 +24,7 @@ PHONE = [
     ("Toll free: 1-800-555-0123.", "Toll free: one, eight zero zero, five five five, zero one two three."),
     ("Call (555) 123-4567 now", "Call five five five, one two three, four five six seven now"),
     ("Call 555-123-4567.", "Call five five five, one two three, four five six seven."),  # the 10-digit rule
+    ("Springfield, IL 62704-1234", "Springfield, IL six two seven zero four, one two three four"),  # ZIP+4
     # Not phone numbers: a 3-4 digit range with a unit, an ISO date, a longer chain.
     ("Set it to 100-1000 W.", "Set it to 100 to 1000 watts."),
     ("Due 2024-05-01.", "Due May first, twenty twenty-four."),
@@ -666,3 +667,11 @@ def test_hostile_100k_inputs_are_processed(piece):
         assert english.count("five five five, zero one two three") == 100_000 // len(piece)
     if piece == "1h 30m ":
         assert spanish.count("una hora 30 minutos") == 100_000 // len(piece)
+
+
+@pytest.mark.parametrize("text", ["v" + "9" * 5000, "1." + "9" * 5000 + ".1", "9" * 5000 + "/5", "1." * 40 + "9" * 400,
+                                  "9" * 5000 + "-0123", "9" * 400 + "h 30m", "192.168.1." + "9" * 5000])
+@pytest.mark.parametrize("lang", ["a", "e", "j"])
+def test_numbers_too_long_for_words_are_left_as_digits(text, lang):
+    # num2words and int() refuse long enough numbers; no rule may hand them one and raise.
+    assert "9999" in normalize(text, lang)

@@ -281,14 +281,15 @@ def _amount(number: str, unit: tuple[str, str], w: _Words) -> str:
 
 
 _UNIT_WORD_AFTER = r"(?:°|%|\s?(?:" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")(?![WORD/]))"
-# 555-0123 (a local number) and 555-123-4567 / (555) 123 4567 / +1 555 123 4567. A 3-4 digit pair
-# followed by a unit or a degree sign is a range ("100-1000 W"), not a phone number.
+# 555-0123 (a local number) and 555-123-4567 / (555) 123 4567 / +1 555 123 4567, and a ZIP+4 code
+# (12345-6789, no range runs down like that). A 3-4 digit pair followed by a unit, a degree or a
+# percent sign is a range ("100-1000 W"), not a phone number.
 _PHONE = _compile(r"(?<![WORD.])(?:\+\d{1,3}[ -]|1-)?(?:\(\d{3}\)\s?|\d{3}[ -])\d{3}[ -]\d{4}(?![WORD])(?!\.\d)"
-                    r"|(?<![WORD.+-])\d{3}-\d{4}(?![WORD-])(?!\.\d)(?!" + _UNIT_WORD_AFTER + ")")
+                    r"|(?<![WORD.+-])(?:\d{3}|\d{5})-\d{4}(?![WORD-])(?!\.\d)(?!" + _UNIT_WORD_AFTER + ")")
 
 
 def phone_numbers(text: str, lang: str = "a") -> str:
-    """555-0123, 555-123-4567, (555) 123 4567, +1 555 123 4567 → digit by digit, grouped as written."""
+    """555-0123, 555-123-4567, (555) 123 4567, +1 555 123 4567, 12345-6789 → digit by digit, grouped as written."""
     sep = _WORDS[lang].group_sep
 
     def speak(m: re.Match[str]) -> str:
@@ -314,7 +315,8 @@ def ip_addresses(text: str, lang: str = "a") -> str:
 
 
 # v2, v2.1.3, 1.4.0 (three or more numbers); a fourth number would be an IP address (read first).
-_VERSION = _compile(r"(?<![WORD.])(?:(v)(\d+(?:\.\d+)*)|(\d+\.\d+(?:\.\d+)+))(?![WORD]|\.\d)")
+# Each number at most 9 digits: num2words (and int()) refuse numbers that are long enough.
+_VERSION = _compile(r"(?<![WORD.])(?:(v)(\d{1,9}(?:\.\d{1,9})*)|(\d{1,9}\.\d{1,9}(?:\.\d{1,9})+))(?![WORD]|\.\d)")
 
 
 def versions(text: str, lang: str = "a") -> str:
