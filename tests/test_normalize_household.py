@@ -62,8 +62,10 @@ RANGE = [
     ("It draws 1.5-2 kW.", "It draws 1.5 to 2 kilowatts."),
     ("Quiet hours 22:00–7:00", "Quiet hours twenty-two hundred to seven o'clock"),
     ("From 2019 – 2024", "From 2019 to 2024"),
-    ("The kids are home 3-5pm", "The kids are home 3 to 5pm"),
+    ("The kids are home 3-5pm", "The kids are home 3 to 5 PM"),
     ("Humidity 40-60%", "Humidity 40 to 60%"),
+    ("Open 9am-5pm", "Open 9 AM to 5 PM"),
+    ("Shop hours 9:30 AM – 6 PM", "Shop hours nine thirty AM to 6 PM"),
     # Not ranges: a subtraction with spaces, a negative number, a chain, a name with a number.
     ("10 - 2 is 8", "10 - 2 is 8"),
     ("It is -5 °C", "It is -5 degrees Celsius"),
@@ -83,6 +85,7 @@ RATING = [
     # Dates and paths stay for the date and URL readers.
     ("The party is on 3/5.", "The party is on 3/5."),
     ("Closed until 12/24", "Closed until 12/24"),
+    ("Christmas is 25/12", "Christmas is 25/12"),
     ("Due 3/5/2024", "Due 3/5/2024"),
     ("Speed 80 km/h", "Speed 80 kilometers per hour"),
 ]

@@ -76,6 +76,15 @@ def times(text: str) -> str:
     return re.sub(r"\b(\d{1,2}):(\d{2})(?::\d{2})?(?:\s*([AaPp][Mm]\b|[AaPp]\.[Mm]\.))?", speak, text)
 
 
+_BARE_CLOCK = re.compile(r"(?<![\w.,:])(\d{1,2})\s?([AaPp])([Mm])(?!\w)")
+
+
+def clock_suffixes(text: str) -> str:
+    """9am → 9 AM, 5 pm → 5 PM: misaki reads a lower-case "am" as the verb (after `times`, which reads
+    3:45 PM itself)."""
+    return _BARE_CLOCK.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}M", text)
+
+
 _TEMPERATURE_UNITS = {"F": "Fahrenheit", "C": "Celsius", "K": "kelvin"}
 
 
@@ -372,6 +381,8 @@ _NUMBER = r"\d+(?:[.,:]\d+)?"
 # ("10 - 2" is a subtraction). A chain (2024-05-01, 1-2-3) is not a range, nor a number after a letter.
 _RANGE = _compile(rf"(?<![WORD.,:/-])({_NUMBER})(?:\s?[–—]\s?|-)({_NUMBER})(?![WORD-]|[.,:]\d)")
 _RANGE_HOUR = _compile(rf"(?<![WORD.,:/-])({_NUMBER})(?:\s?[–—]\s?|-)({_NUMBER})(?=\s?(?:[AaPp]\.?[Mm]\b|h\b|°|%))")
+# 9am-5pm, 9:30 a.m. – 5 p.m.: after a clock time a dash is a range even with spaces around it.
+_RANGE_CLOCK = _compile(r"(?<![WORD.,:/-])(\d{1,2}(?::\d\d)?\s?[AaPp]\.?[Mm]\.?)\s?[-–—]\s?(?=\d)")
 
 
 def ranges(text: str, lang: str = "a") -> str:
@@ -381,6 +392,7 @@ def ranges(text: str, lang: str = "a") -> str:
 
     def speak(m: re.Match[str]) -> str:
         return f"{m.group(1)}{sep}{to}{sep}{m.group(2)}"
+    text = _RANGE_CLOCK.sub(lambda m: f"{m.group(1)} {to} ", text)
     return _RANGE.sub(speak, _RANGE_HOUR.sub(speak, text))
 
 
@@ -401,7 +413,11 @@ def _english_fraction(n: int, d: int) -> str | None:
 
 
 def ratings(text: str, lang: str = "a") -> str:
-    """3/5 → three out of five; 1/2, 3/4 (halves to sixteenths) → one half, three quarters; 24/7 stays a phrase."""
+    """3/5 → three out of five; 1/2, 3/4 (halves to sixteenths) → one half, three quarters; 24/7 stays a phrase.
+
+    A numerator above the denominator (24/12) and a ratio after "on", "until", … are left for the
+    date readers.
+    """
     w = _WORDS[lang]
     english = lang in ("a", "b")
 
@@ -413,6 +429,8 @@ def ratings(text: str, lang: str = "a") -> str:
             if english:
                 return {(24, 7): "twenty-four seven", (50, 50): "fifty-fifty"}[(n, d)]
             return f"{n} {d}"
+        if n > d:
+            return m.group(0)  # more than the whole: a date (24/12) more likely than a rating
         fraction = _english_fraction(n, d) if english else w.fractions.get((n, d))
         if fraction:
             return fraction
@@ -531,7 +549,7 @@ def household(text: str, lang: str) -> str:
 
 
 _COMMON: list[Callable[[str], str]] = [strip_markdown, strip_emoji, straighten_quotes]
-_ENGLISH: list[Callable[[str], str]] = [urls_and_email, lambda t: household(t, "a"), times, temperatures, units]
+_ENGLISH_AFTER: list[Callable[[str], str]] = [times, clock_suffixes, temperatures, units]
 
 
 def normalize(text: str, lang: str) -> str:
@@ -539,7 +557,8 @@ def normalize(text: str, lang: str) -> str:
     for rule in _COMMON:
         text = rule(text)
     if lang in ("a", "b"):
-        for rule in _ENGLISH:
+        text = household(urls_and_email(text), lang)
+        for rule in _ENGLISH_AFTER:
             text = rule(text)
     elif lang in _WORDS:
         text = household(text, lang)
