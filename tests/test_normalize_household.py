@@ -68,7 +68,7 @@ RANGE = [
     ("Shop hours 9:30 AM – 6 PM", "Shop hours nine thirty AM to 6 PM"),
     # Not ranges: a subtraction with spaces, a negative number, a chain, a name with a number.
     ("10 - 2 is 8", "10 - 2 is 8"),
-    ("It is -5 °C", "It is -5 degrees Celsius"),
+    ("It is -5 °C", "It is minus 5 degrees Celsius"),
     ("Steps 1-2-3", "Steps 1-2-3"),
     ("COVID-19 rules", "COVID-19 rules"),
 ]
@@ -127,6 +127,25 @@ VERSION = [
 ]
 
 
+NEGATIVE = [
+    # espeak and misaki's Japanese reader drop a leading minus sign, and misaki's English one does
+    # after "is": "-5 °C" was heard as five degrees.
+    ("It is -5 °C outside.", "It is minus 5 degrees Celsius outside."),
+    ("The freezer is at −18 °C", "The freezer is at minus 18 degrees Celsius"),
+    ("Lows from -3 to 4", "Lows from minus 3 to 4"),
+    ("Tonight −5–3 °C", "Tonight minus 5 to 3 degrees Celsius"),
+    ("Offset (-2.5)", "Offset (minus 2.5)"),
+    ("Time zone GMT -5", "Time zone GMT minus 5"),
+    # A hyphen after a word or a number is not a minus sign.
+    ("COVID-19 and A-5", "COVID-19 and A-5"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NEGATIVE)
+def test_english_negative_numbers(text, expected):
+    assert normalize(text, "a") == expected
+
+
 @pytest.mark.parametrize(("text", "expected"), PHONE)
 def test_english_phone_numbers(text, expected):
     assert normalize(text, "a") == expected
@@ -168,7 +187,7 @@ def test_english_versions(text, expected):
 
 
 def test_british_english_reads_the_same_classes():
-    for table in (PHONE, EXPONENT, DURATION, RANGE, RATING, STREET, IP, VERSION):
+    for table in (PHONE, EXPONENT, DURATION, RANGE, RATING, STREET, IP, VERSION, NEGATIVE):
         for text, expected in table:
             assert normalize(text, "b") == expected
 
@@ -495,6 +514,35 @@ def test_street_abbreviations_in_other_languages(lang, text, expected):
 
 
 @pytest.mark.parametrize(("lang", "text", "expected"), [
+    ("e", "Hace -5 °C", "Hace menos 5 °C"),
+    ("e", "De -3 a 4", "De menos 3 a 4"),
+    ("e", "−18 grados", "menos 18 grados"),
+    ("e", "(-2,5)", "(menos 2,5)"),
+    ("e", "COVID-19", "COVID-19"),
+    ("f", "Il fait -5 °C", "Il fait moins 5 °C"),
+    ("f", "De -3 à 4", "De moins 3 à 4"),
+    ("f", "−18 degrés", "moins 18 degrés"),
+    ("f", "(-2,5)", "(moins 2,5)"),
+    ("f", "COVID-19", "COVID-19"),
+    ("i", "Ci sono -5 °C", "Ci sono meno 5 °C"),
+    ("i", "Da -3 a 4", "Da meno 3 a 4"),
+    ("i", "−18 gradi", "meno 18 gradi"),
+    ("i", "(-2,5)", "(meno 2,5)"),
+    ("i", "COVID-19", "COVID-19"),
+    ("p", "Faz -5 °C", "Faz menos 5 °C"),
+    ("p", "De -3 a 4", "De menos 3 a 4"),
+    ("p", "−18 graus", "menos 18 graus"),
+    ("p", "(-2,5)", "(menos 2,5)"),
+    ("p", "COVID-19", "COVID-19"),
+    ("h", "-5 °C", "माइनस 5 °C"),
+    ("j", "気温は-5度", "気温はマイナス5度"),
+    ("z", "气温-5度", "气温负5度"),
+])
+def test_negative_numbers_in_other_languages(lang, text, expected):
+    assert normalize(text, lang) == expected
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), [
     # Digits next to kana or hanzi are still numbers (no word boundary in those scripts).
     ("j", "ファームウェア1.4.0です", "ファームウェア1 点 4 点 0です"),
     ("j", "広さは50m²です", "広さは50平方メートルです"),
@@ -521,6 +569,7 @@ def test_other_languages_guards(lang, text, expected):
     ("IP 192.168.1.1", "IP one nine two dot one six eight dot one dot one"),
     ("Update to v2.1.3.", "Update to version two point one point three."),
     ("Music of the 1990s", "Music of the nineteen nineties"),
+    ("It is -5 °C.", "It is minus five degrees Celsius."),
 ])
 def test_english_phonemes(written, spoken):
     from kokoro_engine.text.g2p import get_g2p
@@ -540,6 +589,7 @@ def test_english_phonemes(written, spoken):
     ("i", "Aggiorna a v2.1.3", "versjˈone dˈue pˈunto ˈuno pˈunto trˈe", None),
     ("p", "IP 192.168.1.1", "ˈũŋ nˈɔvy dˈoɪs pˈoŋtw ˈũŋ sˈAz ˈoɪtʊ pˈoŋtw ˈũŋ pˈoŋtw ˈũŋ", None),
     ("h", "50 m² और 1h 30m", "pəcˈaːs ʋˈʌɾɡ mˈiːʈəɾ ɔːɾ ˈeːk ɡʰˈʌɳʈaː tˈiːs mˈɪnəʈ", "ˈɛm"),
+    ("e", "Hace -5 °C", "mˈenos θˈinko", None),  # not "cinco": the sign was silent
 ])
 def test_espeak_phonemes(lang, written, heard, not_heard):
     from kokoro_engine.text.g2p import get_g2p
@@ -555,6 +605,7 @@ def test_espeak_phonemes(lang, written, heard, not_heard):
     ("j", "3/5", "5分の3"),
     ("z", "3/5", "五分之三"),  # cn2an reads a fraction itself: left alone on purpose
     ("z", "1h 30m", "1小时30分钟"),
+    ("j", "-5度", "マイナス5度"),
 ])
 def test_japanese_and_mandarin_phonemes(lang, written, spoken):
     from kokoro_engine.text.g2p import G2PUnavailable, get_g2p

@@ -166,6 +166,7 @@ class _Words:
     digit-by-digit readings are written out here as the 10-digit phone rule always did."""
 
     to: str  # a range: "9 to 5"
+    minus: str  # a negative number: "-5 °C"
     out_of: str  # a rating, "{n}" and "{d}" filled in: "3 out of 5"
     dot: str  # between the numbers of an IP address
     point: str  # between the numbers of a version
@@ -187,7 +188,7 @@ class _Words:
 
 
 _ENGLISH_WORDS = _Words(
-    to="to", out_of="{n} out of {d}", dot="dot", point="point", version="version", port="port",
+    to="to", minus="minus", out_of="{n} out of {d}", dot="dot", point="point", version="version", port="port",
     hour=("hour", "hours"), minute=("minute", "minutes"), second=("second", "seconds"),
     lengths={"m": ("meter", "meters"), "km": ("kilometer", "kilometers"), "cm": ("centimeter", "centimeters"),
              "mm": ("millimeter", "millimeters"), "ft": ("foot", "feet"), "in": ("inch", "inches"),
@@ -199,7 +200,7 @@ _WORDS: dict[str, _Words] = {
     "a": _ENGLISH_WORDS,
     "b": _ENGLISH_WORDS,
     "e": _Words(
-        to="a", out_of="{n} de {d}", dot="punto", point="punto", version="versión", port="puerto",
+        to="a", minus="menos", out_of="{n} de {d}", dot="punto", point="punto", version="versión", port="puerto",
         hour=("hora", "horas"), minute=("minuto", "minutos"), second=("segundo", "segundos"),
         lengths={"m": ("metro", "metros"), "km": ("kilómetro", "kilómetros"),
                  "cm": ("centímetro", "centímetros"), "mm": ("milímetro", "milímetros")},
@@ -209,7 +210,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "tres cuartos"},
     ),
     "f": _Words(
-        to="à", out_of="{n} sur {d}", dot="point", point="point", version="version", port="port",
+        to="à", minus="moins", out_of="{n} sur {d}", dot="point", point="point", version="version", port="port",
         hour=("heure", "heures"), minute=("minute", "minutes"), second=("seconde", "secondes"),
         lengths={"m": ("mètre", "mètres"), "km": ("kilomètre", "kilomètres"),
                  "cm": ("centimètre", "centimètres"), "mm": ("millimètre", "millimètres")},
@@ -219,7 +220,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "trois quarts"},
     ),
     "i": _Words(
-        to="a", out_of="{n} su {d}", dot="punto", point="punto", version="versione", port="porta",
+        to="a", minus="meno", out_of="{n} su {d}", dot="punto", point="punto", version="versione", port="porta",
         hour=("ora", "ore"), minute=("minuto", "minuti"), second=("secondo", "secondi"),
         lengths={"m": ("metro", "metri"), "km": ("chilometro", "chilometri"),
                  "cm": ("centimetro", "centimetri"), "mm": ("millimetro", "millimetri")},
@@ -229,7 +230,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "tre quarti"},
     ),
     "p": _Words(
-        to="a", out_of="{n} de {d}", dot="ponto", point="ponto", version="versão", port="porta",
+        to="a", minus="menos", out_of="{n} de {d}", dot="ponto", point="ponto", version="versão", port="porta",
         hour=("hora", "horas"), minute=("minuto", "minutos"), second=("segundo", "segundos"),
         lengths={"m": ("metro", "metros"), "km": ("quilômetro", "quilômetros"),
                  "cm": ("centímetro", "centímetros"), "mm": ("milímetro", "milímetros")},
@@ -239,7 +240,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "três quartos"},
     ),
     "h": _Words(
-        to="से", out_of="{d} में से {n}", dot="डॉट", point="पॉइंट", version="वर्ज़न", port="पोर्ट",
+        to="से", minus="माइनस", out_of="{d} में से {n}", dot="डॉट", point="पॉइंट", version="वर्ज़न", port="पोर्ट",
         hour=("घंटा", "घंटे"), minute=("मिनट", "मिनट"), second=("सेकंड", "सेकंड"),
         lengths={"m": ("मीटर", "मीटर"), "km": ("किलोमीटर", "किलोमीटर"), "cm": ("सेंटीमीटर", "सेंटीमीटर"),
                  "mm": ("मिलीमीटर", "मिलीमीटर")},
@@ -248,14 +249,14 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "तीन चौथाई"},
     ),
     "j": _Words(
-        to="から", out_of="{d}分の{n}", dot="点", point="点", version="バージョン", port="ポート",
+        to="から", minus="マイナス", out_of="{d}分の{n}", dot="点", point="点", version="バージョン", port="ポート",
         hour=("時間", "時間"), minute=("分", "分"), second=("秒", "秒"),
         lengths={"m": ("メートル", "メートル"), "km": ("キロメートル", "キロメートル"),
                  "cm": ("センチメートル", "センチメートル"), "mm": ("ミリメートル", "ミリメートル")},
         square=("平方{}", "平方{}"), cubic=("立方{}", "立方{}"), unit_space="", group_sep="、",
     ),
     "z": _Words(
-        to="到", out_of="", dot="点", point="点", version="版本", port="端口",  # cn2an reads 3/5 as 五分之三
+        to="到", minus="负", out_of="", dot="点", point="点", version="版本", port="端口",  # cn2an reads 3/5 as 五分之三
         hour=("小时", "小时"), minute=("分钟", "分钟"), second=("秒", "秒"),
         lengths={"m": ("米", "米"), "km": ("公里", "公里"), "cm": ("厘米", "厘米"), "mm": ("毫米", "毫米")},
         square=("平方{}", "平方{}"), cubic=("立方{}", "立方{}"), unit_space="", group_sep="，",
@@ -374,6 +375,18 @@ def durations(text: str, lang: str = "a") -> str:
             parts = [amount(m.group(5), w.minute), amount(m.group(6), w.second)]
         return w.unit_space.join(p for p in parts if p) if w.unit_space == "" else " ".join(p for p in parts if p)
     return _DURATION.sub(speak, text)
+
+
+# -5 °C, (−3): a minus sign before a number that does not follow another number or a word. espeak
+# (Spanish, French, …) and misaki's Japanese reader drop it, and misaki's English one does after
+# "is": "-5 °C" would be heard as five degrees.
+_NEGATIVE = _compile(r"(?<![WORD.,:/)\]+−-])[-−](?=\d)")
+
+
+def negative_numbers(text: str, lang: str = "a") -> str:
+    """-5 °C → minus 5 °C (menos, moins, meno, माइनस, マイナス, 负); a hyphen between numbers is not one."""
+    minus = _WORDS[lang].minus
+    return _NEGATIVE.sub(minus if lang in ("j", "z") else minus + " ", text)
 
 
 _NUMBER = r"\d+(?:[.,:]\d+)?"
@@ -539,6 +552,7 @@ def household(text: str, lang: str) -> str:
     if english:
         text = iso_dates(text)
     text = versions(text, lang)
+    text = negative_numbers(text, lang)
     text = ranges(text, lang)
     text = durations(text, lang)
     text = ratings(text, lang)
