@@ -102,6 +102,8 @@ STREET = [
     ("We hiked Mt. Hood", "We hiked Mount Hood"),
     ("Deliver to Apt 4B", "Deliver to Apartment 4B"),
     ("Take Route 66 Hwy north", "Take Route 66 Highway north"),
+    ("Main St. is closed", "Main Street is closed"),
+    ("Play Ave Maria", "Play Ave Maria"),
 ]
 
 IP = [
@@ -552,6 +554,7 @@ def test_negative_numbers_in_other_languages(lang, text, expected):
     ("e", "El 2024-05-01 a las 10:30", "El 2024-05-01 a las 10:30"),
     ("f", "Il fait 1,5 degré", "Il fait 1,5 degré"),
     ("i", "Il 2024-05-01", "Il 2024-05-01"),
+    ("f", "En 52 av. J.-C.", "En 52 av. J.-C."),  # avant Jésus-Christ, not an avenue
 ])
 def test_other_languages_guards(lang, text, expected):
     assert normalize(text, lang) == expected

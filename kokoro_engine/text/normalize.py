@@ -507,12 +507,13 @@ def streets(text: str) -> str:
         abbr, period = m.group(1), m.group(2) or ""
         start, end = m.start(), m.end()
         after_name = _NAME_BEFORE.search(text, max(0, start - 40), start) is not None
-        # "Visit St. Louis": a capital that only starts the sentence is not a street name.
+        # "Visit St. Louis", "Play Ave Maria": a capital that only starts the sentence is not a
+        # street name when a name follows.
         first_word = _SENTENCE_FIRST.search(text, max(0, start - 40), start) is not None
         before_name = _NAME_AFTER.match(text, end, end + 2) is not None
         if abbr == "Apt":
             return "Apartment" if re.match(r" \w", text[end:end + 2]) else m.group(0)
-        if abbr in _AFTER_NAME and after_name and not (first_word and before_name and abbr in _BEFORE_NAME):
+        if abbr in _AFTER_NAME and after_name and not (first_word and before_name):
             # The period may also end the sentence: keep it before a capital or at the end.
             rest = text[end:end + 2]
             keep = period and (not rest.strip() or rest[:1].isspace() and rest[1:2].isupper())
@@ -526,7 +527,8 @@ def streets(text: str) -> str:
 _STREETS_OTHER: dict[str, list[tuple[re.Pattern[str], str]]] = {
     "e": [(re.compile(r"\bAv(?:da)?\.\s?(?=[A-ZÁÉÍÓÚÑ])"), "Avenida "),
           (re.compile(r"(?<!\w)C/\s?(?=[A-ZÁÉÍÓÚÑ])"), "Calle ")],
-    "f": [(re.compile(r"\b[Aa]v\.\s?(?=\w)"), "avenue "), (re.compile(r"\b[Bb]d\.?\s(?=\w)"), "boulevard ")],
+    # "av. J.-C." is avant Jésus-Christ, not an avenue.
+    "f": [(re.compile(r"\b[Aa]v\.\s?(?=\w)(?!J\.)"), "avenue "), (re.compile(r"\b[Bb]d\.?\s(?=\w)"), "boulevard ")],
     "i": [(re.compile(r"\bP\.zz?a\b\.?"), "Piazza"), (re.compile(r"\bV\.le\b\.?"), "Viale"),
           (re.compile(r"\bC\.so\b\.?"), "Corso")],
     "p": [(re.compile(r"\bAv\.\s?(?=[A-ZÁÉÍÓÚÂÊÔÃÕÇ])"), "Avenida ")],
