@@ -123,6 +123,7 @@ VERSION = [
     ("Running v1.2 now", "Running version one point two now"),
     ("Core 2024.12.1 installed", "Core twenty twenty-four point twelve point one installed"),
     ("Version 10.12.1", "Version ten point twelve point one"),
+    ("Firmware 1.0.0.1 is ready", "Firmware one point zero point zero point one is ready"),  # not an IP
     # A dotted date is not a version; a decimal stays for the G2P.
     ("Due 06.12.2026", "Due 06.12.2026"),
     ("It is 1.5 meters", "It is 1.5 meters"),

@@ -310,9 +310,13 @@ def phone_numbers(text: str, lang: str = "a") -> str:
 _IP = _compile(r"(?<![WORD.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d{1,5}))?(?![WORD]|\.\d)")
 
 
+# "firmware 1.0.0.1" is a four-number version, not an address.
+_VERSION_WORDS = re.compile(r"(?<![A-Za-z])(?:version|firmware|build|release|update) $", re.I)
+
+
 def _speak_ip(m: re.Match[str], lang: str) -> str:
     parts = m.group(1, 2, 3, 4)
-    if any(int(p) > 255 for p in parts):
+    if any(int(p) > 255 for p in parts) or _VERSION_WORDS.search(m.string, max(0, m.start() - 10), m.start()):
         return m.group(0)
     w = _WORDS[lang]
     spoken = f" {w.dot} ".join(_digits(p, lang) for p in parts)
