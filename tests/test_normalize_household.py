@@ -556,6 +556,9 @@ def test_negative_numbers_in_other_languages(lang, text, expected):
     ("f", "Il fait 1,5 degré", "Il fait 1,5 degré"),
     ("i", "Il 2024-05-01", "Il 2024-05-01"),
     ("f", "En 52 av. J.-C.", "En 52 av. J.-C."),  # avant Jésus-Christ, not an avenue
+    # Devanagari and full-width digits are digits too.
+    ("h", "५० m² और ५५५-०१२३", "५० वर्ग मीटर और ५ ५ ५, ० १ २ ३"),
+    ("j", "５０m²、1h 30m", "５０平方メートル、1時間30分"),
 ])
 def test_other_languages_guards(lang, text, expected):
     assert normalize(text, lang) == expected
