@@ -22,15 +22,12 @@ _EMOJI = re.compile(
 def strip_markdown(text: str) -> str:
     """LLM replies come as markdown: keep the words, drop the markup (emphasis, headings, code, links)."""
     text = re.sub(r"```.*?```", " ", text, flags=re.S)                 # code blocks are not speech
-    # Brackets and parentheses cannot nest in the label or URL: each try stops at the next one, so
-    # a run of "[a](" costs linear time, not a scan to the end per bracket.
-    text = re.sub(r"!?\[([^\[\]]*)\]\([^()]*\)", r"\1", text)          # [label](url) → label
+    text = re.sub(r"!?\[([^\[\]]*)\]\([^()]*\)", r"\1", text)             # [label](url) → label
     text = re.sub(r"`([^`]*)`", r"\1", text)
     text = re.sub(r"^\s{0,3}#{1,6}\s*", "", text, flags=re.M)           # headings
-    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.M)                # bullet markers
+    text = re.sub(r"^[ \t]*[-*+]\s+", "", text, flags=re.M)                # bullet markers
     text = re.sub(r"(?<=\d)\s*\*\s*(?=\d)", " times ", text)                # 2*3 is arithmetic
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
-    # Emphasis ends at the next marker ("*a *a *a" must not rescan the line from every star).
     text = re.sub(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])", r"\1", text)
     text = re.sub(r"(?<!\w)_(?!\s)([^_\n]+?)(?<!\s)_(?!\w)", r"\1", text)
     return text.replace("*", "")
@@ -69,7 +66,7 @@ def times(text: str) -> str:
         suffix = m.group(3)
         spoken = _clock(hour, minute) + (f" {suffix.replace('.', '').upper()}" if suffix else "")
         # "a.m." may also end the sentence: keep that full stop.
-        rest = m.string[m.end():]
+        rest = m.string[m.end():m.end() + 80]
         if suffix and suffix.endswith(".") and (not rest.strip() or rest.lstrip()[:1].isupper()):
             spoken += "."
         return spoken
@@ -128,12 +125,11 @@ def units(text: str) -> str:
     """5 km → 5 kilometers; 3 kWh → 3 kilowatt hours (only right after a number)."""
     def speak(m: re.Match[str]) -> str:
         unit = _UNITS[m.group(2)]
-        # Look back a bounded window only (a copy of the whole prefix per match is quadratic).
-        number_end = text[max(0, m.start(2) - 8): m.start(2)].rstrip()
+        # "1 kilometers" would jar: singular after exactly one.
+        number_end = text[max(0, m.start(2) - 80): m.start(2)].rstrip()
+        one = re.search(r"(?<![\d.,])1$", number_end) is not None
         if unit == "seconds" and _DECADE.search(text, max(0, m.start(2) - 12), m.start(2)):
             return m.group(0)  # "the 1990s", "the '80s" are decades, not seconds
-        # "1 kilometers" would jar: singular after exactly one.
-        one = re.search(r"(?<![\d.,])1$", number_end) is not None
         if one and unit.endswith("s") and unit not in ("hertz", "parts per million"):
             unit = unit[:-1] if not unit.endswith("inches") else "inch"
             unit = "foot" if unit == "feet" else unit
@@ -147,8 +143,7 @@ def urls_and_email(text: str) -> str:
         address = re.sub(r"^https?://(www\.)?", "", m.group(0)).rstrip("/")
         address = _IP.sub(lambda ip: _speak_ip(ip, "a"), address)  # http://192.168.1.10:8123
         return address.replace(".", " dot ").replace("/", " slash ")
-    # A mailbox name is at most 64 characters: bounding it keeps "1.1.1.…" runs (no "@") linear.
-    text = re.sub(r"\b[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+\b",
+    text = re.sub(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
                   lambda m: m.group(0).replace("@", " at ").replace(".", " dot "), text)
     return re.sub(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)]|\bwww\.[^\s<>\"]+[^\s<>\".,;:!?)]", url, text)
 
