@@ -311,37 +311,37 @@ DURATION_OTHER = [
 ]
 RANGE_OTHER = [
     ('e', '9–5', '9 a 5'),
-    ('e', '10-12 °C', '10 a 12 °C'),
+    ('e', '10-12 °C', '10 a 12 grados Celsius'),
     ('e', '3-5', '3 a 5'),
     ('e', '1,5-2 kW', '1,5 a 2 kW'),
     ('e', '2019–2024', '2019 a 2024'),
     ('f', '9–5', '9 à 5'),
-    ('f', '10-12 °C', '10 à 12 °C'),
+    ('f', '10-12 °C', '10 à 12 degrés Celsius'),
     ('f', '3-5', '3 à 5'),
     ('f', '1,5-2 kW', '1,5 à 2 kW'),
     ('f', '2019–2024', '2019 à 2024'),
     ('i', '9–5', '9 a 5'),
-    ('i', '10-12 °C', '10 a 12 °C'),
+    ('i', '10-12 °C', '10 a 12 gradi Celsius'),
     ('i', '3-5', '3 a 5'),
     ('i', '1,5-2 kW', '1,5 a 2 kW'),
     ('i', '2019–2024', '2019 a 2024'),
     ('p', '9–5', '9 a 5'),
-    ('p', '10-12 °C', '10 a 12 °C'),
+    ('p', '10-12 °C', '10 a 12 graus Celsius'),
     ('p', '3-5', '3 a 5'),
     ('p', '1,5-2 kW', '1,5 a 2 kW'),
     ('p', '2019–2024', '2019 a 2024'),
     ('h', '9–5', '9 से 5'),
-    ('h', '10-12 °C', '10 से 12 °C'),
+    ('h', '10-12 °C', '10 से 12 डिग्री सेल्सियस'),
     ('h', '3-5', '3 से 5'),
     ('h', '1,5-2 kW', '1,5 से 2 kW'),
     ('h', '2019–2024', '2019 से 2024'),
     ('j', '9–5', '9から5'),
-    ('j', '10-12 °C', '10から12 °C'),
+    ('j', '10-12 °C', '10から12度'),
     ('j', '3-5', '3から5'),
     ('j', '1.5-2 kW', '1.5から2 kW'),
     ('j', '2019–2024', '2019から2024'),
     ('z', '9–5', '9到5'),
-    ('z', '10-12 °C', '10到12 °C'),
+    ('z', '10-12 °C', '10到12摄氏度'),
     ('z', '3-5', '3到5'),
     ('z', '1.5-2 kW', '1.5到2 kW'),
     ('z', '2019–2024', '2019到2024'),
@@ -476,6 +476,43 @@ STREET_OTHER = [
 ]
 
 
+DEGREES_OTHER = [
+    # espeak says only "C" after a number ("grados ce"), Hindi and Japanese not even "degrees".
+    ("e", "Mañana 21 °C", "Mañana 21 grados Celsius"),
+    ("e", "1 °C", "un grado Celsius"),
+    ("e", "72°F", "72 grados Fahrenheit"),
+    ("e", "Gira 90°", "Gira 90 grados"),
+    ("e", "21,5° C.", "21,5 grados Celsius."),
+    ("f", "Demain 21 °C", "Demain 21 degrés Celsius"),
+    ("f", "1 °C", "un degré Celsius"),
+    ("f", "72°F", "72 degrés Fahrenheit"),
+    ("f", "Tourne de 90°", "Tourne de 90 degrés"),
+    ("f", "21,5° C.", "21,5 degrés Celsius."),
+    ("i", "Domani 21 °C", "Domani 21 gradi Celsius"),
+    ("i", "1 °C", "un grado Celsius"),
+    ("i", "72°F", "72 gradi Fahrenheit"),
+    ("i", "Gira di 90°", "Gira di 90 gradi"),
+    ("i", "21,5° C.", "21,5 gradi Celsius."),
+    ("p", "Amanhã 21 °C", "Amanhã 21 graus Celsius"),
+    ("p", "1 °C", "um grau Celsius"),
+    ("p", "72°F", "72 graus Fahrenheit"),
+    ("p", "Gire 90°", "Gire 90 graus"),
+    ("p", "21,5° C.", "21,5 graus Celsius."),
+    ("h", "कल 21 °C", "कल 21 डिग्री सेल्सियस"),
+    ("h", "72°F", "72 डिग्री फ़ारेनहाइट"),
+    ("h", "90°", "90 डिग्री"),
+    ("j", "明日は21°Cです", "明日は21度です"),
+    ("j", "72°F", "華氏72度"),
+    ("z", "明天21°C", "明天21摄氏度"),
+    ("z", "72°F", "72华氏度"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), DEGREES_OTHER)
+def test_degrees_in_other_languages(lang, text, expected):
+    assert normalize(text, lang) == expected
+
+
 @pytest.mark.parametrize(("lang", "text", "expected"), PHONE_OTHER)
 def test_phone_numbers_in_other_languages(lang, text, expected):
     assert normalize(text, lang) == expected
@@ -517,27 +554,27 @@ def test_street_abbreviations_in_other_languages(lang, text, expected):
 
 
 @pytest.mark.parametrize(("lang", "text", "expected"), [
-    ("e", "Hace -5 °C", "Hace menos 5 °C"),
+    ("e", "Hace -5 °C", "Hace menos 5 grados Celsius"),
     ("e", "De -3 a 4", "De menos 3 a 4"),
     ("e", "−18 grados", "menos 18 grados"),
     ("e", "(-2,5)", "(menos 2,5)"),
     ("e", "COVID-19", "COVID-19"),
-    ("f", "Il fait -5 °C", "Il fait moins 5 °C"),
+    ("f", "Il fait -5 °C", "Il fait moins 5 degrés Celsius"),
     ("f", "De -3 à 4", "De moins 3 à 4"),
     ("f", "−18 degrés", "moins 18 degrés"),
     ("f", "(-2,5)", "(moins 2,5)"),
     ("f", "COVID-19", "COVID-19"),
-    ("i", "Ci sono -5 °C", "Ci sono meno 5 °C"),
+    ("i", "Ci sono -5 °C", "Ci sono meno 5 gradi Celsius"),
     ("i", "Da -3 a 4", "Da meno 3 a 4"),
     ("i", "−18 gradi", "meno 18 gradi"),
     ("i", "(-2,5)", "(meno 2,5)"),
     ("i", "COVID-19", "COVID-19"),
-    ("p", "Faz -5 °C", "Faz menos 5 °C"),
+    ("p", "Faz -5 °C", "Faz menos 5 graus Celsius"),
     ("p", "De -3 a 4", "De menos 3 a 4"),
     ("p", "−18 graus", "menos 18 graus"),
     ("p", "(-2,5)", "(menos 2,5)"),
     ("p", "COVID-19", "COVID-19"),
-    ("h", "-5 °C", "माइनस 5 °C"),
+    ("h", "-5 °C", "माइनस 5 डिग्री सेल्सियस"),
     ("j", "気温は-5度", "気温はマイナス5度"),
     ("z", "气温-5度", "气温负5度"),
 ])
@@ -596,7 +633,7 @@ def test_english_phonemes(written, spoken):
     ("i", "Aggiorna a v2.1.3", "versjˈone dˈue pˈunto ˈuno pˈunto trˈe", None),
     ("p", "IP 192.168.1.1", "ˈũŋ nˈɔvy dˈoɪs pˈoŋtw ˈũŋ sˈAz ˈoɪtʊ pˈoŋtw ˈũŋ pˈoŋtw ˈũŋ", None),
     ("h", "50 m² और 1h 30m", "pəcˈaːs ʋˈʌɾɡ mˈiːʈəɾ ɔːɾ ˈeːk ɡʰˈʌɳʈaː tˈiːs mˈɪnəʈ", "ˈɛm"),
-    ("e", "Hace -5 °C", "mˈenos θˈinko", None),  # not "cinco": the sign was silent
+    ("e", "Hace -5 °C", "mˈenos θˈinko ɣɾˈaðos θˈelsjus", None),  # not "cinco grados ce"
 ])
 def test_espeak_phonemes(lang, written, heard, not_heard):
     from kokoro_engine.text.g2p import get_g2p

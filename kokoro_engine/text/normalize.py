@@ -174,6 +174,9 @@ class _Words:
     square: tuple[str, str]  # "{}" is the length word, singular and plural: ("square {}", "square {}")
     cubic: tuple[str, str]
     fractions: dict[tuple[int, int], str] = field(default_factory=dict)  # (1, 2) → "one half"
+    # °C, °F and a bare ° (singular, plural), outside English (whose temperatures rule reads them);
+    # "{}" is where the number goes when the words come first or around it (華氏{}度).
+    temperature: dict[str, tuple[str, str]] = field(default_factory=dict)
     unit_space: str = " "  # between a number and its unit word (none in Japanese and Mandarin)
     # How "1" is said before a unit word: espeak reads "1 hora" as "uno hora". Empty: the digit.
     one: str = ""
@@ -195,6 +198,7 @@ _WORDS: dict[str, _Words] = {
     "a": _ENGLISH_WORDS,
     "b": _ENGLISH_WORDS,
     "e": _Words(
+        temperature={"C": ("grado Celsius", "grados Celsius"), "F": ("grado Fahrenheit", "grados Fahrenheit"), "": ("grado", "grados")},
         to="a", minus="menos", out_of="{n} de {d}", dot="punto", point="punto", version="versión", port="puerto",
         hour=("hora", "horas"), minute=("minuto", "minutos"), second=("segundo", "segundos"),
         lengths={"m": ("metro", "metros"), "km": ("kilómetro", "kilómetros"),
@@ -205,6 +209,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "tres cuartos"},
     ),
     "f": _Words(
+        temperature={"C": ("degré Celsius", "degrés Celsius"), "F": ("degré Fahrenheit", "degrés Fahrenheit"), "": ("degré", "degrés")},
         to="à", minus="moins", out_of="{n} sur {d}", dot="point", point="point", version="version", port="port",
         hour=("heure", "heures"), minute=("minute", "minutes"), second=("seconde", "secondes"),
         lengths={"m": ("mètre", "mètres"), "km": ("kilomètre", "kilomètres"),
@@ -215,6 +220,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "trois quarts"},
     ),
     "i": _Words(
+        temperature={"C": ("grado Celsius", "gradi Celsius"), "F": ("grado Fahrenheit", "gradi Fahrenheit"), "": ("grado", "gradi")},
         to="a", minus="meno", out_of="{n} su {d}", dot="punto", point="punto", version="versione", port="porta",
         hour=("ora", "ore"), minute=("minuto", "minuti"), second=("secondo", "secondi"),
         lengths={"m": ("metro", "metri"), "km": ("chilometro", "chilometri"),
@@ -225,6 +231,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "tre quarti"},
     ),
     "p": _Words(
+        temperature={"C": ("grau Celsius", "graus Celsius"), "F": ("grau Fahrenheit", "graus Fahrenheit"), "": ("grau", "graus")},
         to="a", minus="menos", out_of="{n} de {d}", dot="ponto", point="ponto", version="versão", port="porta",
         hour=("hora", "horas"), minute=("minuto", "minutos"), second=("segundo", "segundos"),
         lengths={"m": ("metro", "metros"), "km": ("quilômetro", "quilômetros"),
@@ -235,6 +242,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "três quartos"},
     ),
     "h": _Words(
+        temperature={"C": ("डिग्री सेल्सियस", "डिग्री सेल्सियस"), "F": ("डिग्री फ़ारेनहाइट", "डिग्री फ़ारेनहाइट"), "": ("डिग्री", "डिग्री")},
         to="से", minus="माइनस", out_of="{d} में से {n}", dot="डॉट", point="पॉइंट", version="वर्ज़न", port="पोर्ट",
         hour=("घंटा", "घंटे"), minute=("मिनट", "मिनट"), second=("सेकंड", "सेकंड"),
         lengths={"m": ("मीटर", "मीटर"), "km": ("किलोमीटर", "किलोमीटर"), "cm": ("सेंटीमीटर", "सेंटीमीटर"),
@@ -244,6 +252,7 @@ _WORDS: dict[str, _Words] = {
                    (3, 4): "तीन चौथाई"},
     ),
     "j": _Words(
+        temperature={"C": ("{}度", "{}度"), "F": ("華氏{}度", "華氏{}度"), "": ("{}度", "{}度")},
         to="から", minus="マイナス", out_of="{d}分の{n}", dot="点", point="点", version="バージョン", port="ポート",
         hour=("時間", "時間"), minute=("分", "分"), second=("秒", "秒"),
         lengths={"m": ("メートル", "メートル"), "km": ("キロメートル", "キロメートル"),
@@ -251,6 +260,7 @@ _WORDS: dict[str, _Words] = {
         square=("平方{}", "平方{}"), cubic=("立方{}", "立方{}"), unit_space="", group_sep="、",
     ),
     "z": _Words(
+        temperature={"C": ("{}摄氏度", "{}摄氏度"), "F": ("{}华氏度", "{}华氏度"), "": ("{}度", "{}度")},
         to="到", minus="负", out_of="", dot="点", point="点", version="版本", port="端口",  # cn2an reads 3/5 as 五分之三
         hour=("小时", "小时"), minute=("分钟", "分钟"), second=("秒", "秒"),
         lengths={"m": ("米", "米"), "km": ("公里", "公里"), "cm": ("厘米", "厘米"), "mm": ("毫米", "毫米")},
@@ -476,6 +486,25 @@ def units_with_exponents(text: str, lang: str = "a") -> str:
     return _AREA.sub(speak, text)
 
 
+_DEGREES = _compile(r"(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?°(?:\s?([CF])(?![WORD]))?")
+
+
+_LATIN_WORD = _compile(r"[WORD]")
+
+
+def degrees(text: str, lang: str) -> str:
+    """21 °C → 21 grados Celsius, 72°F → 72 degrés Fahrenheit, 5° → 5 gradi, 10°C → 10度 (English has
+    its own temperatures rule). espeak says only "C" after the number (Hindi not even "degrees")."""
+    w = _WORDS[lang]
+
+    def speak(m: re.Match[str]) -> str:
+        number, scale = m.group(1), m.group(2) or ""
+        singular, plural = w.temperature[scale]
+        spoken = singular.format(number) if "{}" in singular else _amount(number, (singular, plural), w)
+        return spoken + (" " if _LATIN_WORD.match(m.string, m.end()) else "")
+    return _DEGREES.sub(speak, text)
+
+
 _SMALL_UNITS = _compile(r"(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?(km|cm|mm|m|min|h|s)(?![WORD/²³^])")
 
 
@@ -559,7 +588,7 @@ def household(text: str, lang: str) -> str:
     text = ratings(text, lang)
     text = units_with_exponents(text, lang)
     if not english:
-        text = small_units(text, lang)
+        text = degrees(small_units(text, lang), lang)
     return street_abbreviations(text, lang)
 
 
