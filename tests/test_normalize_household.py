@@ -751,7 +751,7 @@ def test_other_language_sentences_read_as_before(lang, text, expected):
 
 @pytest.mark.parametrize("piece", [
     "1-", "1–", "m²", "1 m²", "1.1.", "a.", "1/", "1h", "1h 30m ", "St. ", "Main St. ", "v1.", "*a ", "_a ",
-    "[a](", "[", "555-0123 ", "1:1-", "192.168.1.1.", "a@", "the 1990s ", "1 s 1 m 1 h ", "-1 ", "−", "9am - ",
+    "[a](", "[", "555-0123 ", "1:1-", "192.168.1.1.", "a@", "the 1990s ", "1 s 1 m 1 h ", "-1 ", "−", "9am - ", "1°C", "1 °",
 ])
 def test_hostile_100k_inputs_are_processed(piece):
     # Every pattern is linear: a run of 100,000 characters built to make a backtracking pattern
