@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from kokoro_engine.model.int8 import Int8Conv1d, int8_available
+from kokoro_engine.model.int8 import Int8Conv1d, int8_available, operand_levels
 
 pytestmark = pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution (x86-64 with AVX2) here")
 
@@ -124,3 +124,26 @@ def test_an_avx2_cpu_gets_fp32_with_unsaturated_int8() -> None:
     assert int8_kernels and all("avx2" in k and "vnni" not in k and "amx" not in k for k in int8_kernels), kernels
     error = float(next(line for line in lines if line.startswith("error")).split()[1])
     assert error < 0.03
+
+
+@pytest.mark.parametrize("levels", sorted({operand_levels(), (255, 63)}) if int8_available() else [])
+def test_fp32_int8_model_within_quality_budget(levels: tuple[int, int], monkeypatch) -> None:
+    """The model an x86 CPU without native bf16 runs (fp32 + int8, as on an AVX2 NUC or an N100), on
+    real weights, against our fp32 path: this CPU's operand widths and the 7-bit weights of CPUs
+    without VNNI (exact on every CPU) stay within the budget, with equal durations."""
+    import kokoro_engine.model.int8 as int8
+    from kokoro_engine.io.weights import load_model
+    from kokoro_engine.tools.metrics import duration_agreement, log_mel_distance_db
+    from tests.realweights import benchmark_inputs, real_model_path
+
+    monkeypatch.setattr(int8, "operand_levels", lambda: levels)
+    fp32 = load_model(real_model_path(), dtype=torch.float32)
+    model = load_model(real_model_path(), dtype=torch.float32, quantize=True)
+    assert model.int8_convs == 48  # every residual-block convolution of both stages
+    ids, style = benchmark_inputs(fp32, "medium", "jm_kumo")
+    with torch.inference_mode():
+        ref_audio, ref_dur = fp32(ids, style, 1.0, torch.Generator().manual_seed(7))
+        audio, dur = model(ids, style, 1.0, torch.Generator().manual_seed(7))
+    assert duration_agreement(ref_dur, dur) >= 0.95
+    distance = log_mel_distance_db(ref_audio.numpy(), audio.numpy())
+    assert 0.01 < distance <= 1.0, f"int8 {levels} is {distance:.2f} dB from fp32"
