@@ -26,14 +26,15 @@ _EXPORTS = {
     "kokoro_engine.text.normalize": ("strip_markdown",),
     "kokoro_engine.text.ssml": ("is_ssml", "parse_ssml", "strip_tags", "voice_names"),
     "kokoro_engine.device": ("dtype_name", "resolve_device", "resolve_dtype", "resolve_quantize"),
-    "kokoro_engine.memory": ("IdleRelease", "release_free_memory", "resident_bytes", "tune_allocator"),
+    "kokoro_engine.memory": ("glibc_allocator", "prefault_free_memory", "release_free_memory", "resident_bytes",
+                             "tune_allocator"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_engine import *`
     "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "dtype_name", "EngineError", "ensure_pip_model",
-    "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "IdleRelease",
+    "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "glibc_allocator",
     "is_ssml", "KokoroEngine", "language_status", "Lexicon", "LexiconError", "model_or_default",
-    "parse_ssml", "parse_voice_expression", "release_free_memory", "resident_bytes",
+    "parse_ssml", "parse_voice_expression", "prefault_free_memory", "release_free_memory", "resident_bytes",
     "resolve_device", "resolve_dtype", "resolve_lang", "resolve_quantize", "SENTENCE_BREAKS",
     "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
     "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
@@ -64,7 +65,13 @@ if TYPE_CHECKING:  # the same names, for type checkers
         sha256_file,
     )
     from kokoro_engine.io.voices import VoiceError, VoiceLibrary, VoicePack, parse_voice_expression
-    from kokoro_engine.memory import IdleRelease, release_free_memory, resident_bytes, tune_allocator
+    from kokoro_engine.memory import (
+        glibc_allocator,
+        prefault_free_memory,
+        release_free_memory,
+        resident_bytes,
+        tune_allocator,
+    )
     from kokoro_engine.pipeline import AudioChunk, EngineError, KokoroEngine, VoiceUnusable
     from kokoro_engine.text.chunking import SENTENCE_BREAKS, split_sentences
     from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, language_status, resolve_lang
