@@ -18,3 +18,35 @@ class KokoroError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code  # type: ignore[misc]  # a narrower code for this instance
+
+
+class EngineError(KokoroError, ValueError):
+    """A request the engine cannot speak, with a message fit for the user (a ValueError, as before)."""
+
+    code = "bad-request"
+
+
+class NothingToSpeak(EngineError):
+    """Empty text, or text with nothing a voice can say (punctuation, markup, emoji only)."""
+
+    code = "nothing-to-speak"
+
+
+class TextTooLong(EngineError):
+    code = "text-too-long"
+
+
+class BadSSML(EngineError):
+    """An SSML document the engine refuses (nested deeper than `limits.MAX_SSML_DEPTH`)."""
+
+    code = "bad-ssml"
+
+
+class VoiceUnusable(EngineError):
+    """A voice whose pack is there but cannot be loaded (truncated, corrupt): `voice` names it."""
+
+    code = "voice-unusable"
+
+    def __init__(self, voice: str, message: str):
+        super().__init__(message)
+        self.voice = voice

@@ -21,14 +21,14 @@ _EMOJI = re.compile(
 def strip_markdown(text: str) -> str:
     """LLM replies come as markdown: keep the words, drop the markup (emphasis, headings, code, links)."""
     text = re.sub(r"```.*?```", " ", text, flags=re.S)                 # code blocks are not speech
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)             # [label](url) → label
+    text = re.sub(r"!?\[([^\[\]]*)\]\([^()]*\)", r"\1", text)             # [label](url) → label
     text = re.sub(r"`([^`]*)`", r"\1", text)
     text = re.sub(r"^\s{0,3}#{1,6}\s*", "", text, flags=re.M)           # headings
-    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.M)                # bullet markers
+    text = re.sub(r"^[ \t]*[-*+]\s+", "", text, flags=re.M)                # bullet markers
     text = re.sub(r"(?<=\d)\s*\*\s*(?=\d)", " times ", text)                # 2*3 is arithmetic
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
-    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
-    text = re.sub(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)", r"\1", text)
+    text = re.sub(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"(?<!\w)_(?!\s)([^_\n]+?)(?<!\s)_(?!\w)", r"\1", text)
     return text.replace("*", "")
 
 
@@ -65,7 +65,7 @@ def times(text: str) -> str:
         suffix = m.group(3)
         spoken = _clock(hour, minute) + (f" {suffix.replace('.', '').upper()}" if suffix else "")
         # "a.m." may also end the sentence: keep that full stop.
-        rest = m.string[m.end():]
+        rest = m.string[m.end():m.end() + 80]
         if suffix and suffix.endswith(".") and (not rest.strip() or rest.lstrip()[:1].isupper()):
             spoken += "."
         return spoken
@@ -112,7 +112,7 @@ def units(text: str) -> str:
     def speak(m: re.Match[str]) -> str:
         unit = _UNITS[m.group(2)]
         # "1 kilometers" would jar: singular after exactly one.
-        number_end = text[: m.start(2)].rstrip()
+        number_end = text[max(0, m.start(2) - 80): m.start(2)].rstrip()
         one = re.search(r"(?<![\d.,])1$", number_end) is not None
         if one and unit.endswith("s") and unit not in ("hertz", "parts per million"):
             unit = unit[:-1] if not unit.endswith("inches") else "inch"
@@ -134,7 +134,7 @@ def urls_and_email(text: str) -> str:
     def url(m: re.Match[str]) -> str:
         address = re.sub(r"^https?://(www\.)?", "", m.group(0)).rstrip("/")
         return address.replace(".", " dot ").replace("/", " slash ")
-    text = re.sub(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
+    text = re.sub(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
                   lambda m: m.group(0).replace("@", " at ").replace(".", " dot "), text)
     return re.sub(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)]|\bwww\.[^\s<>\"]+[^\s<>\".,;:!?)]", url, text)
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
+from kokoro_engine.errors import KokoroError
+
 _LOGGER = logging.getLogger(__name__)
 
 __all__ = [
@@ -58,16 +60,20 @@ class G2P(Protocol):
         ...
 
 
-class G2PUnavailable(RuntimeError):
+class G2PUnavailable(KokoroError, RuntimeError):
     """A language is known but cannot be used here (missing extra, missing spaCy model, …)."""
+
+    code = "language-unavailable"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-class UnknownLanguage(ValueError):
+class UnknownLanguage(KokoroError, ValueError):
     """The language code is not one Kokoro speaks."""
+
+    code = "unknown-language"
 
 
 @dataclass(frozen=True)
