@@ -1,1 +1,0 @@
-from kokoro_engine import SentenceBuffer as SentenceBuffer  # moved to kokoro_engine.text.streaming; goes away
