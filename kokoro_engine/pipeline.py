@@ -215,9 +215,8 @@ class KokoroEngine:
     def phonemize(self, text: str, lang: str, *, text_format: str | None = None) -> list[str]:
         if is_ssml(text, text_format):
             check_speakable(text, text_format)
-            segments = parse_ssml(text, lang)
-            return [item.phonemes for item in _nonempty(self._ssml_items(segments, None, 1.0, lang, 0.0, _Exact()))
-                    if item.phonemes]
+            spans = self._ssml_spans(parse_ssml(text, lang or "a"), None, lang, _Exact())
+            return [item.phonemes for item in _nonempty(self._ssml_items(spans, 1.0, 0.0)) if item.phonemes]
         return [ph for _, ph in self.text_chunks(text, lang)]
 
     # -- plans: what to speak, with which voice and speed, and where the silences go --------------
@@ -234,16 +233,17 @@ class KokoroEngine:
             yield _Item(span, ph, pack, speed)
             spoke = True
 
-    def _ssml_items(self, segments: list[Segment], pack: VoicePack | None, speed: float, lang: str | None,
-                    sentence_silence: float, exact: _Exact) -> Iterator[_Item]:
-        """The plan of parsed SSML; `exact.value` turns False when a `<voice>` span did not get its
-        voice (a fallback is not worth caching: the voice may be there next time, after a download)."""
+    def _ssml_spans(self, segments: list[Segment], pack: VoicePack | None, lang: str | None,
+                    exact: _Exact) -> list[tuple[Segment, VoicePack | None, str]]:
+        """Each segment with its voice and language, resolved now (cheap, cached), so a span whose
+        language cannot be read here is refused before any audio; `exact.value` turns False when a
+        `<voice>` span did not get its voice (a fallback is not worth caching: the voice may be there
+        next time, after a download)."""
         base_lang = lang or (pack.lang if pack is not None else "a")
-        last_spoke = False
+        spans: list[tuple[Segment, VoicePack | None, str]] = []
         for seg in segments:
             if not seg.text:
-                yield _Item(seconds=seg.pause_s)
-                last_spoke = False
+                spans.append((seg, None, base_lang))
                 continue
             seg_pack = pack
             if seg.voice:
@@ -260,6 +260,19 @@ class KokoroEngine:
                     _LOGGER.warning("SSML: unknown language %.40r; keeping %s", seg.lang, base_lang)
             elif seg_pack is not pack and seg_pack is not None and lang is None:
                 seg_lang = seg_pack.lang
+            self._g2p(seg_lang)  # language-unavailable: now, not halfway through the audio
+            spans.append((seg, seg_pack, seg_lang))
+        return spans
+
+    def _ssml_items(self, spans: list[tuple[Segment, VoicePack | None, str]], speed: float,
+                    sentence_silence: float) -> Iterator[_Item]:
+        """The plan of resolved SSML spans, phonemized a sentence at a time."""
+        last_spoke = False
+        for seg, seg_pack, seg_lang in spans:
+            if not seg.text:
+                yield _Item(seconds=seg.pause_s)
+                last_spoke = False
+                continue
             # a span with nothing to speak (punctuation only) is skipped, as in the whole document
             chunks = self._iter_sentence_chunks(seg.text, seg_lang)
             first = True
@@ -326,7 +339,7 @@ class KokoroEngine:
             segments = parse_ssml(text, lang or pack.lang)  # malformed: its text; too deep: BadSSML
             if not segments:
                 raise NothingToSpeak("SSML document has nothing to speak")
-            items = self._ssml_items(segments, pack, speed, lang, silences[0], exact)
+            items = self._ssml_items(self._ssml_spans(segments, pack, lang, exact), speed, silences[0])
         else:
             code = lang or pack.lang
             chunks = self._iter_sentence_chunks(text, code, self._phonemizer(code))  # language errors: now

@@ -271,3 +271,22 @@ def test_the_cache_counts_keys_and_stops_holding_a_long_request(engine, monkeypa
     assert frame.f_locals["done"] is None
     list(produced)
     assert len(cache) <= 2 and cache.bytes <= cache.max_bytes
+
+
+def test_an_ssml_span_in_a_language_missing_here_is_refused_before_audio(engine, monkeypatch):
+    import kokoro_engine.pipeline as pipeline
+    from kokoro_engine.text.g2p import G2PUnavailable
+
+    real = pipeline.get_g2p
+
+    def only_english(lang):
+        if lang != "a":
+            raise G2PUnavailable("Spanish G2P unavailable here")
+        return real(lang)
+
+    monkeypatch.setattr(pipeline, "get_g2p", only_english)
+    calls = _count_model_calls(engine, monkeypatch)
+    doc = '<speak>Hello. <lang xml:lang="es">Hola.</lang></speak>'
+    with pytest.raises(EngineError) as err:
+        engine.synthesize(doc, "jf_alpha", lang="a")
+    assert err.value.code == "language-unavailable" and calls == []
