@@ -13,7 +13,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from tests.server_process import spawn_server
 from tests.wyoming_client import exchange, run
-from wyoming_kokoro.context import MAX_CHARS
+from wyoming_kokoro.service import MAX_CHARS
 
 IDLE_S = 2  # --idle-timeout
 

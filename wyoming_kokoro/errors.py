@@ -63,9 +63,12 @@ ERRORS: dict[str, WireForm] = {
     "text-too-long": WireForm("text-too-long", 413),
     "voice-not-found": WireForm("voice-not-found", 404),
     "unauthorized": WireForm("unauthorized", 401),
+    "host-not-allowed": WireForm("host-not-allowed", 403),  # HTTP: a Host header not served (DNS rebinding)
+    "unsupported-media-type": WireForm("unsupported-media-type", 415),
     "timeout": WireForm("timeout", 408),  # the client went silent mid-request
+    "request-timeout": WireForm("timeout", 408),
     "too-many-requests": WireForm("too-many-requests", 429),  # per connection / client
-    "too-many-connections": WireForm("too-many-connections", 429),
+    "too-many-connections": WireForm("too-many-connections", 503),
     # the server cannot serve it now
     "busy": WireForm("busy", 503),
     "shutting-down": WireForm("shutting-down", 503),
