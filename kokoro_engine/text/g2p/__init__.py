@@ -302,7 +302,7 @@ def tolerant(phonemize: Callable[[str], str], lang: str) -> Callable[[str], str]
         try:
             return phonemize(text)
         except Exception as err:
-            failure = f"{type(err).__name__}: {err}"
+            failure = f"{type(err).__name__}: {str(err)[:120]}"  # a hostile number makes a huge message
         folded = fold_digits(text)
         if folded != text and (result := attempt(folded)) is not None:
             _LOGGER.warning("%s G2P failed on %r (%s); read with its digits as 0-9", name, text[:80], failure)
