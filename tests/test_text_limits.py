@@ -137,3 +137,16 @@ def test_brackets_never_reach_misaki() -> None:
     english = get_g2p("a")
     assert "[" not in english._prepare("[a] [[b " + "[" * N) and "]" not in english._prepare("x]")
     assert english.phonemize("[" * 2000 + " hello") == english.phonemize("(" * 2000 + " hello")
+
+
+def test_japanese_mark_runs_and_long_native_text_stay_cheap() -> None:
+    """cutlet tries every prefix of a run of one character type (600 brackets: 10 s, 2,000: 75 s);
+    mark runs are cut to 8 and native text is read in pieces of at most 200 characters."""
+    from kokoro_engine.text.g2p import get_g2p
+
+    japanese = get_g2p("j")
+    hello = japanese.phonemize("こんにちは")
+    assert japanese.phonemize("[" * N + "こんにちは") == japanese.phonemize("[" * 8 + "こんにちは")
+    assert hello in japanese.phonemize("[" * 8 + "こんにちは")
+    long = japanese.phonemize("こんにちは、" * 200)
+    assert long.count(hello) == 200

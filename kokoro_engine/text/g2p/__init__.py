@@ -255,10 +255,18 @@ def latin_runs_in_english(text: str, native: Callable[[str], str]) -> str:
     ("Home Assistant", "ＷｉＦｉ") are read by the American English G2P instead of reaching the
     model as raw letters; `native` reads everything between them."""
     parts, last = [], 0
+    english: dict[str, str] = {}  # a run repeated (a hostile text repeats one word) is read once
+    native_read: dict[str, str] = {}  # so is a repeated stretch between them (each call costs ~10 ms)
     for match in _LATIN_RUN.finditer(text):
-        if text[last:match.start()].strip():
-            parts.append(native(text[last:match.start()]))
-        parts.append(" " + get_g2p("a").phonemize(match.group().translate(_FULL_WIDTH)) + " ")
+        between = text[last:match.start()]
+        if between.strip():
+            if between not in native_read:
+                native_read[between] = native(between)
+            parts.append(native_read[between])
+        run = match.group().translate(_FULL_WIDTH)
+        if run not in english:
+            english[run] = get_g2p("a").phonemize(run)
+        parts.append(" " + english[run] + " ")
         last = match.end()
     if text[last:].strip():
         parts.append(native(text[last:]))
