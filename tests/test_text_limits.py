@@ -44,6 +44,7 @@ def test_nothing_to_speak_is_one_rule() -> None:
         with pytest.raises(NothingToSpeak):
             check_speakable(text, fmt)
     for text, fmt in [("Hi", None), ("42", None), ('<speak><break time="1s"/></speak>', None),
+                      ('<speak><s><sub alias="Two."/></s></speak>', None), ('<phoneme ph="wˈɪn"/>', "ssml"),
                       ("<speak>Hi</speak>", None), ("こんにちは", None)]:
         check_speakable(text, fmt)
 
