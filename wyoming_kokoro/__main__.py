@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="SECONDS",
                    help="close a connection silent this long in the middle of a stream, idle with nothing "
                         "in progress, or not reading its audio (default 300; 0: never)")
+    p.add_argument("--max-audio-seconds", type=float, default=7200.0, metavar="SECONDS",
+                   help="audio one request may produce, pauses included; the rest is cut (default 7200; 0: no cap)")
     p.add_argument("--http", default=None, metavar="URI",
                    help="also serve OpenAI's /v1/audio/speech and the voice page, e.g. tcp://0.0.0.0:10201")
     p.add_argument("--http-allowed-hosts", default="", metavar="HOST[,HOST]",
@@ -108,8 +110,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if min(args.max_connections, args.max_pending_per_connection, args.max_connections_per_address) < 1:
         raise StartupError("--max-connections, --max-connections-per-address and --max-pending-per-connection "
                            "must be at least 1")
-    if min(args.idle_timeout, args.synthesis_timeout, args.first_event_timeout) < 0:
-        raise StartupError("--idle-timeout, --first-event-timeout and --synthesis-timeout must not be negative")
+    if min(args.idle_timeout, args.synthesis_timeout, args.first_event_timeout, args.max_audio_seconds) < 0:
+        raise StartupError("--idle-timeout, --first-event-timeout, --synthesis-timeout and --max-audio-seconds "
+                           "must not be negative")
     for option in ("sentence_silence", "trailing_silence"):
         if not 0.0 <= getattr(args, option) <= 10.0:
             raise StartupError(f"--{option.replace('_', '-')} must be between 0 and 10 seconds")
@@ -270,7 +273,7 @@ def prepare(args: argparse.Namespace) -> SpeechService:
         voice_for=voice_for, max_connections=args.max_connections,
         max_connections_per_address=min(args.max_connections_per_address, args.max_connections),
         max_pending=args.max_pending_per_connection, idle_timeout=args.idle_timeout,
-        first_event_timeout=args.first_event_timeout)
+        first_event_timeout=args.first_event_timeout, max_audio_seconds=args.max_audio_seconds or None)
     service = SpeechService(engine, worker, config, ServerState(installed=installed))
     service.build_info()
     return service

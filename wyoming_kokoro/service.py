@@ -103,8 +103,6 @@ class SpeechService:
         self.engine, self.worker, self.config, self.state = engine, worker, config, state
         self.jobs = 0  # jobs submitted by this service and not yet ended
         engine.voice_names = self.ssml_voice  # SSML <voice name> resolves like a request's voice
-        if config.max_audio_seconds is not None:
-            engine.max_audio_seconds = config.max_audio_seconds
 
     # --- what is offered --------------------------------------------------------------------------
     def info(self) -> Info:
@@ -340,12 +338,14 @@ class SpeechService:
         return speech
 
     async def speak(self, speech: Speech, *, leading_silence: float = 0.0, trailing_silence: bool = True,
-                    encoder: Encoder | None = None) -> AsyncGenerator[SpeechAudio, None]:
+                    encoder: Encoder | None = None,
+                    max_audio_seconds: float | None = None) -> AsyncGenerator[SpeechAudio, None]:
         """The audio of `speech`, one engine chunk at a time (int16; `encoder`'s bytes too, made on the
         worker thread), --sentence-silence between its sentences and --trailing-silence after it
         (unless `trailing_silence` is False). Raises KokoroError: before the first chunk for what the
         engine refuses (nothing to speak, a voice pack found corrupt), or mid-way (a timeout, a
-        shutdown). Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
+        shutdown). The audio stops at --max-audio-seconds (or `max_audio_seconds`, if less), pauses
+        included. Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
         (or from a task that is cancelled), so that the job ends then, not when the iterator is collected."""
         if self.state.shutting_down:
             raise WorkerStopped()
@@ -353,12 +353,15 @@ class SpeechService:
             raise Busy(f"the server is busy: {self.jobs} requests in progress")
         config, engine = self.config, self.engine
         trailing = config.trailing_silence if trailing_silence else 0.0
+        cap = config.max_audio_seconds
+        if max_audio_seconds is not None:
+            cap = max_audio_seconds if cap is None else min(cap, max_audio_seconds)
 
         def chunks() -> Iterator[SpeechAudio]:  # on the worker thread
             audio = engine.synthesize(
                 speech.text, speech.voice, speed=speech.speed, lang=speech.lang, seed=config.seed,
                 text_format=speech.text_format, sentence_silence=config.sentence_silence,
-                leading_silence=leading_silence, trailing_silence=trailing)
+                leading_silence=leading_silence, trailing_silence=trailing, max_audio_seconds=cap)
             try:
                 for chunk in audio:
                     pcm = to_int16(chunk.audio)
@@ -397,14 +400,18 @@ class SpeechService:
         them; each is spoken as it comes, with --sentence-silence joining it to speech before it and
         --trailing-silence once at the end. `voice` is resolved (`resolve_voice`). A piece with nothing
         to speak is skipped; a stream that spoke nothing raises (empty-text). An error raised by
-        `pieces` ends the stream with it."""
+        `pieces` ends the stream with it. --max-audio-seconds bounds the whole stream: once it is
+        reached the rest of the text is read and dropped."""
         if self.state.shutting_down:
             raise WorkerStopped()
         await self.ensure_voices(voice)
         config = self.config
         spoke = False
         after_speech = False  # the last piece ended in speech: a sentence silence joins the next
+        left = config.max_audio_seconds  # of the stream's audio (None: no cap)
         async for text, text_format in pieces:
+            if left is not None and left <= 0:
+                continue
             try:
                 speech = self.check(SpeechRequest(text, voice, text_format=text_format))
             except KokoroError as err:
@@ -412,14 +419,16 @@ class SpeechService:
                     continue
                 raise
             await self.ensure_span_voices(speech.text, text_format)
-            async for audio in self.speak(speech, trailing_silence=False,
+            async for audio in self.speak(speech, trailing_silence=False, max_audio_seconds=left,
                                           leading_silence=config.sentence_silence if after_speech else 0.0):
                 after_speech = audio.speech
+                if left is not None:
+                    left -= audio.seconds
                 yield audio
             spoke = True
         if not spoke:
             raise RequestError("empty text", "empty-text")
-        if config.trailing_silence > 0:
+        if config.trailing_silence > 0 and (left is None or left > 0):
             yield SpeechAudio(np.zeros(round(config.trailing_silence * SAMPLE_RATE), np.int16), speech=False)
 
 
