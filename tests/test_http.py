@@ -294,7 +294,7 @@ def test_http_and_wyoming_share_one_queue_fairly(http) -> None:
         order.append("describe")
         events = run(exchange(wy_port, [Synthesize(text="The porch light is on.").event()]))
         order.append("wyoming-audio-stop")
-        reader.join(timeout=280)
+        reader.join(timeout=900)  # a hang guard only: on a loaded 2-core machine this text takes ~300 s
     assert info[-1].type == "info"
     assert len(audio_samples(events)) > RATE // 2  # real speech, not an error exchange
     assert order == ["describe", "wyoming-audio-stop", "http-done"]
