@@ -94,6 +94,22 @@ def test_long_or_wide_voice_names_are_refused_up_front(server, name: str) -> Non
     assert run(exchange(port, [Describe().event()], until="info"), timeout=30)[-1].type == "info"
 
 
+def test_ssml_stream_nested_too_deep_ends_with_an_error(server) -> None:  # noqa: F811
+    """A stream whose SSML nests deeper than the engine allows ends with an error exchange; before,
+    the buffer's BadSSML escaped the handler and the connection died without synthesize-stopped."""
+    from wyoming.tts import SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+    port, log = server
+    events = run(exchange(port, [SynthesizeStart(text_format="ssml").event(),
+                                 SynthesizeChunk(text="<speak>" + "<p>" * 40).event(),
+                                 SynthesizeChunk(text="はい。").event(), SynthesizeStop().event()],
+                          until="synthesize-stopped"), timeout=60)
+    assert [e.type for e in events] == ["audio-start", "error", "audio-stop", "synthesize-stopped"]
+    assert events[1].data["code"] == "bad-request"
+    log.seek(0)
+    assert "Traceback" not in log.read()
+
+
 def test_g2p_fault_is_spoken_through_the_server(server) -> None:  # noqa: F811
     from wyoming.tts import SynthesizeVoice
 

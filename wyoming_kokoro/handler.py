@@ -55,7 +55,12 @@ class _Stream:
         if self.chars > MAX_CHARS:  # the same limit as a plain request, over the whole stream
             self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", "text-too-long"))
             return
-        for piece in self.buffer.add(text):
+        try:
+            pieces = self.buffer.add(text)
+        except KokoroError as err:  # e.g. SSML nested too deep (bad-ssml)
+            self.end(err)
+            return
+        for piece in pieces:
             self.pieces.put_nowait(piece)
 
     def end(self, error: KokoroError | None = None) -> None:
@@ -65,8 +70,11 @@ class _Stream:
         if error is not None and self.error is None:
             self.error = error
         if self.error is None:
-            for piece in self.buffer.finish():
-                self.pieces.put_nowait(piece)
+            try:
+                for piece in self.buffer.finish():
+                    self.pieces.put_nowait(piece)
+            except KokoroError as err:
+                self.error = err
         self.ended = True
         self.pieces.put_nowait(None)
 
