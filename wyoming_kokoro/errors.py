@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from kokoro_engine.errors import KokoroError
+from kokoro_engine import KokoroError
 
 __all__ = ["ERRORS", "Busy", "KokoroError", "RequestError", "SynthesisTimeout", "WireForm", "WorkerStopped",
            "as_kokoro_error", "http_status", "wire_form", "wyoming_code"]
