@@ -205,6 +205,20 @@ def test_ssml_voice_resolves_like_a_request_voice(server) -> None:
                                        text_format="ssml")
 
 
+def test_ssml_voice_never_names_a_file(server, tmp_path) -> None:
+    """A `<voice name>` that is a path to a loadable voice pack is not on the allow-list: the span keeps
+    the request's voice (before, the engine's library loaded any readable `.pt` file it was given)."""
+    import torch
+
+    port, _ = server
+    pack = tmp_path / "jm_kumo.pt"
+    torch.save(torch.randn(510, 1, 256) * 0.5, pack)
+    plain = _plain(port, "<speak>Good night. The doors are locked.</speak>", text_format="ssml")
+    for name in (str(pack), f"{pack}:0.5+jf_alpha:0.5", "../voices/jm_kumo.pt"):
+        assert _plain(port, f'<speak>Good night. <voice name="{name}">The doors are locked.</voice></speak>',
+                      text_format="ssml") == plain, name
+
+
 def test_ssml_stream_speaks_before_synthesize_stop(server) -> None:
     """The first closed `<s>` of an SSML stream is spoken while the stream is still open, and the whole
     stream sounds as the same document sent at once (the same samples: the same chunks, no piece lost)."""
