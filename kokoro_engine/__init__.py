@@ -16,8 +16,13 @@ __version__ = "0.1.0"
 SAMPLE_RATE = 24000
 
 _EXPORTS = {
-    "kokoro_engine.pipeline": ("KokoroEngine", "EngineError", "VoiceUnusable", "AudioChunk"),
-    "kokoro_engine.io.voices": ("VoiceLibrary", "VoicePack", "VoiceError", "parse_voice_expression"),
+    "kokoro_engine.errors": ("KokoroError", "EngineError", "NothingToSpeak", "TextTooLong", "BadSSML",
+                             "VoiceUnusable"),
+    "kokoro_engine.limits": ("SPEED_MIN", "SPEED_MAX", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH", "MAX_VOICE_EXPR_CHARS",
+                             "clamp_speed"),
+    "kokoro_engine.pipeline": ("KokoroEngine", "AudioChunk"),
+    "kokoro_engine.io.voices": ("VoiceLibrary", "VoicePack", "VoiceError", "VoiceNotFound", "parse_voice_expression",
+                                "plain_voice_name"),
     "kokoro_engine.io.assets": ("AssetError", "FULL_MODEL_NAMES", "ensure_pip_model", "find_model",
                                 "model_or_default", "sha256_file"),
     "kokoro_engine.text.g2p": ("G2PUnavailable", "UnknownLanguage", "language_status", "resolve_lang"),
@@ -25,18 +30,24 @@ _EXPORTS = {
     "kokoro_engine.text.lexicon": ("Lexicon", "LexiconError", "find_default_files"),
     "kokoro_engine.text.normalize": ("strip_markdown",),
     "kokoro_engine.text.ssml": ("is_ssml", "parse_ssml", "strip_tags", "voice_names"),
+    "kokoro_engine.text.speakable": ("check_speakable",),
+    "kokoro_engine.text.streaming": ("SentenceBuffer",),
     "kokoro_engine.device": ("dtype_name", "resolve_device", "resolve_dtype", "resolve_quantize"),
-    "kokoro_engine.memory": ("IdleRelease", "release_free_memory", "resident_bytes", "tune_allocator"),
+    "kokoro_engine.memory": ("glibc_allocator", "prefault_free_memory", "release_free_memory", "resident_bytes",
+                             "tune_allocator"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_engine import *`
     "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "dtype_name", "EngineError", "ensure_pip_model",
-    "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "IdleRelease",
+    "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "glibc_allocator",
     "is_ssml", "KokoroEngine", "language_status", "Lexicon", "LexiconError", "model_or_default",
-    "parse_ssml", "parse_voice_expression", "release_free_memory", "resident_bytes",
+    "parse_ssml", "parse_voice_expression", "prefault_free_memory", "release_free_memory", "resident_bytes",
     "resolve_device", "resolve_dtype", "resolve_lang", "resolve_quantize", "SENTENCE_BREAKS",
     "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
     "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
+    "BadSSML", "check_speakable", "clamp_speed", "KokoroError", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH",
+    "MAX_VOICE_EXPR_CHARS", "NothingToSpeak", "plain_voice_name", "SentenceBuffer", "SPEED_MAX", "SPEED_MIN",
+    "TextTooLong", "VoiceNotFound",
 ]
 
 
@@ -55,6 +66,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names, for type checkers
     from kokoro_engine.device import dtype_name, resolve_device, resolve_dtype, resolve_quantize
+    from kokoro_engine.errors import (
+        BadSSML,
+        EngineError,
+        KokoroError,
+        NothingToSpeak,
+        TextTooLong,
+        VoiceUnusable,
+    )
     from kokoro_engine.io.assets import (
         FULL_MODEL_NAMES,
         AssetError,
@@ -63,11 +82,34 @@ if TYPE_CHECKING:  # the same names, for type checkers
         model_or_default,
         sha256_file,
     )
-    from kokoro_engine.io.voices import VoiceError, VoiceLibrary, VoicePack, parse_voice_expression
-    from kokoro_engine.memory import IdleRelease, release_free_memory, resident_bytes, tune_allocator
-    from kokoro_engine.pipeline import AudioChunk, EngineError, KokoroEngine, VoiceUnusable
+    from kokoro_engine.io.voices import (
+        VoiceError,
+        VoiceLibrary,
+        VoiceNotFound,
+        VoicePack,
+        parse_voice_expression,
+        plain_voice_name,
+    )
+    from kokoro_engine.limits import (
+        MAX_BLEND_PARTS,
+        MAX_SSML_DEPTH,
+        MAX_VOICE_EXPR_CHARS,
+        SPEED_MAX,
+        SPEED_MIN,
+        clamp_speed,
+    )
+    from kokoro_engine.memory import (
+        glibc_allocator,
+        prefault_free_memory,
+        release_free_memory,
+        resident_bytes,
+        tune_allocator,
+    )
+    from kokoro_engine.pipeline import AudioChunk, KokoroEngine
     from kokoro_engine.text.chunking import SENTENCE_BREAKS, split_sentences
     from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, language_status, resolve_lang
     from kokoro_engine.text.lexicon import Lexicon, LexiconError, find_default_files
     from kokoro_engine.text.normalize import strip_markdown
+    from kokoro_engine.text.speakable import check_speakable
     from kokoro_engine.text.ssml import is_ssml, parse_ssml, strip_tags, voice_names
+    from kokoro_engine.text.streaming import SentenceBuffer

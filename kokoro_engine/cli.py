@@ -108,7 +108,8 @@ def _synthesize(args: argparse.Namespace) -> int:
     if voice == "af_heart" and "af_heart" not in engine.voices:
         voice = "jf_alpha"  # the packs pip installs; say so rather than fail on the default
         logging.getLogger(PROG).warning("af_heart is not installed; using jf_alpha")
-    chunks = [c.audio for c in engine.synthesize(text, voice, speed=args.speed, lang=args.lang, seed=args.seed,
+    pack = engine.voices.load(voice)  # the command line may name a voice file; a request never does
+    chunks = [c.audio for c in engine.synthesize(text, pack, speed=args.speed, lang=args.lang, seed=args.seed,
                                                  text_format="ssml" if args.ssml else None,
                                                  sentence_silence=args.sentence_silence,
                                                  trailing_silence=args.trailing_silence)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -15,28 +16,21 @@ import numpy as np
 import torch
 
 from kokoro_engine import SAMPLE_RATE
+from kokoro_engine.errors import EngineError, NothingToSpeak, VoiceUnusable
 from kokoro_engine.io.voices import VoiceError, VoiceFileError, VoiceLibrary, VoiceNotFound, VoicePack
+from kokoro_engine.limits import clamp_speed
 from kokoro_engine.model import KokoroModel
-from kokoro_engine.text.chunking import MAX_TOKENS, count_tokens, split_first_clause, text_to_chunks
+from kokoro_engine.text.chunking import MAX_TOKENS, count_tokens, iter_text_chunks, split_first_clause
 from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
 from kokoro_engine.text.lexicon import Lexicon
-from kokoro_engine.text.ssml import is_ssml, parse_ssml
+from kokoro_engine.text.speakable import check_speakable
+from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml
+
+__all__ = ["AudioCache", "AudioChunk", "EngineError", "KokoroEngine", "NothingToSpeak", "VoiceUnusable"]
 
 _LOGGER = logging.getLogger(__name__)
 _SILENT = frozenset(';:,.!?—…"()“” ')
 MAX_SILENCE_S = 10.0  # per silence: a request option must not buy minutes of zeros
-
-
-class EngineError(ValueError):
-    """A request the engine cannot speak, with a message fit for the user."""
-
-
-class VoiceUnusable(EngineError):
-    """A voice whose pack is there but cannot be loaded (truncated, corrupt): `voice` names it."""
-
-    def __init__(self, voice: str, message: str):
-        super().__init__(message)
-        self.voice = voice
 
 
 @dataclass
@@ -63,7 +57,8 @@ class _Item:
 
 
 class AudioCache:
-    """Recently spoken texts, least recently used first out, bounded by the bytes of audio held.
+    """Recently spoken texts, least recently used first out, bounded in bytes: the audio and the
+    strings held with it, keys included (a key holds the request's whole text).
 
     Home Assistant repeats itself ("Turned on the lights"): a hit answers instantly instead of
     re-synthesizing. Thread-safe; entries are immutable lists of chunks.
@@ -71,47 +66,60 @@ class AudioCache:
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max(0, int(max_bytes))
-        self._entries: OrderedDict[tuple, list[AudioChunk]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[list[AudioChunk], int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
+    @staticmethod
+    def key_bytes(key: tuple) -> int:
+        return sum(sys.getsizeof(part) for part in key)
+
+    @staticmethod
+    def chunk_bytes(chunk: AudioChunk) -> int:
+        return chunk.audio.nbytes + sys.getsizeof(chunk.text) + sys.getsizeof(chunk.phonemes)
+
     @property
     def bytes(self) -> int:
-        """Audio bytes held now (never more than max_bytes)."""
+        """Bytes held now, keys included (never more than max_bytes)."""
         return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, key: tuple) -> list[AudioChunk] | None:
         with self._lock:
-            chunks = self._entries.get(key)
-            if chunks is None:
+            entry = self._entries.get(key)
+            if entry is None:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return chunks
+            return entry[0]
 
     def put(self, key: tuple, chunks: list[AudioChunk]) -> None:
-        size = sum(c.audio.nbytes for c in chunks)
+        size = self.key_bytes(key) + sum(self.chunk_bytes(c) for c in chunks)
         if size > self.max_bytes:
             return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= sum(c.audio.nbytes for c in old)
-            self._entries[key] = chunks
+                self._bytes -= old[1]
+            self._entries[key] = (chunks, size)
             self._bytes += size
             while self._bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= sum(c.audio.nbytes for c in evicted)
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._bytes -= evicted
 
 
 class KokoroEngine:
     sample_rate = SAMPLE_RATE
 
     def __init__(self, model: KokoroModel, voices: VoiceLibrary, device: torch.device | str | None = None,
-                 cache_bytes: int = 0, lexicon: Lexicon | None = None):
+                 cache_bytes: int = 0, lexicon: Lexicon | None = None, max_audio_seconds: float | None = None):
         self.model = model
+        # Per request, the most audio (pauses included) `synthesize` produces; a server sets it.
+        self.max_audio_seconds = max_audio_seconds
         self.lexicon = lexicon
         self.voices = voices
         self.device = torch.device(device) if device is not None else model.device
@@ -134,7 +142,7 @@ class KokoroEngine:
         try:
             model_path = model_or_default(model_path)
         except AssetError as exc:
-            raise EngineError(str(exc)) from exc
+            raise EngineError(str(exc), code=exc.code) from exc
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
         model = load_model(model_path, device=torch_device, dtype=torch_dtype,
@@ -144,7 +152,7 @@ class KokoroEngine:
         try:
             lexicon = Lexicon(files, model.vocab) if files else None
         except ValueError as exc:  # LexiconError: a bad file at startup is fatal, with file and line
-            raise EngineError(str(exc)) from exc
+            raise EngineError(str(exc), code=getattr(exc, "code", None)) from exc
         return cls(model, VoiceLibrary(voices_dirs), torch_device, cache_bytes=cache_bytes, lexicon=lexicon)
 
     # -- text ---------------------------------------------------------------------------------------
@@ -153,7 +161,7 @@ class KokoroEngine:
         try:
             return get_g2p(resolve_lang(lang))
         except (UnknownLanguage, G2PUnavailable) as exc:
-            raise EngineError(str(exc)) from exc
+            raise EngineError(str(exc), code=exc.code) from exc
 
     def _phonemizer(self, lang: str):
         from kokoro_engine.text.lexicon import phonemizer
@@ -168,23 +176,36 @@ class KokoroEngine:
         try:
             return resolve_lang(lang)
         except UnknownLanguage as exc:
-            raise EngineError(str(exc)) from exc
+            raise EngineError(str(exc), code=exc.code) from exc
+
+    def _speakable(self, phonemes: str) -> bool:
+        # A chunk of only punctuation and spaces would be a second of noise, not speech.
+        vocab = self.model.vocab
+        return bool(count_tokens(phonemes, vocab)) and any(c in vocab and c not in _SILENT for c in phonemes)
+
+    def _iter_sentence_chunks(self, text: str, lang: str,
+                              phonemize: Callable[[str], str] | None = None) -> Iterator[tuple[str, str, bool]]:
+        """(text span, phonemes, starts a sentence) per chunk, each ≤ 510 tokens, phonemized a sentence
+        at a time as they are asked for (none if nothing in the text is speakable)."""
+        vocab = self.model.vocab
+        chunks = iter_text_chunks(text, lang, phonemize or self._phonemizer(lang), vocab, limit=MAX_TOKENS)
+        first = next(chunks, None)
+        if first is None:
+            return
+        # split_first_clause cuts the first sentence in two: its second part starts no sentence.
+        for i, (span, ph) in enumerate(split_first_clause([first], vocab)):
+            if self._speakable(ph):
+                yield span, ph, i == 0
+        for span, ph in chunks:
+            if self._speakable(ph):
+                yield span, ph, True
 
     def _sentence_chunks(self, text: str, lang: str) -> list[tuple[str, str, bool]]:
-        """(text span, phonemes, starts a sentence) per chunk, each ≤ 510 tokens."""
-        if not isinstance(text, str) or not text.strip():
-            raise EngineError("text is empty")
-        base = text_to_chunks(text, lang, self._phonemizer(lang), self.model.vocab, limit=MAX_TOKENS)
-        split = split_first_clause(base, self.model.vocab)
-        # split_first_clause cuts the first sentence in two: its second part starts no sentence.
-        flags = [True] * len(split)
-        if len(split) > len(base):
-            flags[1] = False
-        # A chunk of only punctuation and spaces would be a second of noise, not speech.
-        chunks = [(span, ph, flag) for (span, ph), flag in zip(split, flags, strict=True)
-                  if count_tokens(ph, self.model.vocab) and any(c in self.model.vocab and c not in _SILENT for c in ph)]
+        """`_iter_sentence_chunks` as a list; NothingToSpeak if it is empty."""
+        check_speakable(text)
+        chunks = list(self._iter_sentence_chunks(text, lang))
         if not chunks:
-            raise EngineError("text has nothing to speak")
+            raise NothingToSpeak("text has nothing to speak")
         return chunks
 
     def text_chunks(self, text: str, lang: str) -> list[tuple[str, str]]:
@@ -193,122 +214,166 @@ class KokoroEngine:
 
     def phonemize(self, text: str, lang: str, *, text_format: str | None = None) -> list[str]:
         if is_ssml(text, text_format):
-            return [item.phonemes for item in self._plan_ssml(text, None, 1.0, lang, 0.0)[0] if item.phonemes]
+            check_speakable(text, text_format)
+            spans = self._ssml_spans(parse_ssml(text, lang or "a"), None, lang, _Exact())
+            return [item.phonemes for item in _nonempty(self._ssml_items(spans, 1.0, 0.0)) if item.phonemes]
         return [ph for _, ph in self.text_chunks(text, lang)]
 
     # -- plans: what to speak, with which voice and speed, and where the silences go --------------
+    # Plans are generators: each sentence is phonemized when the audio generator reaches it, so the
+    # first chunk waits only for the first sentence's G2P, and a scheduler that runs one `next()`
+    # per turn lets other requests in between a long text's sentences.
 
-    def _plan_text(self, text: str, pack: VoicePack | None, speed: float, lang: str,
-                   sentence_silence: float) -> list[_Item]:
-        plan: list[_Item] = []
-        for span, ph, starts in self._sentence_chunks(text, lang):
-            if plan and starts and sentence_silence > 0:
-                plan.append(_Item(seconds=sentence_silence))
-            plan.append(_Item(span, ph, pack, speed))
-        return plan
+    def _text_items(self, chunks: Iterator[tuple[str, str, bool]], pack: VoicePack | None, speed: float,
+                    sentence_silence: float) -> Iterator[_Item]:
+        spoke = False
+        for span, ph, starts in chunks:
+            if spoke and starts and sentence_silence > 0:
+                yield _Item(seconds=sentence_silence)
+            yield _Item(span, ph, pack, speed)
+            spoke = True
 
-    def _plan_ssml(self, text: str, pack: VoicePack | None, speed: float, lang: str | None,
-                   sentence_silence: float) -> tuple[list[_Item], bool]:
-        """The plan, and whether every `<voice>` span got its voice (a fallback is not worth caching:
-        the voice may be there next time, after a download)."""
-        plan: list[_Item] = []
-        exact = True
+    def _ssml_spans(self, segments: list[Segment], pack: VoicePack | None, lang: str | None,
+                    exact: _Exact) -> list[tuple[Segment, VoicePack | None, str]]:
+        """Each segment with its voice and language, resolved now (cheap, cached), so a span whose
+        language cannot be read here is refused before any audio; `exact.value` turns False when a
+        `<voice>` span did not get its voice (a fallback is not worth caching: the voice may be there
+        next time, after a download)."""
         base_lang = lang or (pack.lang if pack is not None else "a")
-        for seg in parse_ssml(text, base_lang):
+        spans: list[tuple[Segment, VoicePack | None, str]] = []
+        for seg in segments:
             if not seg.text:
-                plan.append(_Item(seconds=seg.pause_s))
+                spans.append((seg, None, base_lang))
                 continue
             seg_pack = pack
             if seg.voice:
                 try:
                     seg_pack = self.resolve_voice(self.voice_names(seg.voice))
                 except EngineError as err:
-                    _LOGGER.warning("SSML <voice name=%r>: %s; keeping the request's voice", seg.voice, err)
-                    exact = False
+                    _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", seg.voice, err)
+                    exact.value = False
             seg_lang = base_lang
             if seg.lang:
                 try:
                     seg_lang = resolve_lang(seg.lang)
                 except UnknownLanguage:
-                    _LOGGER.warning("SSML: unknown language %r; keeping %s", seg.lang, base_lang)
+                    _LOGGER.warning("SSML: unknown language %.40r; keeping %s", seg.lang, base_lang)
             elif seg_pack is not pack and seg_pack is not None and lang is None:
                 seg_lang = seg_pack.lang
-            try:
-                items = self._plan_text(seg.text, seg_pack, min(max(speed * seg.rate, 0.25), 4.0), seg_lang,
-                                        sentence_silence)
-            except EngineError as err:
-                if "nothing to speak" in str(err) or "empty" in str(err):
-                    continue
-                raise
-            if plan and sentence_silence > 0 and plan[-1].phonemes:
-                plan.append(_Item(seconds=sentence_silence))
-            plan.extend(items)
-        if not plan:  # a document of pauses only is its silence (a streamed SSML piece may be one)
-            raise EngineError("text has nothing to speak")
-        return plan, exact
+            self._g2p(seg_lang)  # language-unavailable: now, not halfway through the audio
+            spans.append((seg, seg_pack, seg_lang))
+        return spans
+
+    def _ssml_items(self, spans: list[tuple[Segment, VoicePack | None, str]], speed: float,
+                    sentence_silence: float) -> Iterator[_Item]:
+        """The plan of resolved SSML spans, phonemized a sentence at a time."""
+        last_spoke = False
+        for seg, seg_pack, seg_lang in spans:
+            if not seg.text:
+                yield _Item(seconds=seg.pause_s)
+                last_spoke = False
+                continue
+            # a span with nothing to speak (punctuation only) is skipped, as in the whole document
+            chunks = self._iter_sentence_chunks(seg.text, seg_lang)
+            first = True
+            for item in self._text_items(chunks, seg_pack, clamp_speed(speed * seg.rate), sentence_silence):
+                if first and last_spoke and sentence_silence > 0:
+                    yield _Item(seconds=sentence_silence)
+                first = False
+                yield item
+            last_spoke = last_spoke or not first
 
     # -- audio --------------------------------------------------------------------------------------
 
     def resolve_voice(self, voice: str | VoicePack) -> VoicePack:
+        """A pack, or a voice name/blend of the library's packs (never a file: `voices.load` is for
+        callers that name files on purpose, such as the command line)."""
         if isinstance(voice, VoicePack):
             return voice
         try:
             return self.voices.get(voice)
-        except VoiceNotFound as exc:
-            raise EngineError(str(exc)) from exc
         except VoiceFileError as exc:
             raise VoiceUnusable(exc.voice, str(exc)) from exc
-        except VoiceError as exc:
-            raise EngineError(str(exc)) from exc
+        except (VoiceNotFound, VoiceError) as exc:
+            raise EngineError(str(exc), code=exc.code) from exc
 
     def synthesize(self, text: str, voice: str | VoicePack, *, speed: float = 1.0, lang: str | None = None,
                    seed: int | None = None, text_format: str | None = None, sentence_silence: float = 0.0,
-                   leading_silence: float = 0.0, trailing_silence: float = 0.0) -> Iterator[AudioChunk]:
-        """Validate now, then return a generator that synthesizes one chunk per `next()`.
+                   leading_silence: float = 0.0, trailing_silence: float = 0.0,
+                   max_audio_seconds: float | None = None) -> Iterator[AudioChunk]:
+        """Validate now, then return a generator that plans and synthesizes one chunk per `next()`.
 
         `text_format="ssml"` (or text starting with `<speak`) reads the SSML subset of
         `kokoro_engine.text.ssml`. Silences (seconds, at most MAX_SILENCE_S each) are zero samples:
         `sentence_silence` between sentences, `trailing_silence` after all, `leading_silence` before
         all: the sentence silence that joins a streamed piece to the speech before it, so (as between
-        sentences) it is left out when the text starts with a pause of its own.
-        Errors in the request (empty text, unknown voice or language, bad speed) raise here, before
-        any audio, so a caller can answer them cleanly.
+        sentences) it is left out when the text starts with a pause of its own. `speed` (times an
+        SSML rate) is clamped to `limits.SPEED_MIN`–`SPEED_MAX`.
+
+        What is cheap to check raises here, before any audio, as a KokoroError with its code: empty or
+        punctuation-only text (`check_speakable`), an unknown voice or language, a bad speed, SSML
+        nested too deep. Sentences are phonemized lazily, one per step of the generator; a text whose
+        G2P yields nothing at all raises NothingToSpeak from the first `next()`, still before audio.
+
+        `max_audio_seconds` (default: the engine's `max_audio_seconds`; None: unbounded) caps the audio
+        of this request, pauses included: the chunk that reaches it is cut and the generator ends.
         """
         pack = self.resolve_voice(voice)
-        if not (0.25 <= float(speed) <= 4.0):
-            raise EngineError(f"speed {speed} is outside 0.25–4.0")
+        speed = clamp_speed(speed)
         silences = tuple(min(max(float(s), 0.0), MAX_SILENCE_S)
                          for s in (sentence_silence, leading_silence, trailing_silence))
-        ssml = is_ssml(text, text_format) if isinstance(text, str) else False
+        check_speakable(text, text_format)
+        ssml = is_ssml(text, text_format)
+        cap = self.max_audio_seconds if max_audio_seconds is None else max_audio_seconds
+        cap_samples = round(cap * SAMPLE_RATE) if cap is not None else None
         if self.lexicon is not None:
             self.lexicon.maybe_reload()
         # A seeded request asks for a specific rendering: it neither reads nor fills the cache.
-        key = (text, pack.name, float(speed), lang or pack.lang, ssml, silences,
+        key = (text, pack.name, speed, lang or pack.lang, ssml, silences,
                self.lexicon.generation if self.lexicon is not None else 0) \
             if self.cache is not None and seed is None else None
         if key is not None and self.cache is not None and (cached := self.cache.get(key)) is not None:
-            return iter(cached)
+            return _capped(iter(cached), cap_samples)
+        exact = _Exact()
         if ssml:
-            plan, exact = self._plan_ssml(text, pack, float(speed), lang, silences[0])
-            key = key if exact else None
+            segments = parse_ssml(text, lang or pack.lang)  # malformed: its text; too deep: BadSSML
+            if not segments:
+                raise NothingToSpeak("SSML document has nothing to speak")
+            items = self._ssml_items(self._ssml_spans(segments, pack, lang, exact), speed, silences[0])
         else:
-            plan = self._plan_text(text, pack, float(speed), lang or pack.lang, silences[0])
-        leading = silences[1] > 0 and bool(plan[0].phonemes)
-        plan = [_Item(seconds=silences[1])] * leading + plan + [_Item(seconds=silences[2])] * (silences[2] > 0)
+            code = lang or pack.lang
+            chunks = self._iter_sentence_chunks(text, code, self._phonemizer(code))  # language errors: now
+            items = self._text_items(chunks, pack, speed, silences[0])
+        plan = _framed(_nonempty(items), silences[1], silences[2])
         generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
+        audio = _capped(self._generate(plan, generator), cap_samples)
         if key is not None:
-            return self._generate_into_cache(key, plan, generator)
-        return self._generate(plan, generator)
+            return self._generate_into_cache(key, audio, exact, cap_samples)
+        return audio
 
-    def _generate_into_cache(self, key: tuple, plan: list[_Item], generator: torch.Generator) -> Iterator[AudioChunk]:
-        done = []
-        for chunk in self._generate(plan, generator):
-            done.append(chunk)
+    def _generate_into_cache(self, key: tuple, audio: Iterator[AudioChunk], exact: _Exact,
+                             cap_samples: int | None) -> Iterator[AudioChunk]:
+        """Pass the chunks on and keep them for the cache, but only while they could fit it: a long
+        request's audio is not held until its end just to be refused then."""
+        assert self.cache is not None
+        done: list[AudioChunk] | None = []
+        size = AudioCache.key_bytes(key)
+        samples = 0
+        for chunk in audio:
+            samples += len(chunk.audio)
+            if done is not None:
+                size += AudioCache.chunk_bytes(chunk)
+                if size <= self.cache.max_bytes:
+                    done.append(chunk)
+                else:
+                    done = None  # could never be stored: stop holding it
             yield chunk
-        if self.cache is not None:  # only complete renderings: a cancelled request stores nothing
+        truncated = cap_samples is not None and samples >= cap_samples
+        # only complete renderings: a cancelled or cut request stores nothing
+        if done is not None and exact.value and not truncated:
             self.cache.put(key, done)
 
-    def _generate(self, plan: list[_Item], generator: torch.Generator) -> Iterator[AudioChunk]:
+    def _generate(self, plan: Iterable[_Item], generator: torch.Generator) -> Iterator[AudioChunk]:
         for item in plan:
             if item.phonemes:
                 assert item.pack is not None, "a spoken plan item carries its voice"
@@ -332,3 +397,48 @@ class KokoroEngine:
         _LOGGER.debug("%d tokens → %.2f s audio in %.2f s", len(ids), len(audio_np) / SAMPLE_RATE,
                       time.perf_counter() - start)
         return AudioChunk(audio_np, text, phonemes, len(ids))
+
+
+class _Exact:
+    """Whether every SSML `<voice>` span of a plan got its voice (set while the plan is walked)."""
+
+    value = True
+
+
+def _nonempty(items: Iterator[_Item]) -> Iterator[_Item]:
+    """`items`, or NothingToSpeak at the first step if there are none (a document of pauses only is
+    its silence: a streamed SSML piece may be one)."""
+    first = next(items, None)
+    if first is None:
+        raise NothingToSpeak("text has nothing to speak")
+    yield first
+    yield from items
+
+
+def _framed(items: Iterator[_Item], leading: float, trailing: float) -> Iterator[_Item]:
+    """`items` with the leading silence (left out before a leading pause) and the trailing one."""
+    first = next(items)
+    if leading > 0 and first.phonemes:
+        yield _Item(seconds=leading)
+    yield first
+    yield from items
+    if trailing > 0:
+        yield _Item(seconds=trailing)
+
+
+def _capped(chunks: Iterator[AudioChunk], cap_samples: int | None) -> Iterator[AudioChunk]:
+    """`chunks` up to `cap_samples` samples in all: the chunk that reaches the cap is cut, and the
+    rest is neither planned nor synthesized."""
+    if cap_samples is None:
+        yield from chunks
+        return
+    total = 0
+    for chunk in chunks:
+        room = cap_samples - total
+        if len(chunk.audio) > room:
+            if room > 0:
+                yield AudioChunk(chunk.audio[:room], chunk.text, chunk.phonemes, chunk.tokens)
+            _LOGGER.warning("Request audio cut at the %.0f s cap", cap_samples / SAMPLE_RATE)
+            return
+        total += len(chunk.audio)
+        yield chunk

@@ -295,3 +295,27 @@ def test_chunks_are_phonemized_as_they_are_asked_for(english) -> None:
     rest = list(chunks)
     assert len(seen) == 10 and len(rest) == 9
     assert [first, *rest] == text_to_chunks(text, "a", english, VOCAB)
+
+
+def test_an_overlong_sentence_is_phonemized_in_bounded_pieces() -> None:
+    """One "sentence" of 120k characters (no sentence end) reaches the G2P 1,000 characters at a
+    time, lazily: the first chunk costs one bounded G2P call, and no text is lost."""
+    from kokoro_engine.text.chunking import MAX_G2P_CHARS, g2p_pieces, iter_text_chunks
+
+    seen: list[str] = []
+
+    def g2p(text: str) -> str:
+        seen.append(text)
+        return text.lower()
+
+    text = "kitchen lights, " * 7500
+    chunks = iter_text_chunks(text, "a", g2p, VOCAB)
+    next(chunks)
+    assert 1 <= len(seen) <= 2 and all(len(s) <= MAX_G2P_CHARS for s in seen)
+    assert seen[0].endswith("lights,")  # cut after a clause mark
+    rest = list(chunks)
+    assert all(len(s) <= MAX_G2P_CHARS for s in seen) and len(seen) >= len(text) // MAX_G2P_CHARS
+    assert re.sub(r"\s", "", "".join(seen)) == re.sub(r"\s", "", text) and rest
+    spaceless = "x" * 2500
+    assert [len(p) for p in g2p_pieces(spaceless)] == [1000, 1000, 500]
+    assert list(g2p_pieces("short one")) == ["short one"]

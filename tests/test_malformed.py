@@ -23,6 +23,10 @@ HEADERS = [
     b'{"type": "synthesize", "data_length": 999999999999}\n',
     b'{"type": "synthesize", "payload_length": 2000000}\n',
     b'{"type": "synthesize", "payload_length": -1}\n',
+    # nesting: deep enough to raise RecursionError in the JSON reader, or just past MAX_JSON_DEPTH
+    b'{"type": "synthesize", "data": {"text": "x", "voice": ' + b'[' * 20000 + b']' * 20000 + b'}}\n',
+    b'{"type": "synthesize", "data": {"text": "x", "voice": {"name": ' + b'[' * 20 + b']' * 20 + b'}}}\n',
+    b'{"type": "synthesize", "data_length": 40002}\n{"a": ' + b'[' * 20000 + b']' * 20000 + b'}',
 ]
 
 
@@ -71,6 +75,39 @@ def test_bad_blend_weights_are_refused_before_synthesis(server, expr: str) -> No
     assert events[0].data["code"] == "bad-request"
     log.seek(0)
     assert "Synthesis failed" not in log.read()  # refused up front, no traceback in the log
+
+
+@pytest.mark.parametrize("name", ["a" + " " * 100_000 + "b", "jf_alpha" + ":1" * 20_000, "+".join(["jf_alpha"] * 9),
+                                  "(" * 50_000])
+def test_long_or_wide_voice_names_are_refused_up_front(server, name: str) -> None:  # noqa: F811
+    """A voice name is checked in time linear in its length (it is refused past 256 characters, and
+    a blend past 8 voices); before, `"a" + spaces + "b"` took the voice parser quadratic time on the
+    event loop, hours for this one, and describe waited all that time."""
+    from wyoming.info import Describe
+    from wyoming.tts import SynthesizeVoice
+
+    port, log = server
+    events = run(exchange(port, [Synthesize(text="こんにちは。", voice=SynthesizeVoice(name=name)).event()]),
+                 timeout=120)
+    assert [e.type for e in events] == ["error", "audio-start", "audio-stop"]
+    assert events[0].data["code"] == "bad-request"
+    assert run(exchange(port, [Describe().event()], until="info"), timeout=30)[-1].type == "info"
+
+
+def test_ssml_stream_nested_too_deep_ends_with_an_error(server) -> None:  # noqa: F811
+    """A stream whose SSML nests deeper than the engine allows ends with an error exchange; before,
+    the buffer's BadSSML escaped the handler and the connection died without synthesize-stopped."""
+    from wyoming.tts import SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+    port, log = server
+    events = run(exchange(port, [SynthesizeStart(text_format="ssml").event(),
+                                 SynthesizeChunk(text="<speak>" + "<p>" * 40).event(),
+                                 SynthesizeChunk(text="はい。").event(), SynthesizeStop().event()],
+                          until="synthesize-stopped"), timeout=60)
+    assert [e.type for e in events] == ["audio-start", "error", "audio-stop", "synthesize-stopped"]
+    assert events[1].data["code"] == "bad-request"
+    log.seek(0)
+    assert "Traceback" not in log.read()
 
 
 def test_g2p_fault_is_spoken_through_the_server(server) -> None:  # noqa: F811

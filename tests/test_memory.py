@@ -67,7 +67,8 @@ def test_tuned_allocator_reuses_audio_rate_buffers_and_releases_them_when_idle()
 
 RETAIN_CHILD = """
 import torch
-from kokoro_engine.memory import IdleRelease, resident_bytes, tune_allocator
+from kokoro_engine.memory import resident_bytes, tune_allocator
+from wyoming_kokoro.memory_policy import IdleRelease
 tune_allocator()
 release = IdleRelease(retain=128 << 20, slack=32 << 20)
 first = release()
@@ -102,7 +103,8 @@ def test_idle_release_keeps_one_level_a_short_replys_working_set_above_the_floor
 
 RESUME_CHILD = """
 import torch
-from kokoro_engine.memory import IdleRelease, resident_bytes, tune_allocator
+from kokoro_engine.memory import resident_bytes, tune_allocator
+from wyoming_kokoro.memory_policy import IdleRelease
 tune_allocator()
 release = IdleRelease(retain=128 << 20, slack=32 << 20)
 asks = []
@@ -131,7 +133,8 @@ def test_an_interrupted_refill_is_finished_at_the_next_idle_moment():
 
 OVERSHOOT_CHILD = """
 import torch
-from kokoro_engine.memory import IdleRelease, resident_bytes, tune_allocator
+from kokoro_engine.memory import resident_bytes, tune_allocator
+from wyoming_kokoro.memory_policy import IdleRelease
 tune_allocator()
 release = IdleRelease(retain=128 << 20, slack=32 << 20)
 release()                                  # the level: floor + 128 MB of free heap, resident

@@ -120,6 +120,47 @@ def test_a_stuck_chunk_fails_its_request_and_the_worker_carries_on() -> None:
     asyncio.run(main())
 
 
+def test_stuck_threads_are_counted_and_bounded() -> None:
+    """A stuck thread cannot be stopped from Python: each one abandoned is counted while it runs
+    (served in /health), and with `max_abandoned` of them alive no further thread starts (each would
+    spin on a core of its own): jobs are refused as Busy until one returns, then a fresh thread serves."""
+    from wyoming_kokoro.errors import Busy
+
+    release = threading.Event()
+
+    async def main() -> None:
+        worker = Worker(chunk_timeout=0.4, max_abandoned=2)
+
+        def stuck() -> Iterator[str]:
+            release.wait(60)
+            yield "late"
+
+        try:
+            assert worker.abandoned_threads() == 0
+            with pytest.raises(SynthesisTimeout):
+                await _collect(worker.submit(Job(make_chunks=stuck, loop=asyncio.get_running_loop())))
+            assert worker.abandoned_threads() == 1
+            assert await _collect(worker.submit(_job("B", 1, []))) == ["B0"]  # a fresh thread serves
+            with pytest.raises(SynthesisTimeout):
+                await _collect(worker.submit(Job(make_chunks=stuck, loop=asyncio.get_running_loop())))
+            assert worker.abandoned_threads() == 2
+            with pytest.raises(Busy):  # no third thread: refused, not queued behind nobody
+                await _collect(worker.submit(_job("C", 1, [])))
+            assert sum(t.name == worker.name for t in threading.enumerate()) == 2  # the two stuck ones
+            release.set()
+            for _ in range(200):  # the watchdog notices a stuck thread returned and starts a fresh one
+                if worker.abandoned_threads() == 0 and not worker._stalled:
+                    break
+                await asyncio.sleep(0.05)
+            assert worker.abandoned_threads() == 0
+            assert await _collect(worker.submit(_job("D", 1, []))) == ["D0"]
+        finally:
+            release.set()
+            worker.stop()
+
+    asyncio.run(main())
+
+
 def test_cancelled_jobs_stop_at_the_next_chunk_and_stop_ends_the_rest() -> None:
     async def main() -> None:
         log: list[str] = []

@@ -12,10 +12,10 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
+from kokoro_engine import SentenceBuffer
 from tests.server_process import spawn_server
 from tests.test_server import _shape_ok
 from tests.wyoming_client import audio_samples, exchange, run
-from wyoming_kokoro.sentences import SentenceBuffer
 
 pytestmark = pytest.mark.slow
 RATE = 24000
@@ -153,18 +153,24 @@ def test_ssml_stream_buffer_cuts_outside_open_elements() -> None:
 
 
 def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
-    from wyoming_kokoro.context import ServerContext
+    from types import SimpleNamespace
+
+    from wyoming_kokoro.context import ServerConfig, ServerState
+    from wyoming_kokoro.service import SpeechService
 
     installed = {"jf_alpha": True, "ff_siwis": True, "bf_emma": True, "bf_isabella": True, "bf_alice": True,
                  "af_heart": False}
-    ctx = ServerContext(engine=None, worker=None, default_voice="jf_alpha", installed=installed)  # type: ignore[arg-type]
-    assert ctx.voice_for_language("en_GB") == "bf_emma"  # B- beats C and D
-    assert ctx.voice_for_language("fr-FR") == "ff_siwis"
-    assert ctx.voice_for_language("ja_JP") == "jf_alpha"  # the default voice speaks it
-    assert ctx.voice_for_language("en_US") is None  # none installed: the default voice
-    assert ctx.voice_for_language("xx_YY") is None and ctx.voice_for_language(None) is None
-    ctx.voice_for = {"b": "bf_alice"}
-    assert ctx.voice_for_language("en_GB") == "bf_alice"
+    engine = SimpleNamespace(voice_names=None, cache=None)  # voice choice needs no model
+    service = SpeechService(engine, None, ServerConfig(default_voice="jf_alpha"),  # type: ignore[arg-type]
+                            ServerState(installed=installed))
+    assert service.voice_for_language("en_GB") == "bf_emma"  # B- beats C and D
+    assert service.voice_for_language("fr-FR") == "ff_siwis"
+    assert service.voice_for_language("ja_JP") == "jf_alpha"  # the default voice speaks it
+    assert service.voice_for_language("en_US") is None  # none installed: the default voice
+    assert service.voice_for_language("xx_YY") is None and service.voice_for_language(None) is None
+    chosen = SpeechService(engine, None, ServerConfig(default_voice="jf_alpha",  # type: ignore[arg-type]
+                                                      voice_for={"b": "bf_alice"}), ServerState(installed=installed))
+    assert chosen.voice_for_language("en_GB") == "bf_alice"
 
 
 def test_sentence_and_trailing_silence_through_the_server(server, silent_server) -> None:
@@ -197,6 +203,20 @@ def test_ssml_voice_resolves_like_a_request_voice(server) -> None:
     assert span("kumo:0.5+JF_Alpha:0.5") == span("jm_kumo:0.5+jf_alpha:0.5")
     assert span("xx_nobody") == _plain(port, "<speak>Good night. The doors are locked.</speak>",
                                        text_format="ssml")
+
+
+def test_ssml_voice_never_names_a_file(server, tmp_path) -> None:
+    """A `<voice name>` that is a path to a loadable voice pack is not on the allow-list: the span keeps
+    the request's voice (before, the engine's library loaded any readable `.pt` file it was given)."""
+    import torch
+
+    port, _ = server
+    pack = tmp_path / "jm_kumo.pt"
+    torch.save(torch.randn(510, 1, 256) * 0.5, pack)
+    plain = _plain(port, "<speak>Good night. The doors are locked.</speak>", text_format="ssml")
+    for name in (str(pack), f"{pack}:0.5+jf_alpha:0.5", "../voices/jm_kumo.pt"):
+        assert _plain(port, f'<speak>Good night. <voice name="{name}">The doors are locked.</voice></speak>',
+                      text_format="ssml") == plain, name
 
 
 def test_ssml_stream_speaks_before_synthesize_stop(server) -> None:

@@ -38,7 +38,15 @@ def test_file_formats_load_identically(library, tmp_path):
     assert torch.equal(bundle["a_two"].tensor, alpha * 2)
     folder_lib = VoiceLibrary([tmp_path])
     assert {"mine", "other", "a_one", "a_two"} <= set(folder_lib.names())
-    assert torch.equal(folder_lib.get(str(tmp_path / "mine.pt")).tensor, alpha)
+    # a file path loads only where a caller names files on purpose (the command line); a request's
+    # voice is looked up by name among the packs found, so it can never make the engine read a file
+    assert torch.equal(folder_lib.load(str(tmp_path / "mine.pt")).tensor, alpha)
+    with pytest.raises(VoiceNotFound):
+        folder_lib.get(str(tmp_path / "mine.pt"))
+    with pytest.raises(VoiceNotFound):
+        folder_lib.get(f"{tmp_path / 'mine.pt'}+jf_alpha")
+    assert torch.equal(folder_lib.get("mine").tensor, alpha)
+    assert not folder_lib.on_disk("../voices/mine") and not folder_lib.on_disk(str(tmp_path / "mine"))
 
 
 def test_blends(library):
@@ -98,3 +106,50 @@ def test_on_disk_sees_a_pack_added_after_the_scan(library, tmp_path):
     assert lib.on_disk("af_new") and "af_new" not in lib  # on disk, not yet scanned
     lib.refresh()
     assert "af_new" in lib and torch.equal(lib.get("af_new").tensor, library.get("jf_alpha").tensor)
+
+
+def test_hostile_voice_expressions_are_refused_in_one_pass(monkeypatch) -> None:
+    """The old pattern backtracked quadratically ("a" + 16,000 spaces + "b": 10 s, 1 MB: hours). With
+    the length cap lifted, a 1M-character expression still gets its answer from a linear parser; with
+    it, the answer is immediate and the error message stays short."""
+    from kokoro_engine import limits
+    from kokoro_engine.io.voices import parse_voice_expression
+
+    million = 1_000_000
+    with pytest.raises(VoiceError, match="longer than 256") as err:
+        parse_voice_expression("a" + " " * million + "b")
+    assert len(str(err.value)) < 200 and err.value.code == "bad-voice"
+    monkeypatch.setattr(limits, "MAX_VOICE_EXPR_CHARS", 10 * million)
+    assert parse_voice_expression("a" + " " * million + "b") == [("a" + " " * million + "b", 1.0)]
+    for bad in ("a:" + "1" * million + "x", "a:" + " " * million + "x", ":" * million, "a:1." + "1." * million):
+        with pytest.raises(VoiceError, match="bad voice blend"):
+            parse_voice_expression(bad)
+    with pytest.raises(VoiceError, match="more than 8 voices"):
+        parse_voice_expression("+" * million)
+
+
+def test_blend_parts_are_capped(library) -> None:
+    from kokoro_engine.io.voices import parse_voice_expression
+
+    eight = "+".join(["jf_alpha", "jm_kumo"] * 4)
+    assert len(parse_voice_expression(eight)) == 8
+    assert library.get(eight).lang == "j"
+    with pytest.raises(VoiceError, match="more than 8 voices"):
+        library.get(eight + "+jf_alpha")
+    with pytest.raises(VoiceError, match="more than 8 voices"):
+        parse_voice_expression("+".join(["a"] * 100))
+    for bad in ("jf_alpha:nan", "jf_alpha:-1", "jf_alpha:1e3", "jf_alpha:inf", "jf_alpha:1.", "jf_alpha:",
+                "+jf_alpha", "jf_alpha:0.5:0.5"):
+        with pytest.raises(VoiceError):
+            parse_voice_expression(bad)
+    assert parse_voice_expression(" jf_alpha : .5 + jm_kumo:2 ") == [("jf_alpha", 0.5), ("jm_kumo", 2.0)]
+
+
+def test_voice_errors_carry_codes() -> None:
+    from kokoro_engine.errors import KokoroError
+    from kokoro_engine.io.voices import VoiceFileError
+
+    assert issubclass(VoiceNotFound, KeyError) and issubclass(VoiceNotFound, KokoroError)
+    assert VoiceNotFound("x").code == "voice-not-found"
+    assert issubclass(VoiceError, ValueError) and VoiceError("x").code == "bad-voice"
+    assert VoiceFileError("x", "broken").code == "voice-unusable"

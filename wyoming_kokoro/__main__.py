@@ -19,9 +19,10 @@ from kokoro_engine import tune_allocator
 
 from . import __version__
 from .catalog import load_catalog
-from .context import ServerContext, offer_voices
+from .context import ServerConfig, ServerState, offer_voices
 from .download import download_model, download_voice, hub_offline, hub_reachable
 from .handler import KokoroEventHandler
+from .service import SPEED_ACCEPTED, SpeechService
 from .worker import Worker
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", action="append", default=[], help="where to look for model and voices")
     p.add_argument("--download-dir", help="where to download model and voices (default: first data dir)")
     p.add_argument("--voice", default=None, help="default voice (default af_heart)")
-    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="speaking rate, 0.25-4.0; spoken within 0.5-2.0 (Kokoro's natural range)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, npu, mps")
     p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: per device)")
     p.add_argument("--quantize", default="auto", choices=["auto", "none", "int8"],
@@ -60,13 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail a request whose chunk runs longer than this (a hang) and carry on; 0: never")
     p.add_argument("--max-connections", type=int, default=64, metavar="N",
                    help="open Wyoming connections; more are refused with an error (default 64)")
+    p.add_argument("--max-connections-per-address", type=int, default=None, metavar="N",
+                   help="of those, open from one client address, so that one host cannot take every "
+                        "connection from Home Assistant (default: half of --max-connections)")
+    p.add_argument("--first-event-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="close a new connection that sends no event for this long (default 10; 0: never)")
     p.add_argument("--max-pending-per-connection", type=int, default=4, metavar="N",
                    help="synthesis requests queued on one connection; more get an error exchange (default 4)")
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="SECONDS",
                    help="close a connection silent this long in the middle of a stream, idle with nothing "
                         "in progress, or not reading its audio (default 300; 0: never)")
+    p.add_argument("--max-audio-seconds", type=float, default=7200.0, metavar="SECONDS",
+                   help="audio one request may produce, pauses included; the rest is cut (default 7200; 0: no cap)")
     p.add_argument("--http", default=None, metavar="URI",
                    help="also serve OpenAI's /v1/audio/speech and the voice page, e.g. tcp://0.0.0.0:10201")
+    p.add_argument("--http-allowed-hosts", default="", metavar="HOST[,HOST]",
+                   help="with no --api-key, further Host names the HTTP API answers (`*`: any); default: "
+                        "the address it is bound to, localhost and this machine's names")
     p.add_argument("--api-key", default=os.environ.get("KOKORO_API_KEY") or None,
                    help="require this bearer token on /v1/* (default: $KOKORO_API_KEY; none)")
     p.add_argument("--lexicon", action="append", default=[], metavar="FILE",
@@ -91,12 +103,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise StartupError("--samples-per-chunk must be positive")
     if args.audio_cache_mb < 0:
         raise StartupError("--audio-cache-mb must not be negative")
-    if not 0.25 <= args.speed <= 4.0:
-        raise StartupError("--speed must be between 0.25 and 4.0")
-    if args.max_connections < 1 or args.max_pending_per_connection < 1:
-        raise StartupError("--max-connections and --max-pending-per-connection must be at least 1")
-    if args.idle_timeout < 0 or args.synthesis_timeout < 0:
-        raise StartupError("--idle-timeout and --synthesis-timeout must not be negative")
+    if not SPEED_ACCEPTED[0] <= args.speed <= SPEED_ACCEPTED[1]:
+        raise StartupError(f"--speed must be between {SPEED_ACCEPTED[0]} and {SPEED_ACCEPTED[1]}")
+    if args.max_connections_per_address is None:
+        args.max_connections_per_address = max(1, args.max_connections // 2)
+    if min(args.max_connections, args.max_pending_per_connection, args.max_connections_per_address) < 1:
+        raise StartupError("--max-connections, --max-connections-per-address and --max-pending-per-connection "
+                           "must be at least 1")
+    if min(args.idle_timeout, args.synthesis_timeout, args.first_event_timeout, args.max_audio_seconds) < 0:
+        raise StartupError("--idle-timeout, --first-event-timeout, --synthesis-timeout and --max-audio-seconds "
+                           "must not be negative")
     for option in ("sentence_silence", "trailing_silence"):
         if not 0.0 <= getattr(args, option) <= 10.0:
             raise StartupError(f"--{option.replace('_', '-')} must be between 0 and 10 seconds")
@@ -125,7 +141,7 @@ def _update_voices(catalog: dict, download_dir: Path) -> None:
             _LOGGER.warning("--update-voices: keeping %s as it is (%s)", name, str(err).splitlines()[0])
 
 
-def prepare(args: argparse.Namespace) -> ServerContext:
+def prepare(args: argparse.Namespace) -> SpeechService:
     """Find or fetch the model, load the engine, decide voices. Raises StartupError."""
     data_dirs = [Path(d) for d in args.data_dir] or [Path("data")]
     download_dir = Path(args.download_dir) if args.download_dir else data_dirs[0]
@@ -244,20 +260,26 @@ def prepare(args: argparse.Namespace) -> ServerContext:
             raise StartupError(f"--voice-for needs LANG=VOICE with an available voice, got {spec!r}")
         voice_for[code] = voice.strip()
 
-    ctx = ServerContext(engine=engine, worker=worker, default_voice=default, speed=args.speed, seed=args.seed,
-                        samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming,
-                        installed=installed, blends=blends, english_only=english_only,
-                        also_english=also_english, download_dir=download_dir,
-                        can_download=can_download, model=model.name, sentence_silence=args.sentence_silence,
-                        trailing_silence=args.trailing_silence, voice_for=voice_for,
-                        max_connections=args.max_connections, max_pending=args.max_pending_per_connection,
-                        idle_timeout=args.idle_timeout)
-    engine.voice_names = ctx.ssml_voice  # SSML <voice name> resolves like a request's voice
-    ctx.build_info()
-    return ctx
+    from kokoro_engine import clamp_speed
+
+    speed = clamp_speed(args.speed)
+    if speed != args.speed:
+        _LOGGER.warning("--speed %g is spoken at %g (Kokoro's natural range)", args.speed, speed)
+    config = ServerConfig(
+        default_voice=default, speed=speed, seed=args.seed, samples_per_chunk=args.samples_per_chunk,
+        streaming=not args.no_streaming, blends=blends, english_only=frozenset(english_only),
+        also_english=frozenset(also_english), download_dir=download_dir, can_download=can_download,
+        model=model.name, sentence_silence=args.sentence_silence, trailing_silence=args.trailing_silence,
+        voice_for=voice_for, max_connections=args.max_connections,
+        max_connections_per_address=min(args.max_connections_per_address, args.max_connections),
+        max_pending=args.max_pending_per_connection, idle_timeout=args.idle_timeout,
+        first_event_timeout=args.first_event_timeout, max_audio_seconds=args.max_audio_seconds or None)
+    service = SpeechService(engine, worker, config, ServerState(installed=installed))
+    service.build_info()
+    return service
 
 
-def _warm_up(ctx: ServerContext) -> None:
+def _warm_up(service: SpeechService) -> None:
     """Queue one short synthesis first on the worker: the G2P dictionaries (spaCy, MeCab) and the
     model's first call load now instead of during the first request. `describe` is answered
     meanwhile; requests that arrive in the first seconds wait behind it, in order."""
@@ -266,18 +288,18 @@ def _warm_up(ctx: ServerContext) -> None:
     start = time.monotonic()
 
     def chunks():
-        yield from ctx.engine.synthesize("Hello.", ctx.default_voice, seed=0)
+        yield from service.engine.synthesize("Hello.", service.config.default_voice, seed=0)
         _LOGGER.info("Warm-up done in %.1f s", time.monotonic() - start)
 
     job = Job(make_chunks=chunks, loop=asyncio.get_running_loop())
-    ctx.worker.submit(job)
+    service.worker.submit(job)
 
 
-async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
+async def serve(args: argparse.Namespace, service: SpeechService) -> None:
     from wyoming.server import AsyncServer, AsyncTcpServer
 
     server = AsyncServer.from_uri(args.uri)
-    handler = partial(KokoroEventHandler, ctx)
+    handler = partial(KokoroEventHandler, service)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -287,9 +309,10 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
         from .http_api import start_http
 
         try:
-            http = await start_http(ctx, args.http, api_key=args.api_key)
+            http = await start_http(service, args.http, api_key=args.api_key,
+                                    allowed_hosts=args.http_allowed_hosts)
         except (OSError, ValueError) as err:
-            ctx.worker.stop()
+            service.worker.stop()
             raise StartupError(f"cannot serve HTTP on {args.http}: {err}") from err
     await server.start(handler)
     servers = [server]
@@ -313,28 +336,28 @@ async def serve(args: argparse.Namespace, ctx: ServerContext) -> None:
         except Exception as err:  # discovery is a convenience: serve without it rather than not at all
             _LOGGER.warning("Zeroconf announcement failed: %s", err)
             zc = None
-    _warm_up(ctx)
-    _LOGGER.info("Ready on %s (default voice %s) %.1f s after start", args.uri, ctx.default_voice,
+    _warm_up(service)
+    _LOGGER.info("Ready on %s (default voice %s) %.1f s after start", args.uri, service.config.default_voice,
                  time.monotonic() - _STARTED)
     try:
         await stop.wait()
     finally:
-        await _shut_down(ctx, servers, zc, http)
+        await _shut_down(service, servers, zc, http)
 
 
 # Seconds the exchanges in flight get to write their error and audio-stop before connections close.
 SHUTDOWN_GRACE_S = 3.0
 
 
-async def _shut_down(ctx: ServerContext, servers: list, zc: object | None, http: object | None) -> None:
+async def _shut_down(service: SpeechService, servers: list, zc: object | None, http: object | None) -> None:
     """SIGTERM/SIGINT: the mDNS goodbye, every exchange in flight ended (an `error`, `audio-stop`,
     `synthesize-stopped`) within SHUTDOWN_GRACE_S, then the connections and listeners closed."""
     _LOGGER.info("Shutting down")
-    ctx.shutting_down = True  # new connections and requests are refused from now on
+    service.state.shutting_down = True  # new connections and requests are refused from now on
     goodbye = asyncio.ensure_future(zc.unregister()) if zc is not None else None  # type: ignore[attr-defined]
     try:
-        ctx.worker.stop()  # fails every job now: each exchange writes its error and audio-stop
-        handlers = list(ctx.connections)
+        service.worker.stop()  # fails every job now: each exchange writes its error and audio-stop
+        handlers = list(service.state.connections)
         for handler in handlers:
             handler.end_for_shutdown()
         if handlers:
@@ -377,8 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     # Before any thread starts: long chunks reuse heap blocks instead of mmap-faulting each tensor.
     tune_allocator()
     try:
-        ctx = prepare(args)
-        asyncio.run(serve(args, ctx))
+        service = prepare(args)
+        asyncio.run(serve(args, service))
     except StartupError as err:
         print(f"wyoming-kokoro: error: {err}", file=sys.stderr)
         return 1

@@ -24,6 +24,8 @@ from urllib.parse import quote, urlparse
 
 from kokoro_engine import FULL_MODEL_NAMES, sha256_file
 
+from .errors import KokoroError
+
 _LOGGER = logging.getLogger(__name__)
 
 REPO_ID = "hexgrad/Kokoro-82M"
@@ -47,8 +49,10 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     return True
 
 
-class DownloadError(OSError):
+class DownloadError(KokoroError, OSError):
     """A download that did not produce a verified file (the message says why)."""
+
+    code = "voice-download-failed"
 
 
 class RemoteFileMissing(DownloadError):

@@ -8,7 +8,8 @@ so `_Sink` passes on only what lies beyond what was sent and drops later rewrite
   decoder's length estimate from the first frame's bit rate holds (with VBR libsndfile misreads it).
 - Ogg Opus: written strictly forward; nothing to drop.
 - FLAC: a STREAMINFO without the sample count is legal, but libsndfile (soundfile) cannot read such a
-  file, so FLAC is not streamed: the complete file goes out when synthesis ends.
+  file, so FLAC is not streamed: the complete file goes out when synthesis ends (the HTTP adapter
+  still looks for a departed client after every chunk).
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ class _Sink(io.RawIOBase):
 
 
 class StreamEncoder:
-    """Float audio in, encoded bytes out as soon as the codec produces them; `finish()` flushes."""
+    """int16 audio in, encoded bytes out as soon as the codec produces them; `finish()` flushes. The
+    service's `Encoder`: it runs on the worker thread, so encoding (Opus is the costly one) stays off
+    the event loop."""
 
     def __init__(self, fmt: str, rate: int = SAMPLE_RATE) -> None:
         self.format = FORMATS[fmt]
@@ -112,11 +115,12 @@ class StreamEncoder:
                                              format=self.format.sf_format, subtype=self.format.sf_subtype,
                                              **dict(self.format.options))
 
-    def feed(self, audio: np.ndarray) -> bytes:
-        audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+    def feed(self, pcm: np.ndarray) -> bytes:
+        """Encode 16-bit PCM (the service's int16 audio; libsndfile takes it as it is)."""
+        pcm = np.asarray(pcm, dtype=np.int16)
         if self._file is None:
-            return (audio * 32767.0).astype("<i2").tobytes()
-        self._file.write(audio)
+            return pcm.astype("<i2").tobytes()
+        self._file.write(pcm)
         return self._take() if self.format.streams else b""
 
     def finish(self) -> bytes:

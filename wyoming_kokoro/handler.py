@@ -1,4 +1,10 @@
-"""Per-connection Wyoming event handling. Everything shared lives in `context.ServerContext` (built by __main__)."""
+"""Per-connection Wyoming event handling: the Wyoming adapter of `service.SpeechService`.
+
+It turns events into `SpeechRequest`s and the service's audio and errors into events (`audio-start`,
+`audio-chunk`s of --samples-per-chunk, `error` with the code from `errors.ERRORS`, `audio-stop`,
+`synthesize-stopped`), and holds only per-connection state and the bounds on it: connections in all
+and per address, the first event's deadline, pending exchanges, idle and slow readers, the stream's
+text, and the size and nesting of an event's JSON."""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,32 +28,25 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from kokoro_engine import SAMPLE_RATE
 
-from .context import MAX_CHARS, RequestError, ServerContext, check_text, check_text_format, first_voice
-from .sentences import SentenceBuffer
-from .worker import Job, SynthesisTimeout, WorkerStopped
+from .errors import KokoroError, RequestError, WorkerStopped, wyoming_code
+from .service import MAX_CHARS, RequestLog, SpeechAudio, SpeechRequest, SpeechService
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def _shutting_down() -> RequestError:
-    """The refusal every request gets once the server is stopping (the worker's own wording)."""
-    return RequestError(str(WorkerStopped()), "shutting-down")
-
 
 RATE, WIDTH, CHANNELS = SAMPLE_RATE, 2, 1  # the Wyoming audio format of every reply
 
 
 @dataclass(eq=False)
 class _Stream:
-    """One streamed request (synthesize-start … synthesize-stop): its sentences reach its own task
-    through `sentences`, None ends it. Ended early by an error, a too-long text, or a silent client."""
+    """One streamed request (synthesize-start … synthesize-stop): its pieces reach its own task
+    through `pieces`, None ends it. Ended early by an error, a too-long text, or a silent client."""
 
-    buffer: SentenceBuffer
+    buffer: Any  # kokoro_engine.SentenceBuffer
     voice: str | None
-    error: RequestError | None = None
+    error: KokoroError | None = None
     chars: int = 0
     ended: bool = False
-    sentences: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    pieces: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
 
     def add(self, text: str) -> None:
         if self.ended:
@@ -54,20 +55,37 @@ class _Stream:
         if self.chars > MAX_CHARS:  # the same limit as a plain request, over the whole stream
             self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", "text-too-long"))
             return
-        for sentence in self.buffer.add(text):
-            self.sentences.put_nowait(sentence)
+        try:
+            pieces = self.buffer.add(text)
+        except KokoroError as err:  # e.g. SSML nested too deep (bad-ssml)
+            self.end(err)
+            return
+        for piece in pieces:
+            self.pieces.put_nowait(piece)
 
-    def end(self, error: RequestError | None = None) -> None:
+    def end(self, error: KokoroError | None = None) -> None:
         """No more text: the rest of the buffer is spoken, unless the stream has failed."""
         if self.ended:
             return
         if error is not None and self.error is None:
             self.error = error
         if self.error is None:
-            for sentence in self.buffer.finish():
-                self.sentences.put_nowait(sentence)
+            try:
+                for piece in self.buffer.finish():
+                    self.pieces.put_nowait(piece)
+            except KokoroError as err:
+                self.error = err
         self.ended = True
-        self.sentences.put_nowait(None)
+        self.pieces.put_nowait(None)
+
+    async def texts(self) -> AsyncIterator[tuple[str, str]]:
+        """(piece, its text_format) as they are cut; the stream's error, if it fails, ends it."""
+        while (piece := await self.pieces.get()) is not None:
+            if self.error is not None:
+                break
+            yield piece, "ssml" if self.buffer.ssml else "text"
+        if self.error is not None:
+            raise self.error
 
 
 # A client with this many times --max-pending-per-connection exchanges queued is not reading its
@@ -76,15 +94,18 @@ _FLOOD_FACTOR = 4
 
 
 class KokoroEventHandler(AsyncEventHandler):
-    def __init__(self, ctx: ServerContext, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, service: SpeechService, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ctx = ctx
+        self.service = service
+        self.config, self.state = service.config, service.state
         self._lock = asyncio.Lock()  # one exchange at a time on this connection, in arrival order
         self._tasks: set[asyncio.Task] = set()  # exchanges pending or in progress
-        self._jobs: set[Job] = set()
         self._gone = False
         self._stream: _Stream | None = None  # open: between synthesize-start and synthesize-stop
         self._last_activity = time.monotonic()  # an event read, audio sent, an exchange finished
+        self._first_event = True  # nothing read yet: --first-event-timeout applies
+        peer = self.writer.get_extra_info("peername")
+        self.address = str(peer[0]) if isinstance(peer, tuple) and peer else "local"
 
     async def run(self) -> None:
         # Our own loop so a malformed event (bad JSON / UTF-8) or a reset ends quietly, not as an
@@ -99,14 +120,15 @@ class KokoroEventHandler(AsyncEventHandler):
                 except asyncio.TimeoutError:
                     drain = self._idle_timeout()
                     break
-                except (UnicodeDecodeError, ValueError) as err:
-                    _LOGGER.warning("Malformed event: %s", err)
-                    self._reject(RequestError(f"malformed event: {err}", "bad-request"))
+                except (UnicodeDecodeError, ValueError, RecursionError) as err:
+                    _LOGGER.warning("Malformed event: %.200s", err)
+                    self._reject(RequestError(f"malformed event: {str(err)[:200]}", "bad-request"))
                     break
                 if event is None:
                     if self._stream is not None:
                         self._stream.end(RequestError("connection closed before synthesize-stop", "bad-request"))
                     break
+                self._first_event = False
                 self._last_activity = time.monotonic()
                 if not await self.handle_event(event):
                     drain = False
@@ -118,21 +140,26 @@ class KokoroEventHandler(AsyncEventHandler):
             pass
         finally:
             await self.disconnect()
-            self.ctx.connections.discard(self)
+            self.state.connections.discard(self)
             self.writer.close()
 
     async def _admit(self) -> bool:
-        """Count this connection against --max-connections; refuse it (an error, then close) if full."""
-        full = len(self.ctx.connections) >= self.ctx.max_connections
-        if not full and not self.ctx.shutting_down:
-            self.ctx.connections.add(self)
+        """Count this connection against --max-connections and --max-connections-per-address; refuse it
+        (an error, then close) if either is full, so that one host's idle sockets cannot lock out another."""
+        open_here = sum(h.address == self.address for h in self.state.connections)
+        full = len(self.state.connections) >= self.config.max_connections
+        full_here = open_here >= self.config.max_connections_per_address
+        if not full and not full_here and not self.state.shutting_down:
+            self.state.connections.add(self)
             return True
-        if full:
-            _LOGGER.warning("Refusing a connection: %d open (--max-connections)", len(self.ctx.connections))
-            err = Error(text=f"more than {self.ctx.max_connections} connections open", code="too-many-connections")
+        if full or full_here:
+            limit = (f"{self.config.max_connections} connections open" if full else
+                     f"{self.config.max_connections_per_address} connections open from {self.address}")
+            _LOGGER.warning("Refusing a connection from %s: %s", self.address, limit)
+            err = Error(text=f"more than {limit}", code="too-many-connections")
         else:
-            refusal = _shutting_down()
-            err = Error(text=str(refusal), code=refusal.code)
+            refusal = WorkerStopped()
+            err = Error(text=str(refusal), code=wyoming_code(refusal))
         try:
             await asyncio.wait_for(async_write_event(err.event(), self.writer), 5)
         except (ConnectionError, asyncio.TimeoutError):
@@ -142,8 +169,12 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def _read(self) -> Event | None:
         """The next event; asyncio.TimeoutError once the connection has been idle for --idle-timeout:
-        silent in the middle of a stream, or silent with nothing in progress."""
-        timeout = self.ctx.idle_timeout
+        silent in the middle of a stream, or silent with nothing in progress; or, before its first
+        event, after --first-event-timeout (Home Assistant sends its event right after connecting)."""
+        timeout = self.config.idle_timeout
+        if self._first_event and self.config.first_event_timeout > 0:
+            timeout = min(timeout, self.config.first_event_timeout) if timeout > 0 else \
+                self.config.first_event_timeout
         if timeout <= 0:
             return await read_event_strict(self.reader)
         read = asyncio.ensure_future(read_event_strict(self.reader))
@@ -162,7 +193,11 @@ class KokoroEventHandler(AsyncEventHandler):
 
     def _idle_timeout(self) -> bool:
         """Close an idle connection; a stream left open is ended first (whether to drain it)."""
-        timeout = self.ctx.idle_timeout
+        timeout = self.config.idle_timeout
+        if self._first_event:
+            _LOGGER.info("Closing a connection from %s that sent nothing for %.0f s (--first-event-timeout)",
+                         self.address, self.config.first_event_timeout)
+            return False
         if self._stream is None:
             _LOGGER.info("Closing a connection idle for %.0f s (--idle-timeout)", timeout)
             return False
@@ -171,16 +206,15 @@ class KokoroEventHandler(AsyncEventHandler):
         return True
 
     async def disconnect(self) -> None:
+        """The client is gone (or is being dropped): its exchanges are cancelled, and with them their jobs."""
         self._gone = True
-        for job in self._jobs:
-            job.cancel()
         for task in self._tasks:
             task.cancel()
 
     def end_for_shutdown(self) -> None:
         """The server is stopping: an open stream ends with an error (the worker fails the jobs)."""
         if self._stream is not None:
-            self._stream.end(_shutting_down())
+            self._stream.end(WorkerStopped())
 
     async def wait_closed(self, timeout: float) -> None:
         """Wait up to `timeout` for this connection's exchanges to be written; then drop it."""
@@ -207,7 +241,7 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def write_event(self, event: Event) -> None:
         """Like wyoming's, but a client that stops reading for --idle-timeout loses its connection."""
-        timeout = self.ctx.idle_timeout
+        timeout = self.config.idle_timeout
         if timeout <= 0:
             await async_write_event(event, self.writer)
             return
@@ -219,17 +253,17 @@ class KokoroEventHandler(AsyncEventHandler):
             self.writer.transport.abort()
             raise ConnectionResetError("the client stopped reading") from None
 
-    def _refusal(self) -> RequestError | None:
+    def _refusal(self) -> KokoroError | None:
         """Why a new synthesis request on this connection is refused (answered in order), if it is."""
-        if self.ctx.shutting_down:
-            return _shutting_down()
-        if len(self._tasks) >= self.ctx.max_pending:
-            return RequestError(f"more than {self.ctx.max_pending} requests pending on this connection "
+        if self.state.shutting_down:
+            return WorkerStopped()
+        if len(self._tasks) >= self.config.max_pending:
+            return RequestError(f"more than {self.config.max_pending} requests pending on this connection "
                                 "(--max-pending-per-connection)", "too-many-requests")
         return None
 
     def _flooded(self) -> bool:
-        if len(self._tasks) < _FLOOD_FACTOR * self.ctx.max_pending:
+        if len(self._tasks) < _FLOOD_FACTOR * self.config.max_pending:
             return False
         _LOGGER.warning("Closing a connection with %d exchanges pending: its client is not reading them",
                         len(self._tasks))
@@ -239,9 +273,10 @@ class KokoroEventHandler(AsyncEventHandler):
     async def handle_event(self, event: Event) -> bool:
         data = event.data or {}
         if Describe.is_type(event.type):
-            await self.write_event((self.ctx.info or self.ctx.build_info()).event())
+            await self.write_event(self.service.info().event())
         elif Ping.is_type(event.type):
-            await self.write_event(Pong(text=data.get("text")).event())
+            text = data.get("text")
+            await self.write_event(Pong(text=text if isinstance(text, str) else None).event())
         elif Synthesize.is_type(event.type):
             if self._stream is not None:
                 return True  # the compatibility copy of a streamed text
@@ -271,10 +306,10 @@ class KokoroEventHandler(AsyncEventHandler):
                 self._stream.end()
                 self._stream = None
         else:
-            _LOGGER.debug("Ignoring event %s", event.type)
+            _LOGGER.debug("Ignoring event %.100s", event.type)
         return True
 
-    def _reject(self, err: RequestError) -> None:
+    def _reject(self, err: KokoroError) -> None:
         """Answer with an error exchange, after the exchanges before it (or end the open stream with it)."""
         if self._stream is not None:
             self._stream.end(err)
@@ -282,46 +317,52 @@ class KokoroEventHandler(AsyncEventHandler):
 
         async def answer() -> None:
             async with self._lock:
-                await self._send_error_exchange(err, streaming=False)
+                await self._send_error_exchange(err)
 
         self._spawn(answer())
+
+    @staticmethod
+    def _request(data: dict, text: Any = None) -> SpeechRequest:
+        """A Wyoming `synthesize`/`synthesize-start`'s fields as a SpeechRequest (the voice object's shape
+        is Wyoming's; what is in it is the service's to check)."""
+        voice = data.get("voice") or {}
+        if not isinstance(voice, dict):
+            raise RequestError("voice must be an object", "bad-request")
+        return SpeechRequest(text=text, voice=voice.get("name"), language=voice.get("language"),
+                             text_format=data.get("text_format"))
 
     # --- plain ---------------------------------------------------------------------------------
     async def _plain(self, data: dict) -> None:
         async with self._lock:
             try:
-                if self.ctx.shutting_down:
-                    raise _shutting_down()
-                text_format = data.get("text_format")
-                text = check_text(data.get("text"), text_format)
-                voice = self.ctx.request_voice(data.get("voice"))
-                await self.ctx.ensure_voices(voice)
-            except RequestError as err:
-                await self._send_error_exchange(err, streaming=False)
+                speech = await self.service.prepare(self._request(data, data.get("text")))
+            except KokoroError as err:
+                await self._send_error_exchange(err)
                 return
-            await self.ctx.ensure_span_voices(text, text_format)
-            stats = RequestLog(voice, len(text))
+            stats = RequestLog(speech.voice, len(speech.text))
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             try:
-                await self._speak(text, voice, stats, text_format=text_format,
-                                  trailing_silence=self.ctx.trailing_silence)
-            except RequestError as err:
-                await self.write_event(Error(text=str(err), code=err.code).event())
+                await self._send(self.service.speak(speech), stats)
+            except KokoroError as err:
+                await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
             await self.write_event(AudioStop().event())
             stats.log()
 
     # --- streaming -----------------------------------------------------------------------------
-    def _start_stream(self, data: dict, refusal: RequestError | None) -> None:
+    def _start_stream(self, data: dict, refusal: KokoroError | None) -> None:
+        from kokoro_engine import SentenceBuffer
+
         text_format = data.get("text_format")
         buffer = SentenceBuffer(text_format=text_format if text_format in ("text", "ssml") else None)
         stream = _Stream(buffer, None)
         try:
             if refusal is not None:
                 raise refusal
-            check_text_format(text_format)
-            stream.voice = self.ctx.request_voice(data.get("voice"))
-            buffer.lang = first_voice(stream.voice)[:1]
-        except RequestError as err:
+            request = self._request(data)
+            self.service.check_text_format(request.text_format)
+            stream.voice = self.service.resolve_voice(request.voice, request.language)
+            buffer.lang = stream.voice[:1]
+        except KokoroError as err:
             stream.end(err)
         self._stream = stream
         self._spawn(self._run_stream(stream))
@@ -330,111 +371,47 @@ class KokoroEventHandler(AsyncEventHandler):
         async with self._lock:
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             stats = RequestLog(stream.voice or "?", 0)
-            spoke = False
-            after_speech = False  # the last piece ended in speech: a sentence silence joins the next
-            error: RequestError | None = None
-            if stream.error is None and stream.voice:
-                try:
-                    await self.ctx.ensure_voices(stream.voice)
-                except RequestError as err:
-                    error = err
-            while True:
-                sentence = await stream.sentences.get()
-                if sentence is None:
-                    break
-                if stream.error is not None or error is not None:
-                    continue
-                stats.chars += len(sentence)
-                ssml = bool(stream.buffer.ssml)
-                if not ssml and not any(ch.isalnum() for ch in sentence):
-                    continue
-                try:
-                    if ssml:
-                        await self.ctx.ensure_span_voices(sentence, "ssml")
-                    after_speech = await self._speak(
-                        sentence, stream.voice or self.ctx.default_voice, stats,
-                        text_format="ssml" if ssml else "text",
-                        leading_silence=self.ctx.sentence_silence if after_speech else 0.0)
-                    spoke = True
-                except RequestError as err:
-                    error = err
-            if spoke and error is None and stream.error is None and self.ctx.trailing_silence > 0:
-                silence = np.zeros(round(self.ctx.trailing_silence * RATE), np.int16)
-                for i in range(0, len(silence), self.ctx.samples_per_chunk):
-                    await self._send_audio(silence[i:i + self.ctx.samples_per_chunk], stats)
-            error = stream.error or error
-            if error is None and not spoke:
-                error = RequestError("empty text", "empty-text")
-            if error is not None:
-                await self.write_event(Error(text=str(error), code=error.code).event())
+            try:
+                if stream.voice is None:  # refused at synthesize-start
+                    raise stream.error or RequestError("no voice", "bad-request")
+                await self._send(self.service.speak_stream(stream.voice, self._counted(stream, stats)), stats)
+            except KokoroError as err:
+                await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
             await self.write_event(AudioStop().event())
             await self.write_event(SynthesizeStopped().event())
-            if spoke:
+            if stats.samples:
                 stats.log()
 
+    @staticmethod
+    async def _counted(stream: _Stream, stats: RequestLog) -> AsyncIterator[tuple[str, str]]:
+        async for piece, text_format in stream.texts():
+            stats.chars += len(piece)
+            yield piece, text_format
+
     # --- shared --------------------------------------------------------------------------------
-    async def _send_error_exchange(self, err: RequestError, *, streaming: bool) -> None:
-        _LOGGER.warning("Request rejected (%s): %s", err.code, err)
-        await self.write_event(Error(text=str(err), code=err.code).event())
+    async def _send_error_exchange(self, err: KokoroError) -> None:
+        _LOGGER.warning("Request rejected (%s): %.200s", err.code, err)
+        await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
         await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
         await self.write_event(AudioStop().event())
-        if streaming:
-            await self.write_event(SynthesizeStopped().event())
 
-    async def _speak(self, text: str, voice: str, stats: RequestLog, *, text_format: str | None = None,
-                     leading_silence: float = 0.0, trailing_silence: float = 0.0) -> bool:
-        """Speak `text` as audio chunks; whether it ended in speech (not in a pause or silence)."""
-        engine, speed, seed = self.ctx.engine, self.ctx.speed, self.ctx.seed
-        lang = self.ctx.lang_for(voice)
-        sentence_silence = self.ctx.sentence_silence
-        job = Job(make_chunks=lambda: engine.synthesize(
-            text, voice, speed=speed, lang=lang, seed=seed, text_format=text_format, sentence_silence=sentence_silence,
-            leading_silence=leading_silence, trailing_silence=trailing_silence), loop=asyncio.get_running_loop())
-        spc = self.ctx.samples_per_chunk
+    async def _send(self, audio: AsyncGenerator[SpeechAudio, None], stats: RequestLog) -> None:
+        """The service's audio as audio-chunk events of --samples-per-chunk samples. Leaving early (an
+        error, a cancelled exchange) closes the iterator, which ends the job."""
+        spc = self.config.samples_per_chunk
         pending = np.zeros(0, dtype=np.int16)
-        ended_in_speech = False
-        try:
-            self._jobs.add(job)
-            self.ctx.worker.submit(job)
-            async for chunk in job.results():
-                ended_in_speech = bool(chunk.phonemes)
-                pcm = np.clip(np.asarray(chunk.audio, dtype=np.float32), -1.0, 1.0)
-                pcm = (pcm * 32767.0).astype(np.int16)
-                stats.samples += len(pcm)
-                pending = np.concatenate([pending, pcm])
+        async with aclosing(audio):
+            async for item in audio:
+                stats.add(len(item.pcm))
+                pending = np.concatenate([pending, item.pcm]) if len(pending) else item.pcm
                 while len(pending) >= spc:
-                    await self._send_audio(pending[:spc], stats)
+                    await self._send_audio(pending[:spc])
                     pending = pending[spc:]
-            if len(pending):
-                await self._send_audio(pending, stats)
-            return ended_in_speech
-        except (ConnectionError, asyncio.CancelledError):
-            raise
-        except RequestError:
-            raise
-        except WorkerStopped as err:
-            raise _shutting_down() from err
-        except SynthesisTimeout as err:  # the worker has logged it
-            raise RequestError(str(err), "synthesis-timeout") from err
-        except Exception as err:
-            # Whatever broke, the caller still closes the exchange: Home Assistant waits for audio-stop.
-            if self.ctx.voice_unusable(err):
-                raise RequestError(str(err), "voice-unusable") from err
-            from kokoro_engine import EngineError  # torch: not at import time
+        if len(pending):
+            await self._send_audio(pending)
 
-            if isinstance(err, EngineError):  # the request's fault (e.g. SSML with nothing to speak): no traceback
-                _LOGGER.warning("Request rejected (bad-request): %s", err)
-                raise RequestError(str(err), "bad-request") from err
-            _LOGGER.exception("Synthesis failed")
-            raise RequestError(str(err) or type(err).__name__, "synthesis-failed") from err
-        finally:
-            job.cancel()  # no-op if finished; stops the worker if we are unwinding early
-            self._jobs.discard(job)
-
-    async def _send_audio(self, pcm: np.ndarray, stats: RequestLog) -> None:
+    async def _send_audio(self, pcm: np.ndarray) -> None:
         self._last_activity = time.monotonic()
-        if stats.first_audio is None:
-            stats.first_audio = self._last_activity
         await self.write_event(AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=pcm.tobytes()).event())
 
 
@@ -447,7 +424,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
     line = await reader.readline()
     if not line:
         return None
-    header = json.loads(line)  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    header = _loads(line)
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ValueError("event header must be an object with a string type")
     data = header.get("data") or {}
@@ -455,7 +432,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
         raise ValueError("event data must be an object")
     data_length, payload_length = _length(header, "data_length"), _length(header, "payload_length")
     if data_length:
-        extra = json.loads(await reader.readexactly(data_length))
+        extra = _loads(await reader.readexactly(data_length))
         if not isinstance(extra, dict):
             raise ValueError("event data block must be a JSON object")
         data = {**data, **extra}
@@ -465,6 +442,26 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
 
 # No TTS event needs more: texts are limited far below, and audio is only ever sent, not received.
 MAX_BLOCK_BYTES = 1_000_000
+# Objects and arrays nested in a header or data block: a TTS event has three levels (data → voice →
+# name); a deep one would otherwise raise RecursionError in the JSON reader or in whoever walks it.
+MAX_JSON_DEPTH = 16
+
+
+def _loads(raw: bytes) -> Any:
+    """JSON of a header or data block, refused (ValueError) when malformed or nested deeper than MAX_JSON_DEPTH."""
+    try:
+        value = json.loads(raw)  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    stack = [(value, 1)]
+    while stack:  # iterative: walking a deep value must not recurse either
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
 
 
 def _length(header: dict, key: str) -> int:
@@ -477,21 +474,3 @@ def _length(header: dict, key: str) -> int:
     if value > MAX_BLOCK_BYTES:
         raise ValueError(f"{key} {value} exceeds {MAX_BLOCK_BYTES} bytes")
     return value
-
-
-class RequestLog:
-    """One request's timing (first audio, RTF), logged as one INFO line when it ends; the HTTP API uses it too."""
-
-    def __init__(self, voice: str, chars: int) -> None:
-        self.voice, self.chars = voice, chars
-        self.start = time.monotonic()
-        self.first_audio: float | None = None
-        self.samples = 0
-
-    def log(self) -> None:
-        elapsed = time.monotonic() - self.start
-        audio_s = self.samples / RATE
-        ttfa = (self.first_audio - self.start) if self.first_audio else float("nan")
-        rtf = elapsed / audio_s if audio_s else float("nan")
-        _LOGGER.info("voice=%s chars=%d audio=%.2fs first_audio=%.2fs rtf=%.3f",
-                     self.voice, self.chars, audio_s, ttfa, rtf)

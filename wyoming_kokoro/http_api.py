@@ -1,29 +1,43 @@
 """The HTTP face (`--http URI`): OpenAI's `/v1/audio/speech` and a page to audition voices.
 
-It runs on the Wyoming server's event loop and shares everything with it through `ServerContext`: voice
-names, aliases and blends (`resolve_voice`), first-use downloads (`ensure_voices`), input bounds
-(`check_text`) and the one inference `Worker`, so HTTP and Wyoming requests queue together.
+An adapter of the protocol alone. It runs on the Wyoming server's event loop and hands each request to
+the same `SpeechService` as the Wyoming handler: validation and limits, voice resolution, first-use
+downloads, the speed policy, the job on the one worker, int16 audio and the error codes are that
+service's. What is HTTP's own: OpenAI's field names and voice aliases, the audio container
+(`encode.StreamEncoder`, run on the worker thread), the status from the one error table
+(`errors.ERRORS`), and the bounds of the connection itself.
+
+Bounded like the Wyoming side (`HttpLimits`, derived from the same options): open connections, speech
+jobs per client address, the time a request head, a body, an idle keep-alive connection and a stalled
+write may take. A request whose client has gone is cancelled at the next chunk, whatever its format.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
+import ipaddress
 import json
 import logging
-import time
-from collections.abc import Iterator
+import socket
+from collections import Counter
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from aiohttp import web
 
+from kokoro_engine import SAMPLE_RATE
+
 from .catalog import load_catalog
-from .context import MAX_CHARS, RequestError, ServerContext, check_text
 from .encode import FORMATS, StreamEncoder, available_formats
-from .handler import RATE, RequestLog
-from .worker import Job, SynthesisTimeout, WorkerStopped
+from .errors import KokoroError, RequestError, as_kokoro_error, wire_form
+from .service import MAX_CHARS, SPEED_ACCEPTED, RequestLog, SpeechRequest, SpeechService
+
+if TYPE_CHECKING:
+    from .context import ServerConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,37 +49,237 @@ OPENAI_VOICES = {
     "echo": "am_echo", "fable": "bm_fable", "nova": "af_nova", "onyx": "am_onyx", "sage": "af_sarah",
     "shimmer": "af_bella", "verse": "am_puck", "marin": "af_kore", "cedar": "am_fenrir",
 }
-# OpenAI accepts 0.25–4.0. Kokoro's duration scaling sounds natural only in about 0.5–2.0 (beyond it
-# words slur or stretch into drawls), so requests outside that range are spoken at the nearest end.
-SPEED_RANGE = (0.25, 4.0)
-SPEED_CLAMP = (0.5, 2.0)
 # One escaped character in JSON is at most 12 bytes (a surrogate pair as two \\uXXXX).
 MAX_BODY = MAX_CHARS * 12 + 65536
-_STATUS = {"bad-request": 400, "empty-text": 400, "text-too-long": 413, "voice-not-found": 404,
-           "voice-download-failed": 503, "synthesis-failed": 500, "unauthorized": 401}
+# A speech body is one flat object; anything nested deeper is refused (after a parse that itself stops
+# at Python's recursion limit, never a crash).
+MAX_JSON_DEPTH = 8
+# Echoes of client input (error messages, the X-Kokoro-Voice header) are cut to this many characters.
+MAX_ECHO = 80
+MAX_HEADER_ECHO = 256
 _WEB_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
+# Host names that only resolve inside the household (or on this machine): a DNS-rebinding page cannot
+# get a public name of its own to resolve to them. IP literals and single-label names are local too.
+_LOCAL_SUFFIXES = (".local", ".localhost", ".lan", ".home.arpa", ".internal")
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None, param: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.param = status, message, code, param
+@dataclass(frozen=True)
+class HttpLimits:
+    """What one HTTP client can hold. `write_timeout` 0: a client that stops reading is never dropped."""
+
+    max_connections: int = 64  # open HTTP connections (apart from Wyoming's); more get a 503 and close
+    jobs_per_client: int = 4  # speech requests in progress per client address; more get a 429
+    head_timeout: float = 10.0  # a request line and headers (and a keep-alive connection's idle time)
+    body_timeout: float = 30.0  # a request body, from its headers to its last byte
+    write_timeout: float = 300.0  # one write to a client that does not read
+    # The kernel's send buffer of a speech response (doubled by Linux; autotuning would grow it to
+    # megabytes): with the event loop's own 64 KiB, what a client that stops reading can leave unread
+    # is a few seconds of audio, so its job pauses soon after. Audio needs at most 48 KB/s.
+    send_buffer: int = 65536
+
 
     @classmethod
-    def from_request_error(cls, err: RequestError, param: str | None = None) -> ApiError:
-        return cls(_STATUS.get(err.code, 400), str(err), err.code, param)
+    def of(cls, config: ServerConfig) -> HttpLimits:
+        """The Wyoming side's bounds applied to HTTP: --max-connections, --max-pending-per-connection
+        (per client address: HTTP/1.1 has one request at a time per connection) and --idle-timeout."""
+        idle = config.idle_timeout
+        return cls(max_connections=config.max_connections, jobs_per_client=config.max_pending,
+                   head_timeout=min(cls.head_timeout, idle) if idle > 0 else cls.head_timeout,
+                   body_timeout=min(cls.body_timeout, idle) if idle > 0 else cls.body_timeout,
+                   write_timeout=idle)
 
-    def response(self) -> web.Response:
-        kind = {401: "authentication_error", 404: "not_found_error"}.get(
-            self.status, "server_error" if self.status >= 500 else "invalid_request_error")
-        body = {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
-        return web.json_response(body, status=self.status)
+
+class HttpError(RequestError):
+    """A request refused by the HTTP adapter itself; `param` names the OpenAI field at fault."""
+
+    def __init__(self, message: str, code: str = "bad-request", param: str | None = None) -> None:
+        super().__init__(message, code)
+        self.param = param
+
+
+def error_response(err: BaseException, param: str | None = None) -> web.Response:
+    """OpenAI's JSON error shape; the status and the code from the one table (`errors.ERRORS`), so a
+    failure carries the same code as the Wyoming `error` event for it."""
+    failure = as_kokoro_error(err)
+    form = wire_form(failure)
+    kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+            429: "rate_limit_error"}.get(form.http, "server_error" if form.http >= 500 else "invalid_request_error")
+    body = {"error": {"message": str(failure), "type": kind, "param": getattr(failure, "param", param),
+                      "code": form.wyoming}}
+    return web.json_response(body, status=form.http)
+
+
+def _short(value: Any) -> str:
+    """A client's value for an error message: its repr, cut to MAX_ECHO characters."""
+    if isinstance(value, (dict, list)):
+        return f"a JSON {'object' if isinstance(value, dict) else 'array'}"
+    text = repr(value) if isinstance(value, str) else type(value).__name__
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO - 1] + "…"
+
+
+def _header_value(text: str) -> str:
+    """A resolved name for a response header: printable ASCII (escaped otherwise), bounded."""
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    text = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    return text if len(text) <= MAX_HEADER_ECHO else text[:MAX_HEADER_ECHO - 3] + "..."
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0), without recursion; stops counting past the limit."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json_body(data: bytes) -> Any:
+    """The JSON value of a body, or HttpError: not UTF-8, not JSON, NaN/Infinity, an integer past
+    Python's digit limit, or nesting deeper than MAX_JSON_DEPTH (Python's parser stops at its
+    recursion limit, which is caught: the depth is bounded while parsing, then checked exactly)."""
+    too_deep = HttpError(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        raise too_deep from None
+    except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError, the digit limit, NaN
+        raise HttpError(f"the body is not JSON: {str(err)[:200]}") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
+    return value
+
+
+def machine_names() -> set[str]:
+    """This machine's host name (lower case), with its `.local` form. Not getfqdn(): a reverse DNS
+    lookup at start-up can stall for seconds on a machine without DNS."""
+    names = {"localhost"}
+    name = socket.gethostname().strip().rstrip(".").lower()
+    if name:
+        names |= {name, name.split(".")[0], name.split(".")[0] + ".local"}
+    return names
+
+
+def _host_name(host_header: str) -> str:
+    """The name in a Host header, without port or IPv6 brackets, lower case."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def host_allowed(host_header: str, allowed: frozenset[str]) -> bool:
+    """Whether a Host header names this server from inside the household: an IP address, a name
+    without dots, a name under a local-only suffix, one of this machine's names or an allowed one.
+    What it refuses are public DNS names, the kind a DNS-rebinding page runs under."""
+    if "*" in allowed:
+        return True
+    host = _host_name(host_header)
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    return "." not in host or host.endswith(_LOCAL_SUFFIXES) or host in allowed
+
+
+class _ConnectionCap:
+    """aiohttp's protocol factory with a cap: past `limit` open connections a new one is answered
+    with a 503 and closed at once, so idle sockets cannot run the process out of file descriptors
+    (the Wyoming listener shares them). Counted from the factory call: asyncio accepts a burst of
+    connections and makes all their protocols before any of them is told it is connected."""
+
+    def __init__(self, server: web.Server, limit: int) -> None:
+        self._server, self.limit = server, limit
+        self.open = 0
+        self.refused = 0
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        if self.open >= self.limit:
+            self.refused += 1
+            if self.refused == 1 or self.refused % 100 == 0:
+                _LOGGER.warning("Refusing an HTTP connection: %d open (--max-connections); %d refused so far",
+                                self.open, self.refused)
+            return _Refuse(self.limit)
+        return _Counted(self._server(), self)
+
+    def __getattr__(self, name: str) -> Any:  # the runner's shutdown calls, connections, …
+        return getattr(self._server, name)
+
+
+class _Counted(asyncio.Protocol):
+    """An admitted connection's aiohttp protocol, counted until the connection is lost."""
+
+    def __init__(self, inner: asyncio.Protocol, cap: _ConnectionCap) -> None:
+        self.inner, self.cap = inner, cap
+        cap.open += 1
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.cap.open -= 1
+        self.inner.connection_lost(exc)
+
+
+class _Refuse(asyncio.Protocol):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        body = json.dumps({"error": {"message": f"more than {self.limit} HTTP connections open", "type":
+                                     "server_error", "param": None, "code": "too-many-connections"}}).encode()
+        head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: "
+                f"{len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n").encode()
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(head + body)
+        transport.close()
+
+
+class _Runner(web.AppRunner):
+    def __init__(self, app: web.Application, limits: HttpLimits, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.limits = limits
+        self.cap: _ConnectionCap | None = None
+
+    async def _make_server(self) -> web.Server:
+        self.cap = _ConnectionCap(await super()._make_server(), self.limits.max_connections)
+        return self.cap  # type: ignore[return-value]  # delegates to the web.Server
 
 
 class HttpApi:
-    def __init__(self, ctx: ServerContext, api_key: str | None = None) -> None:
-        self.ctx = ctx
+    def __init__(self, service: SpeechService, api_key: str | None = None, *, limits: HttpLimits | None = None,
+                 allowed_hosts: frozenset[str] = frozenset()) -> None:
+        self.service = service
         self.api_key = api_key or None
+        self.limits = limits or HttpLimits.of(service.config)
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) | machine_names()
+        self.jobs: Counter[str] = Counter()  # speech requests in progress per client address
+        self.requests = 0  # requests answered (any path)
+        self.speech_requests = 0  # speech requests that sent their whole audio
+        self.runner: _Runner | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
@@ -78,146 +292,166 @@ class HttpApi:
         app.router.add_get("/web/{name}", self.static)
         return app
 
+    def runner_for(self, app: web.Application) -> _Runner:
+        # keepalive_timeout is also the time a new connection has for its first request head: aiohttp
+        # closes a connection still waiting for a complete head when it runs out.
+        # handler_cancellation: a client that disconnects cancels its handler (and so its job) at once.
+        # lingering_time: how long a body still arriving after its answer (a 413, a 408) is read and
+        # dropped before the connection closes.
+        self.runner = _Runner(app, self.limits, access_log=None, shutdown_timeout=2.0,
+                              keepalive_timeout=self.limits.head_timeout, handler_cancellation=True,
+                              lingering_time=min(2.0, self.limits.head_timeout))
+        return self.runner
+
     @web.middleware
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
         try:
+            self._check_host(request)
             if request.path.startswith("/v1/"):
                 self._authorize(request)
             return await handler(request)
-        except ApiError as err:
-            return err.response()
+        except KokoroError as err:
+            return error_response(err)
         except web.HTTPRequestEntityTooLarge:
-            return ApiError(413, f"request body larger than {MAX_BODY} bytes", "text-too-long").response()
+            return error_response(HttpError(f"request body larger than {MAX_BODY} bytes", "text-too-long"))
         except web.HTTPException as err:  # aiohttp's own 404/405: the same JSON shape
             if err.status < 400:
                 raise
-            return ApiError(err.status, err.reason, None).response()
+            body = {"error": {"message": err.reason, "type": "invalid_request_error", "param": None, "code": None}}
+            return web.json_response(body, status=err.status)
+        finally:
+            self.requests += 1
+
+    def _check_host(self, request: web.Request) -> None:
+        """Without a key, only requests that name this server from inside the household (DNS rebinding)."""
+        if self.api_key is not None or request.transport is None:
+            return
+        if isinstance(request.transport.get_extra_info("sockname"), str):
+            return  # a unix socket: only this machine reaches it
+        host = request.headers.get("Host")
+        if host is not None and not host_allowed(host, self.allowed_hosts):
+            raise HttpError(f"Host {_short(host)} is not a name of this server; add it with "
+                            "--http-allowed-hosts or set --api-key", "host-not-allowed")
 
     def _authorize(self, request: web.Request) -> None:
         if self.api_key is None:
             return
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self.api_key.encode()):
-            raise ApiError(401, "missing or wrong API key (Authorization: Bearer KEY)", "invalid_api_key")
+        # aiohttp hands undecodable header bytes over as surrogates: compare the very bytes
+        given = token.strip().encode("utf-8", "surrogateescape")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given, self.api_key.encode()):
+            raise HttpError("missing or wrong API key (Authorization: Bearer KEY)", "unauthorized")
 
     # --- speech ---------------------------------------------------------------------------------
-    def resolve_voice(self, name: Any) -> str:
-        """OpenAI's names first (unless a blend or voice has that exact name), then ours."""
+    def openai_voice(self, name: Any) -> Any:
+        """OpenAI's voice names → ours (unless a blend has that exact name); anything else unchanged,
+        for the service to resolve or refuse."""
         if isinstance(name, str):
-            key = name.strip().casefold()
-            mapped = OPENAI_VOICES.get(key)
-            if mapped is not None and name.strip() not in self.ctx.blends:
-                return mapped if self.ctx.installed.get(mapped, False) else self.ctx.default_voice
-        elif name is not None:
-            raise ApiError(400, "voice must be a string", "bad-request", "voice")
-        try:
-            return self.ctx.resolve_voice(name)
-        except RequestError as err:
-            raise ApiError.from_request_error(err, "voice") from err
+            mapped = OPENAI_VOICES.get(name.strip().casefold())
+            if mapped is not None and name.strip() not in self.service.config.blends:
+                return mapped if self.service.state.installed.get(mapped, False) else None  # None: default
+        return name
 
-    def parse_speech(self, body: Any) -> tuple[str, str, str, float]:
-        """(text, voice expression, format, speed) of a request body, or ApiError."""
+    def parse_speech(self, body: Any) -> tuple[SpeechRequest, str]:
+        """The service's request and the response format of an OpenAI speech body; HttpError for
+        what is HTTP's own (model, formats), the service checks the rest."""
         if not isinstance(body, dict):
-            raise ApiError(400, "the body must be a JSON object", "bad-request")
+            raise HttpError("the body must be a JSON object")
         model = body.get("model", "kokoro")
-        if model not in MODELS:
-            raise ApiError(400, f"unknown model {model!r} (use one of {', '.join(MODELS)})", "model_not_found",
-                           "model")
-        try:
-            text = check_text(body.get("input"))
-        except RequestError as err:
-            raise ApiError.from_request_error(err, "input") from err
+        if not isinstance(model, str) or model not in MODELS:
+            raise HttpError(f"unknown model {_short(model)} (use one of {', '.join(MODELS)})", param="model")
         fmt = body.get("response_format", "mp3")
-        if fmt not in FORMATS or fmt not in available_formats():
-            raise ApiError(400, f"unsupported response_format {fmt!r} (use one of {', '.join(available_formats())})",
-                           "bad-request", "response_format")
+        if not isinstance(fmt, str) or fmt not in FORMATS or fmt not in available_formats():
+            raise HttpError(f"unsupported response_format {_short(fmt)} (use one of "
+                            f"{', '.join(available_formats())})", param="response_format")
         if body.get("stream_format", "audio") != "audio":
-            raise ApiError(400, "only stream_format 'audio' is supported", "bad-request", "stream_format")
-        speed = body.get("speed")
-        if speed is None:
-            speed = self.ctx.speed
-        if isinstance(speed, bool) or not isinstance(speed, int | float) or not (
-                SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]):
-            raise ApiError(400, f"speed must be a number from {SPEED_RANGE[0]} to {SPEED_RANGE[1]}",
-                           "bad-request", "speed")
-        speed = min(max(float(speed), SPEED_CLAMP[0]), SPEED_CLAMP[1])
-        return text, self.resolve_voice(body.get("voice")), fmt, speed
+            raise HttpError("only stream_format 'audio' is supported", param="stream_format")
+        return SpeechRequest(text=body.get("input"), voice=self.openai_voice(body.get("voice")),
+                             speed=body.get("speed")), fmt
+
+    async def _read_body(self, request: web.Request) -> Any:
+        if request.content_type != "application/json":
+            # A page on another site can send text/plain or a form without asking (no CORS preflight);
+            # application/json it cannot, so this also keeps cross-site pages out.
+            raise HttpError(f"Content-Type must be application/json, not {_short(request.content_type)}",
+                            "unsupported-media-type")
+        try:
+            async with asyncio.timeout(self.limits.body_timeout):
+                data = await request.read()
+        except TimeoutError:
+            _LOGGER.info("Closing an HTTP request whose body took over %g s", self.limits.body_timeout)
+            raise HttpError(f"the request body took longer than {self.limits.body_timeout:g} s",
+                            "request-timeout") from None
+        return parse_json_body(data)
 
     async def speech(self, request: web.Request) -> web.StreamResponse:
+        client = request.remote or "local"
+        if self.jobs[client] >= self.limits.jobs_per_client:
+            raise HttpError(f"more than {self.limits.jobs_per_client} speech requests in progress from this "
+                            "address (--max-pending-per-connection)", "too-many-requests")
+        self.jobs[client] += 1
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ApiError(400, f"the body is not JSON: {err}", "bad-request") from err
-        text, voice, fmt, speed = self.parse_speech(body)
-        try:
-            await self.ctx.ensure_voices(voice)
-        except RequestError as err:
-            raise ApiError.from_request_error(err, "voice") from err
-        await self.ctx.ensure_span_voices(text, None)
+            return await self._speech(request)
+        finally:
+            self.jobs[client] -= 1
+            if not self.jobs[client]:
+                del self.jobs[client]
 
-        job = Job(make_chunks=lambda: self._encoded(text, voice, speed, fmt), loop=asyncio.get_running_loop())
-        stats = RequestLog(voice, len(text))
-        chunks = job.results().__aiter__()
-        try:
-            self.ctx.worker.submit(job)
-            try:
-                first = await chunks.__anext__()
-            except StopAsyncIteration:
-                first = None
-            except ValueError as err:  # the engine's request errors (EngineError) come before any audio
-                code = "voice-unusable" if self.ctx.voice_unusable(err) else "bad-request"
-                raise ApiError(400, str(err), code) from err
-            except (WorkerStopped, SynthesisTimeout) as err:
-                raise ApiError(503, str(err), "unavailable") from err
-            except Exception as err:
-                _LOGGER.exception("Synthesis failed")
-                raise ApiError(500, str(err) or type(err).__name__, "synthesis-failed") from err
+    async def _speech(self, request: web.Request) -> web.StreamResponse:
+        speech_request, fmt = self.parse_speech(await self._read_body(request))
+        speech = await self.service.prepare(speech_request)
+        stats = RequestLog(speech.voice, len(speech.text))
+        # A file needs no --trailing-silence (that is for satellites that clip the end of a stream).
+        audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False)
+        async with contextlib.aclosing(audio):  # leaving early (an error, a departed client) ends the job
+            first = await anext(audio, None)  # errors before any audio get their own status
             response = web.StreamResponse(headers={
-                "Content-Type": FORMATS[fmt].content_type, "X-Kokoro-Voice": voice,
-                "X-Kokoro-Sample-Rate": str(RATE), "Cache-Control": "no-store"})
+                "Content-Type": FORMATS[fmt].content_type, "X-Kokoro-Voice": _header_value(speech.voice),
+                "X-Kokoro-Sample-Rate": str(SAMPLE_RATE), "Cache-Control": "no-store"})
             response.enable_chunked_encoding()
-            await response.prepare(request)
+            sock = request.transport.get_extra_info("socket") if request.transport is not None else None
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer)
             try:
+                await self._sent(request, response.prepare(request))
                 item = first
                 while item is not None:
-                    samples, data = item
-                    if samples and stats.first_audio is None:
-                        stats.first_audio = time.monotonic()
-                    stats.samples += samples
-                    if data:
-                        await response.write(data)
-                    item = await anext(chunks, None)
-            except (ConnectionError, asyncio.CancelledError):
+                    stats.add(len(item.pcm))
+                    if item.data:
+                        await self._sent(request, response.write(item.data))
+                    elif _departed(request):  # FLAC writes nothing until the end: look anyway
+                        raise _Gone("the client went away")
+                    item = await anext(audio, None)
+                await self._sent(request, response.write_eof())
+            except (_Gone, ConnectionError) as err:  # ConnectionError: aiohttp's write on a closed transport
+                _LOGGER.info("HTTP client went away during synthesis: %s", err)
+                return response
+            except asyncio.CancelledError:
                 _LOGGER.info("HTTP client went away during synthesis")
                 raise
-            except Exception as err:
+            except KokoroError as err:
                 # Mid-stream the status line has gone: end the connection without the final chunk, so
                 # the client sees a broken transfer rather than a short file that looks complete.
-                if isinstance(err, (WorkerStopped, SynthesisTimeout)):
-                    _LOGGER.warning("HTTP synthesis ended mid-stream: %s", err)
-                else:
-                    _LOGGER.exception("Synthesis failed mid-stream")
+                _LOGGER.warning("HTTP synthesis ended mid-stream (%s): %s", err.code, err)
                 if request.transport is not None:
                     request.transport.abort()
                 return response
-            await response.write_eof()
-            stats.log()
-            return response
-        finally:
-            job.cancel()  # no-op when finished; frees the worker at the next chunk otherwise
+        self.speech_requests += 1
+        stats.log()
+        return response
 
-    def _encoded(self, text: str, voice: str, speed: float, fmt: str) -> Iterator[tuple[int, bytes]]:
-        """(samples, encoded bytes) per engine chunk, run on the worker thread: encoding (Opus is
-        the costly one) stays off the event loop, and the encoder has one owner."""
-        chunks = self.ctx.engine.synthesize(text, voice, speed=speed, lang=self.ctx.lang_for(voice),
-                                             seed=self.ctx.seed)
-        encoder = StreamEncoder(fmt)
+    async def _sent(self, request: web.Request, write: Any) -> None:
+        """Await a write; a client that takes none of it for the write timeout is disconnected (its
+        job has paused meanwhile: the worker keeps a job at most a chunk or two ahead of its reader)."""
+        timeout = self.limits.write_timeout
         try:
-            for chunk in chunks:
-                yield len(chunk.audio), encoder.feed(chunk.audio)
-            yield 0, encoder.finish()
-        finally:
-            encoder.close()
+            async with asyncio.timeout(timeout if timeout > 0 else None):
+                await write
+        except TimeoutError:
+            _LOGGER.warning("Closing an HTTP connection whose client stopped reading for %g s", timeout)
+            if request.transport is not None:
+                request.transport.abort()
+            raise _Gone("the client stopped reading") from None
 
     # --- listings -------------------------------------------------------------------------------
     async def models(self, request: web.Request) -> web.Response:
@@ -226,45 +460,46 @@ class HttpApi:
     async def model(self, request: web.Request) -> web.Response:
         name = request.match_info["model"]
         if name not in MODELS:
-            raise ApiError(404, f"model {name!r} not found", "model_not_found", "model")
+            raise web.HTTPNotFound(reason=f"model {_short(name)} not found")
         return web.json_response(_model(name))
 
     async def voices(self, request: web.Request) -> web.Response:
         """Every voice Wyoming advertises (catalog and blends), with the catalog's gender and grade."""
+        config, installed = self.service.config, self.service.state.installed
         catalog = load_catalog()
-        (program,) = (self.ctx.info or self.ctx.build_info()).tts
+        (program,) = self.service.info().tts
         out = []
         for v in program.voices:
             entry = catalog.get(v.name)
-            blend = self.ctx.blends.get(v.name)
             out.append({
                 "name": v.name, "display_name": entry.display_name if entry else v.name,
                 "language": v.languages[0] if v.languages else None, "languages": list(v.languages),
                 "language_name": entry.language_name if entry else None,
                 "gender": entry.gender if entry else None, "grade": entry.quality if entry else None,
-                "installed": bool(v.installed), "description": v.description, "blend": blend,
+                "installed": bool(v.installed), "description": v.description, "blend": config.blends.get(v.name),
             })
-        aliases = {k: (v if self.ctx.installed.get(v, False) else self.ctx.default_voice)
-                   for k, v in OPENAI_VOICES.items()}
-        return web.json_response({"voices": out, "default": self.ctx.default_voice, "openai_aliases": aliases})
+        aliases = {k: (v if installed.get(v, False) else config.default_voice) for k, v in OPENAI_VOICES.items()}
+        return web.json_response({"voices": out, "default": config.default_voice, "openai_aliases": aliases})
 
     async def health(self, request: web.Request) -> web.Response:
-        from kokoro_engine import dtype_name
+        from kokoro_engine import SPEED_MAX, SPEED_MIN, dtype_name
 
-        engine = self.ctx.engine
-        model, cache = engine.model, engine.cache
+        engine, config = self.service.engine, self.service.config
+        cap = self.runner.cap if self.runner is not None else None
         return web.json_response({
-            "status": "ok", "model": self.ctx.model or "Kokoro-82M", "device": str(engine.device),
-            "dtype": dtype_name(model.compute_dtype), "int8_convolutions": model.int8_convs,
-            "default_voice": self.ctx.default_voice, "formats": available_formats(),
-            "max_chars": MAX_CHARS, "speed_range": list(SPEED_RANGE), "speed_clamp": list(SPEED_CLAMP),
+            "status": "ok", "model": config.model or "Kokoro-82M", "device": str(engine.device),
+            "dtype": dtype_name(engine.model.compute_dtype), "int8_convolutions": engine.model.int8_convs,
+            "default_voice": config.default_voice, "formats": available_formats(),
+            "speed_range": list(SPEED_ACCEPTED), "speed_clamp": [SPEED_MIN, SPEED_MAX],
             "auth": self.api_key is not None,
-            # What is bounded, as it stands: open Wyoming connections, jobs on the worker, audio cached.
-            "wyoming_connections": len(self.ctx.connections), "max_connections": self.ctx.max_connections,
-            "jobs": self.ctx.worker.jobs(),
-            "audio_cache_bytes": cache.bytes if cache is not None else 0,
-            "audio_cache_max_bytes": cache.max_bytes if cache is not None else 0,
-            "memory": self.ctx.worker.memory(),
+            # What is bounded, as it stands: the service's (jobs, stuck threads, Wyoming connections,
+            # cache, memory) and HTTP's own.
+            **self.service.status(),
+            "http_connections": cap.open if cap is not None else 0,
+            "http_max_connections": self.limits.max_connections,
+            "http_connections_refused": cap.refused if cap is not None else 0,
+            "http_jobs": sum(self.jobs.values()), "http_jobs_per_client": self.limits.jobs_per_client,
+            "http_requests": self.requests, "http_speech_requests": self.speech_requests,
         })
 
     # --- page -----------------------------------------------------------------------------------
@@ -274,7 +509,7 @@ class HttpApi:
     async def static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in _WEB_FILES:
-            raise ApiError(404, f"no such file: {name}", "not_found")
+            raise web.HTTPNotFound(reason=f"no such file: {_short(name)}")
         return self._web_file(name)
 
     def _web_file(self, name: str) -> web.Response:
@@ -283,22 +518,39 @@ class HttpApi:
                             headers={"Cache-Control": "no-cache"})
 
 
+class _Gone(Exception):
+    """The client of a speech response has gone (or stopped reading): the connection is closed."""
+
+
+def _departed(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 def _model(name: str) -> dict:
     return {"id": name, "object": "model", "created": 0, "owned_by": "hexgrad/Kokoro-82M"}
 
 
-async def start_http(ctx: ServerContext, uri: str, api_key: str | None = None) -> web.AppRunner:
+async def start_http(service: SpeechService, uri: str, api_key: str | None = None, *,
+                     allowed_hosts: str | None = None, limits: HttpLimits | None = None) -> web.AppRunner:
     """Serve the API on `uri` (tcp://HOST:PORT or unix://PATH) on the running loop; `await
-    runner.cleanup()` stops it. `tcp://0.0.0.0:PORT` listens on every IPv4 and IPv6 interface."""
-    runner = web.AppRunner(HttpApi(ctx, api_key).app(), access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
+    runner.cleanup()` stops it. `tcp://0.0.0.0:PORT` listens on every IPv4 and IPv6 interface.
+    `allowed_hosts`: further Host names (comma-separated; `*`: any) accepted when there is no key."""
     parsed = urlparse(uri)
+    hosts = {h.strip().lower() for h in (allowed_hosts or "").split(",") if h.strip()}
+    if parsed.scheme == "tcp" and parsed.hostname:
+        hosts.add(parsed.hostname.lower())
+    api = HttpApi(service, api_key, limits=limits, allowed_hosts=frozenset(hosts))
+    runner = api.runner_for(api.app())
+    await runner.setup()
     try:
         if parsed.scheme == "unix":
             site: web.BaseSite = web.UnixSite(runner, parsed.path or parsed.netloc)
         elif parsed.scheme == "tcp" and parsed.port:
             host = parsed.hostname
-            site = web.TCPSite(runner, None if host in (None, "", "0.0.0.0", "::") else host, parsed.port)
+            # The backlog is also how many connections asyncio accepts in one go: kept near the cap.
+            site = web.TCPSite(runner, None if host in (None, "", "0.0.0.0", "::") else host, parsed.port,
+                               backlog=max(16, min(128, api.limits.max_connections)))
         else:
             raise ValueError(f"--http needs tcp://HOST:PORT or unix://PATH, got {uri!r}")
         await site.start()

@@ -24,7 +24,11 @@ one started before it finishes them all last-in-first-out, the first of them aft
 A first chunk that has run that long is a long one, and a short reply waits no longer than that.
 
 A watchdog fails a chunk that runs far beyond any sane time (a hang in native G2P or torch code):
-its request gets an error, the stuck thread is abandoned, and a fresh thread serves the rest.
+its request gets an error, the stuck thread is abandoned, and a fresh thread serves the rest. A thread
+stuck in native code cannot be stopped from Python, so the abandoned threads still alive are counted
+(`abandoned_threads()`, served in `/health`) and logged; with `max_abandoned` of them alive no fresh
+thread starts (each would add one more core's worth of spinning): jobs are refused as `Busy` until
+one of them returns, and then a fresh thread serves again.
 
 A job is at most `max_backlog` chunks ahead of its reader: a client that reads slowly (or not at all)
 makes its job wait for turns instead of piling up audio in memory. `stop()` fails every job at once,
@@ -45,7 +49,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from kokoro_engine import IdleRelease, preempt, resident_bytes
+from kokoro_engine import preempt, resident_bytes
+
+from .errors import Busy, SynthesisTimeout, WorkerStopped
+from .memory_policy import IdleRelease
 
 T = TypeVar("T")
 
@@ -55,15 +62,7 @@ _DONE = object()
 _WAKE = object()  # queued by a reader that caught up, or a cancel: look at the running jobs again
 
 
-class SynthesisTimeout(RuntimeError):
-    """A chunk ran past the watchdog's limit; the request is failed, the worker carries on."""
-
-
-class WorkerStopped(RuntimeError):
-    """The server is shutting down: the job was failed (or refused) by `Worker.stop()`."""
-
-    def __init__(self, text: str = "the server is shutting down") -> None:
-        super().__init__(text)
+__all__ = ["Job", "SynthesisTimeout", "Worker", "WorkerStopped"]
 
 
 @dataclass(eq=False)  # identity semantics: jobs live in sets while they run
@@ -143,12 +142,17 @@ class Worker:
     """The thread that owns the (non-thread-safe) engine; jobs take turns one chunk at a time."""
 
     def __init__(self, name: str = "kokoro-worker", *, first_chunk_streak: int = 3,
-                 chunk_timeout: float = 120.0, max_backlog: int = 2, first_chunk_patience: float = 1.0) -> None:
+                 chunk_timeout: float = 120.0, max_backlog: int = 2, first_chunk_patience: float = 1.0,
+                 max_abandoned: int = 2) -> None:
         self.name = name
         self.max_backlog = max(1, max_backlog)  # chunks a job may be ahead of its reader (a sentence or so each)
         self.first_chunk_streak = max(1, first_chunk_streak)
         self.first_chunk_patience = first_chunk_patience  # seconds (module docstring)
         self.chunk_timeout = chunk_timeout
+        self.max_abandoned = max(1, max_abandoned)  # stuck threads alive before no fresh one starts
+        self._threads: dict[int, threading.Thread] = {}  # generation → its thread
+        self._abandoned: list[threading.Thread] = []  # threads the watchdog gave up on
+        self._stalled = False  # max_abandoned stuck threads alive: no thread serves, jobs are refused
         self._queue: queue.Queue[Any] = queue.Queue()  # Job, _Call, _WAKE, or None (stop)
         self._lock = threading.Lock()
         self._current: tuple[Job, float, int] | None = None  # job, start of its chunk, thread generation
@@ -166,9 +170,11 @@ class Worker:
     def submit(self, job: Job) -> Job:
         job.on_change, job.max_backlog = self._wake, self.max_backlog
         with self._lock:
-            stopping = self._stopping
+            stopping, stalled = self._stopping, self._stalled
         if stopping:
             job._finish(WorkerStopped())
+        elif stalled:
+            job._finish(self._stall_error())
         else:
             self._queue.put(job)
         return job
@@ -197,6 +203,16 @@ class Worker:
         with self._lock:
             return len(self._new) + len(self._running) + (self._current is not None)
 
+    def abandoned_threads(self) -> int:
+        """Threads the watchdog abandoned inside a stuck chunk that are still running (spinning or
+        blocked in native code): reported in `/health`, each one logged when it is abandoned."""
+        with self._lock:
+            self._abandoned = [t for t in self._abandoned if t.is_alive()]
+            return len(self._abandoned)
+
+    def _stall_error(self) -> Busy:
+        return Busy(f"synthesis is stalled: {len(self._abandoned)} worker threads are stuck")
+
     def memory(self) -> dict[str, int | None]:
         """Resident memory now, right after the last idle release (the floor it comes back to), and
         the free heap faulted back in above that floor for the next request."""
@@ -217,7 +233,9 @@ class Worker:
     def _start_thread(self) -> None:
         self._generation += 1
         generation = self._generation
-        threading.Thread(target=self._run, args=(generation,), name=self.name, daemon=True).start()
+        thread = threading.Thread(target=self._run, args=(generation,), name=self.name, daemon=True)
+        self._threads = {generation: thread}
+        thread.start()
 
     def _take_new(self, block: bool) -> bool:
         """Move submitted jobs into the scheduler; False once stop() was called."""
@@ -361,14 +379,45 @@ class Worker:
     def _watch(self) -> None:
         while not self._stopping:
             time.sleep(min(1.0, self.chunk_timeout / 4))
+            if self._stalled:
+                if self.abandoned_threads() < self.max_abandoned and not self._stopping:
+                    _LOGGER.warning("A stuck worker thread returned: starting a new worker thread")
+                    with self._lock:
+                        self._stalled = False
+                    self._start_thread()
+                continue
             with self._lock:
                 if self._current is None:
                     continue
-                job, since, _generation = self._current
+                job, since, generation = self._current
                 if time.monotonic() - since < self.chunk_timeout:
                     continue
                 self._current = None
                 job._finish(SynthesisTimeout(f"synthesis took longer than {self.chunk_timeout:g} s"))
-            _LOGGER.error("Synthesis stuck for over %.0f s: request failed, starting a new worker thread",
-                          self.chunk_timeout)
-            self._start_thread()
+                stuck = self._threads.get(generation)
+                if stuck is not None:
+                    self._abandoned.append(stuck)
+            alive = self.abandoned_threads()
+            if alive < self.max_abandoned:
+                _LOGGER.error("Synthesis stuck for over %.0f s: request failed, starting a new worker thread "
+                              "(%d abandoned thread(s) still running)", self.chunk_timeout, alive)
+                self._start_thread()
+                continue
+            # Another thread would only add to the spinning: refuse work until one of them returns.
+            _LOGGER.error("Synthesis stuck for over %.0f s: request failed; %d abandoned worker threads are "
+                          "still running, so no new one starts until one of them returns", self.chunk_timeout, alive)
+            with self._lock:
+                self._stalled = True
+                self._generation += 1  # the stuck thread, should it return, serves no more
+                waiting = [item for item in self._drain_queue() if isinstance(item, Job)]
+            for job in waiting:
+                job._finish(self._stall_error())
+            self._fail_all(self._stall_error())
+
+    def _drain_queue(self) -> list[Any]:
+        items = []
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items

@@ -13,6 +13,8 @@ import logging
 import os
 from pathlib import Path
 
+from kokoro_engine.errors import KokoroError
+
 _LOGGER = logging.getLogger(__name__)
 
 INT8_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
@@ -23,8 +25,10 @@ IMPORTED_NAME = "kokoro-v1_0-int8.safetensors"
 MODEL_NAMES = (*FULL_MODEL_NAMES, IMPORTED_NAME)
 
 
-class AssetError(RuntimeError):
+class AssetError(KokoroError, RuntimeError):
     """Data the engine needs is missing or damaged; the message says what to install."""
+
+    code = "model-unavailable"
 
 
 def cache_dir() -> Path:

@@ -8,7 +8,6 @@ pipeline does; kokoro-onnx counts tokens instead, which is one row off for some 
 from __future__ import annotations
 
 import difflib
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,47 +16,86 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kokoro_engine import limits
+from kokoro_engine.errors import KokoroError
 from kokoro_engine.io.assets import package_dir
 
 PACK_SHAPE = (510, 1, 256)
-_BLEND_PART = re.compile(r"^\s*([^:+]+?)\s*(?::\s*([0-9]*\.?[0-9]+)\s*)?$")
+_DIGITS = frozenset("0123456789")
 
 
-class VoiceError(ValueError):
+class VoiceError(KokoroError, ValueError):
     """A voice file or expression that cannot become a voice pack."""
+
+    code = "bad-voice"
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """`text` for an error message: a hostile name must not make a huge response or log line."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} characters)"
+
+
+def _weight(text: str) -> float | None:
+    """A plain non-negative decimal (`7`, `0.3`, `.5`), else None: no sign, exponent, NaN or inf."""
+    whole, dot, fraction = text.partition(".")
+    last = fraction if dot else whole  # the pattern was [0-9]*\.?[0-9]+: a digit must end it
+    if not last or not _DIGITS.issuperset(whole) or not _DIGITS.issuperset(fraction):
+        return None
+    return float(text)
 
 
 def parse_voice_expression(expr: str) -> list[tuple[str, float]]:
     """`a`, `a+b` (equal mix) or `a:0.7+b:0.3` as (name, weight) pairs; VoiceError if malformed.
 
-    The regex admits only plain non-negative decimals, so NaN, inf, negatives and exponents never
-    reach a blend; an all-zero blend is refused here too, before anything is loaded.
+    Linear in the expression (splits and set checks, no backtracking pattern) and bounded before any
+    of that: at most `limits.MAX_VOICE_EXPR_CHARS` characters and `limits.MAX_BLEND_PARTS` voices.
+    Weights are plain non-negative decimals, so NaN, inf, negatives and exponents never reach a
+    blend; an all-zero blend is refused here too, before anything is loaded.
     """
+    if not isinstance(expr, str):
+        raise VoiceError("a voice name must be a string")
+    if len(expr) > limits.MAX_VOICE_EXPR_CHARS:
+        raise VoiceError(f"voice {_short(expr)} is longer than {limits.MAX_VOICE_EXPR_CHARS} characters")
+    pieces = expr.split("+", limits.MAX_BLEND_PARTS)
+    if len(pieces) > limits.MAX_BLEND_PARTS:
+        raise VoiceError(f"voice blend {_short(expr)} has more than {limits.MAX_BLEND_PARTS} voices")
     parts = []
-    for part in expr.split("+"):
-        match = _BLEND_PART.match(part)
-        if not match:
-            raise VoiceError(f"bad voice blend {expr!r}: expected e.g. af_heart:0.7+af_bella:0.3")
-        parts.append((match.group(1), float(match.group(2)) if match.group(2) is not None else 1.0))
+    for piece in pieces:
+        name, colon, weight_text = piece.partition(":")
+        name = name.strip()
+        weight = _weight(weight_text.strip()) if colon else 1.0
+        if not name or weight is None:
+            raise VoiceError(f"bad voice blend {_short(expr)}: expected e.g. af_heart:0.7+af_bella:0.3")
+        parts.append((name, weight))
     if sum(w for _, w in parts) <= 0:
-        raise VoiceError(f"bad voice blend {expr!r}: weights must sum to more than zero")
+        raise VoiceError(f"bad voice blend {_short(expr)}: weights must sum to more than zero")
     return parts
+
+
+def plain_voice_name(name: str) -> bool:
+    """Whether `name` can only be a pack's name, never a path: no separator, not hidden, bounded."""
+    return (0 < len(name) <= 64 and not name.startswith(".") and "/" not in name and "\\" not in name
+            and "\0" not in name and name.isprintable())
 
 
 class VoiceFileError(VoiceError):
     """A voice that is there but cannot be loaded (truncated or corrupt file): names the voice."""
+
+    code = "voice-unusable"
 
     def __init__(self, voice: str, message: str):
         super().__init__(message)
         self.voice = voice
 
 
-class VoiceNotFound(KeyError):
+class VoiceNotFound(KokoroError, KeyError):
+    code = "voice-not-found"
+
     def __init__(self, name: str, suggestions: Sequence[str] = ()):
         self.name = name
         self.suggestions = list(suggestions)
         hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"unknown voice {name!r}{hint}")
+        super().__init__(f"unknown voice {_short(name)}{hint}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -184,22 +222,38 @@ class VoiceLibrary:
 
     def on_disk(self, name: str) -> bool:
         """Whether a pack of this name can be loaded: found by the last scan, or put into one of the
-        folders since (a download in progress elsewhere); the next `refresh` picks it up."""
+        folders since (a download in progress elsewhere); the next `refresh` picks it up. A name
+        that could reach outside the folders (a path, `..`) is never looked for."""
         if name in self:
             return True
+        if not plain_voice_name(name):
+            return False
         return any(path.is_file() and self._looks_like_voice(path) for folder in self._folders()
                    for path in (folder / f"{name}.safetensors", folder / f"{name}.pt"))
 
     def get(self, expr: str) -> VoicePack:
-        """A name, a file path, `a+b` (equal mix) or `a:0.7+b:0.3` (weights normalized to sum 1)."""
-        expr = expr.strip()
-        if not expr:
-            raise VoiceNotFound(expr)
-        if "+" in expr or ":" in expr:
-            return self._blend(expr)
-        return self._single(expr)
+        """A pack name, `a+b` (equal mix) or `a:0.7+b:0.3` (weights normalized to sum 1): names only,
+        the packs the library found (its allow-list), so a request's voice never names a file.
+        VoiceNotFound for any other name, VoiceError for a malformed or oversized expression."""
+        return self._resolve(expr, files=False)
 
-    def _single(self, name: str) -> VoicePack:
+    def load(self, expr: str) -> VoicePack:
+        """`get`, and also a `.pt`/`.safetensors` file path (alone or in a blend): for the command line
+        and other callers that name files on purpose, never for a request."""
+        return self._resolve(expr, files=True)
+
+    def _resolve(self, expr: str, *, files: bool) -> VoicePack:
+        if isinstance(expr, str) and not expr.strip():
+            raise VoiceNotFound(expr)
+        parts = parse_voice_expression(expr)  # bounded and linear: a hostile name costs nothing
+        if len(parts) == 1 and ":" not in expr:
+            return self._single(parts[0][0], files)
+        packs = [(self._single(name, files), weight) for name, weight in parts]
+        total = sum(w for _, w in packs)
+        tensor = sum((pack.tensor * (w / total) for pack, w in packs), torch.zeros_like(packs[0][0].tensor))
+        return VoicePack(name=expr.replace(" ", ""), tensor=tensor, lang=packs[0][0].lang)
+
+    def _single(self, name: str, files: bool = False) -> VoicePack:
         with self._lock:
             if name in self._cache:
                 return self._cache[name]
@@ -208,8 +262,8 @@ class VoiceLibrary:
                 pack = load_voice_file(self._files[name])
             elif name in self._bundles:
                 pack = load_voice_bundle(self._bundles[name])[name]
-            elif Path(name).suffix in (".pt", ".safetensors") and Path(name).is_file():
-                pack = load_voice_file(name)
+            elif files and Path(name).suffix in (".pt", ".safetensors") and Path(name).is_file():
+                return load_voice_file(name)  # not cached: the cache holds the library's own packs
             else:
                 raise VoiceNotFound(name, difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5))
         except VoiceFileError:
@@ -219,9 +273,3 @@ class VoiceLibrary:
         with self._lock:
             self._cache[name] = pack
         return pack
-
-    def _blend(self, expr: str) -> VoicePack:
-        parts = [(self._single(name), weight) for name, weight in parse_voice_expression(expr)]
-        total = sum(w for _, w in parts)
-        tensor = sum((pack.tensor * (w / total) for pack, w in parts), torch.zeros_like(parts[0][0].tensor))
-        return VoicePack(name=expr.replace(" ", ""), tensor=tensor, lang=parts[0][0].lang)

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from kokoro_engine.device import channels_last_pays
+from kokoro_engine.errors import KokoroError
 from kokoro_engine.io.config import KokoroConfig, load_config
 from kokoro_engine.model import KokoroModel
 
@@ -29,8 +30,10 @@ SUBMODULES = ("bert", "bert_encoder", "predictor", "text_encoder", "decoder")
 IGNORED_PREFIXES = ("bert.embeddings.position_ids", "bert.pooler.")
 
 
-class WeightsError(ValueError):
+class WeightsError(KokoroError, ValueError):
     """A weights file that cannot become a complete, correct model."""
+
+    code = "bad-weights"
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

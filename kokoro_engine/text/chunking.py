@@ -15,6 +15,10 @@ from typing import Protocol
 __all__ = ["MAX_TOKENS", "SENTENCE_BREAKS", "chunk_phonemes", "count_tokens", "iter_text_chunks", "split_sentences", "text_to_chunks"]
 
 MAX_TOKENS = 510
+# A sentence longer than this is phonemized in pieces (cut at a clause mark, else a space): each step
+# of a lazy plan then costs a bounded G2P, whatever a client sends (one "sentence" of 100k characters
+# would otherwise hold the worker for minutes). Ordinary sentences are far shorter.
+MAX_G2P_CHARS = 1000
 
 # --- sentence splitting -------------------------------------------------------------------------
 
@@ -254,6 +258,24 @@ def chunk_phonemes(phonemes: str, vocab: Collection[str], limit: int = MAX_TOKEN
     return [phonemes[a:b] for a, b in _chunk_spans(phonemes, vocab, limit)]
 
 
+def g2p_pieces(sentence: str, limit: int = MAX_G2P_CHARS) -> Iterator[str]:
+    """`sentence` in pieces of at most `limit` characters: cut after the last clause mark in the
+    second half of the window, else at its last space, else hard at the limit."""
+    start, n = 0, len(sentence)
+    while n - start > limit:
+        end = start + limit
+        cut = max(sentence.rfind(mark, start + limit // 2, end) for mark in ",;:—、，")
+        cut = cut + 1 if cut >= 0 else sentence.rfind(" ", start + limit // 2, end)
+        cut = cut if cut > start else end
+        piece = sentence[start:cut].strip()
+        if piece:
+            yield piece
+        start = cut
+    piece = sentence[start:].strip()
+    if piece:
+        yield piece
+
+
 class _Phonemizer(Protocol):
     def phonemize(self, text: str) -> str: ...
 
@@ -332,7 +354,7 @@ def iter_text_chunks(
     phonemize = g2p.phonemize if hasattr(g2p, "phonemize") else g2p
     held: tuple[str, str] | None = None
     pending = ""  # text of phoneme-less sentences, prepended to the next chunk's text
-    for sentence in split_sentences(text, lang):
+    for sentence in (piece for whole in split_sentences(text, lang) for piece in g2p_pieces(whole)):
         ps = phonemize(sentence)
         spans = _chunk_spans(ps, vocab, limit)
         spans = [(a, b) for a, b in spans if count_tokens(ps[a:b], vocab)]

@@ -20,15 +20,21 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kokoro_engine.errors import KokoroError
+
 _LOGGER = logging.getLogger(__name__)
 
-INLINE = re.compile(r"\[([^\]\n]+)\]\(/([^)\n]*)/\)")
+# No `[` in the word and no `/` in the phonemes: each `[` is then matched over its own stretch of text
+# only, so a run of brackets costs one pass (a pattern that may cross them backtracks quadratically).
+INLINE = re.compile(r"\[([^\[\]\n]+)\]\(/([^/)\n]*)/\)")
 _ATTACHED = frozenset(";:,.!?…)”\"")
 _CHECK_EVERY_S = 1.0  # how often the files' mtimes are looked at (per request at most)
 
 
-class LexiconError(ValueError):
+class LexiconError(KokoroError, ValueError):
     """A lexicon file that cannot be used; the message names the file and line."""
+
+    code = "bad-lexicon"
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,22 @@
 Supported: `<speak> <p> <s> <break> <prosody rate> <say-as> <phoneme> <sub> <voice name> <lang xml:lang>`
 (also `xml:lang` on any element). Unknown tags keep their text. Malformed documents are spoken with
 the tags removed (and a warning logged): SSML is a convenience, never a reason to say nothing.
+A document nested deeper than `limits.MAX_SSML_DEPTH` elements is refused (BadSSML, code bad-ssml).
+Every function here is linear in the document: no pattern that backtracks over a client's text.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from num2words import num2words
+
+from kokoro_engine.errors import BadSSML
+from kokoro_engine.limits import MAX_SSML_DEPTH, SPEED_MAX, SPEED_MIN
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -21,6 +26,7 @@ MAX_BREAK_S = 10.0  # one tag must not buy minutes of silence
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.75, "x-strong": 1.2}
 _RATE_WORDS = {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
+_MAX_NUMBER_DIGITS = 36  # longer digit runs are read digit by digit (int() and num2words stay cheap)
 _NUM2WORDS_LANG = {"a": "en", "b": "en", "e": "es", "f": "fr", "h": "hi", "i": "it", "p": "pt_BR", "j": "ja",
                    "z": "zh"}
 
@@ -50,7 +56,8 @@ def parse_time(value: str) -> float | None:
 
 
 def parse_rate(value: str) -> float:
-    """`<prosody rate>`: keyword, '150%', '+20%', '-10%' or a factor ('2.0') → factor in 0.5–2.0."""
+    """`<prosody rate>`: keyword, '150%', '+20%', '-10%' or a factor ('2.0') → factor within the
+    engine's speed range (`limits.SPEED_MIN`–`SPEED_MAX`)."""
     v = (value or "").strip().lower()
     rate = 1.0
     if v in _RATE_WORDS:
@@ -61,8 +68,8 @@ def parse_rate(value: str) -> float:
     elif re.fullmatch(r"\d+(?:\.\d+)?|\.\d+", v):
         rate = float(v)
     elif v:
-        _LOGGER.warning("SSML: unknown prosody rate %r, ignored", value)
-    return min(max(rate, 0.5), 2.0)
+        _LOGGER.warning("SSML: unknown prosody rate %r, ignored", value[:40])
+    return min(max(rate, SPEED_MIN), SPEED_MAX)
 
 
 def _n2w(number: int, lang: str | None, to: str = "cardinal") -> str:
@@ -83,7 +90,7 @@ def say_as(text: str, interpret_as: str, fmt: str | None, lang: str | None) -> s
         return " ".join(ch for ch in text if ch.isdigit())
     if kind in ("cardinal", "number", "ordinal"):
         digits = re.sub(r"[^\d]", "", text)
-        if not digits:
+        if not digits or len(digits) > _MAX_NUMBER_DIGITS:
             return text
         return _n2w(int(digits), lang, "ordinal" if kind == "ordinal" else "cardinal")
     if kind == "telephone":
@@ -99,9 +106,10 @@ def say_as(text: str, interpret_as: str, fmt: str | None, lang: str | None) -> s
 
 
 def _date(text: str, fmt: str, lang: str | None) -> str:
-    parts = [int(p) for p in re.findall(r"\d+", text)]
-    if len(parts) != 3:
+    found = re.findall(r"\d+", text)
+    if len(found) != 3 or any(len(p) > _MAX_NUMBER_DIGITS for p in found):
         return text
+    parts = [int(p) for p in found]
     order = fmt if fmt in ("ymd", "dmy", "mdy") else "ymd" if parts[0] > 31 else "mdy" if (lang or "a") == "a" else "dmy"
     values = dict(zip(order, parts, strict=True))
     year, month, day = values["y"], values["m"], values["d"]
@@ -138,7 +146,9 @@ class _Flattener:
         if self.segments and self.segments[-1].text:
             self.segments.append(Segment())  # an empty marker, dropped at the end
 
-    def walk(self, el: ET.Element, state: tuple[str | None, str | None, float]) -> None:
+    def walk(self, el: ET.Element, state: tuple[str | None, str | None, float], depth: int = 1) -> None:
+        if depth > MAX_SSML_DEPTH:
+            raise BadSSML(f"SSML nested deeper than {MAX_SSML_DEPTH} elements")
         tag = el.tag.rsplit("}", 1)[-1].lower() if isinstance(el.tag, str) else ""
         voice, lang, rate = state
         if el.get(_XML_LANG) or (tag == "lang" and el.get("lang")):
@@ -154,7 +164,7 @@ class _Flattener:
         if tag == "voice" and el.get("name"):
             voice = el.get("name")
         if tag == "prosody" and el.get("rate") is not None:
-            rate = min(max(rate * parse_rate(el.get("rate", "")), 0.5), 2.0)
+            rate = min(max(rate * parse_rate(el.get("rate", "")), SPEED_MIN), SPEED_MAX)
         inner = (voice, lang, rate)
         if tag in ("p", "s"):
             self.boundary()
@@ -169,7 +179,7 @@ class _Flattener:
         else:
             self.add_text(el.text, inner)
             for child in el:
-                self.walk(child, inner)
+                self.walk(child, inner, depth + 1)
         if tag in ("p", "s"):
             self.boundary()
         self.add_text(el.tail, state)
@@ -190,21 +200,43 @@ def _lang_code(lang: str | None) -> str | None:
         return None
 
 
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+# A tag: `<` and a name, `/`, `!` or `?`, up to the `>` outside quoted values. Each alternative starts
+# with its own character, so a match (or a failed one) costs one pass over the tag.
+_TAG = re.compile(r"""<[A-Za-z/!?](?:[^>"']|"[^"]*"|'[^']*')*>""")
 
 
 def strip_tags(text: str) -> str:
-    """The text of a (possibly malformed) markup document, tags removed, entities decoded."""
-    parser = _TextOnly()
-    parser.feed(text)
-    parser.close()
-    return re.sub(r"\s+", " ", " ".join(parser.parts)).strip()
+    """The text of a (possibly malformed) markup document, tags and comments removed, entities
+    decoded. A `<` that starts no tag (`a < b`, `<3`) is text; an unfinished tag or comment at the
+    end is kept as text. One pass: each `<` is looked at once (html.parser rescans an unfinished tag
+    from every later `<`, quadratic in a run of them)."""
+    parts: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        lt = text.find("<", i)
+        if lt < 0:
+            parts.append(text[i:])
+            break
+        parts.append(text[i:lt])
+        if text.startswith("<!--", lt):
+            end = text.find("-->", lt + 4)
+            if end < 0:
+                parts.append(text[lt:])
+                break
+            parts.append(" ")
+            i = end + 3
+            continue
+        match = _TAG.match(text, lt) if lt + 1 < n and (text[lt + 1].isalpha() or text[lt + 1] in "/!?") else None
+        if match is None:
+            if lt + 1 < n and (text[lt + 1].isalpha() or text[lt + 1] in "/!?"):
+                parts.append(text[lt:])  # an unfinished tag: no later `>` closes anything either
+                break
+            parts.append("<")
+            i = lt + 1
+            continue
+        parts.append(" ")
+        i = match.end()
+    return re.sub(r"\s+", " ", html.unescape("".join(parts))).strip()
 
 
 def _tree(text: str) -> ET.Element:

@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
     baseline = load_model(model_path)
     quantize = resolve_quantize(args.quantize, device, dtype)
     candidate = load_model(model_path, device=device, dtype=dtype, stft=default_stft(device), quantize=quantize)
-    voice = VoiceLibrary().get(args.voice or "jf_alpha")
+    voice = VoiceLibrary().load(args.voice or "jf_alpha")
     g2p = get_g2p("a")
 
     precision = dtype_name(dtype) + (" + int8" if quantize else "")

@@ -250,7 +250,7 @@ def main(args: argparse.Namespace) -> int:
     quantize = resolve_quantize(args.quantize, device, dtype)
     model = load_model(model_path, device=device, dtype=dtype, stft=stft, quantize=quantize)
     library = VoiceLibrary()
-    voice = library.get(args.voice or "jf_alpha")
+    voice = library.load(args.voice or "jf_alpha")
     engine = KokoroEngine(model, library, device)
     g2p = get_g2p("a")
     lengths = [name.strip() for name in (args.lengths or ",".join(TEXTS)).split(",") if name.strip()]

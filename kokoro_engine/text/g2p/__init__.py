@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
+from kokoro_engine.errors import KokoroError
+
 _LOGGER = logging.getLogger(__name__)
 
 __all__ = [
@@ -58,16 +60,20 @@ class G2P(Protocol):
         ...
 
 
-class G2PUnavailable(RuntimeError):
+class G2PUnavailable(KokoroError, RuntimeError):
     """A language is known but cannot be used here (missing extra, missing spaCy model, …)."""
+
+    code = "language-unavailable"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-class UnknownLanguage(ValueError):
+class UnknownLanguage(KokoroError, ValueError):
     """The language code is not one Kokoro speaks."""
+
+    code = "unknown-language"
 
 
 @dataclass(frozen=True)
@@ -249,10 +255,18 @@ def latin_runs_in_english(text: str, native: Callable[[str], str]) -> str:
     ("Home Assistant", "ＷｉＦｉ") are read by the American English G2P instead of reaching the
     model as raw letters; `native` reads everything between them."""
     parts, last = [], 0
+    english: dict[str, str] = {}  # a run repeated (a hostile text repeats one word) is read once
+    native_read: dict[str, str] = {}  # so is a repeated stretch between them (each call costs ~10 ms)
     for match in _LATIN_RUN.finditer(text):
-        if text[last:match.start()].strip():
-            parts.append(native(text[last:match.start()]))
-        parts.append(" " + get_g2p("a").phonemize(match.group().translate(_FULL_WIDTH)) + " ")
+        between = text[last:match.start()]
+        if between.strip():
+            if between not in native_read:
+                native_read[between] = native(between)
+            parts.append(native_read[between])
+        run = match.group().translate(_FULL_WIDTH)
+        if run not in english:
+            english[run] = get_g2p("a").phonemize(run)
+        parts.append(" " + english[run] + " ")
         last = match.end()
     if text[last:].strip():
         parts.append(native(text[last:]))
@@ -296,7 +310,7 @@ def tolerant(phonemize: Callable[[str], str], lang: str) -> Callable[[str], str]
         try:
             return phonemize(text)
         except Exception as err:
-            failure = f"{type(err).__name__}: {err}"
+            failure = f"{type(err).__name__}: {str(err)[:120]}"  # a hostile number makes a huge message
         folded = fold_digits(text)
         if folded != text and (result := attempt(folded)) is not None:
             _LOGGER.warning("%s G2P failed on %r (%s); read with its digits as 0-9", name, text[:80], failure)

@@ -101,6 +101,9 @@ def _make_fallback(british: bool) -> Any:
 
 
 _WHITESPACE = re.compile(r"\s+")
+# misaki reads `[text](link)` with a pattern that backtracks quadratically over a run of `[`; the engine
+# has already taken inline phonemes and links out, so a bracket left here is only punctuation.
+_BRACKETS = str.maketrans("[]", "()")
 
 
 class EnglishG2P:
@@ -127,7 +130,7 @@ class EnglishG2P:
     def _prepare(self, text: str) -> str:
         # Collapse newlines and runs of spaces: spaCy turns "\n\n" into a token of its own that
         # misaki gives no phonemes, which would glue the words around it together.
-        return _WHITESPACE.sub(" ", normalize(text, self.lang)).strip()
+        return _WHITESPACE.sub(" ", normalize(text, self.lang)).translate(_BRACKETS).strip()
 
     def phonemize_words(self, text: str) -> list[Word]:
         """Per-token phonemes; `''.join(w.phonemes + w.whitespace for w in words)` == `phonemize(text)`."""
