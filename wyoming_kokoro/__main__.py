@@ -174,7 +174,7 @@ def prepare(args: argparse.Namespace) -> SpeechService:
     if args.update_voices and can_download:
         _update_voices(catalog, download_dir)
 
-    from kokoro_engine import KokoroEngine, Lexicon, LexiconError, dtype_name, find_default_files
+    from kokoro_engine import KokoroEngine, Lexicon, LexiconError, cpu_class, dtype_name, find_default_files
 
     voices_dirs = [d / "voices" for d in data_dirs]
     # Loaded on the worker thread that will run it: one OpenMP team (see wyoming_kokoro.worker).
@@ -194,8 +194,9 @@ def prepare(args: argparse.Namespace) -> SpeechService:
             raise StartupError(f"lexicon: {err}") from err
         _LOGGER.info("Lexicon: %d entries from %s", len(engine.lexicon), ", ".join(map(str, lexicon_files)))
 
-    _LOGGER.info("Loaded %s on %s (%s%s)", model, engine.device, dtype_name(engine.model.compute_dtype),
-                 f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "")
+    _LOGGER.info("Loaded %s on %s (%s%s%s)", model, engine.device, dtype_name(engine.model.compute_dtype),
+                 f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "",
+                 f", CPU class {cpu_class()}" if engine.device.type == "cpu" else "")
     try:
         from kokoro_engine import language_status
 
