@@ -295,7 +295,9 @@ def test_synthesis_timeout_reads_the_same_over_http_and_wyoming(tmp_path_factory
         with pytest.raises(openai.APIStatusError) as info:
             c.audio.speech.create(model="tts-1", voice="jf_alpha", input=text, response_format="pcm")
         assert info.value.status_code == 504
-        assert health(port)["abandoned_threads"] == 1  # still inside that chunk
+        # Still inside that chunk. The warm-up's chunks ran past 0.1 s too, and one of them may be
+        # abandoned only after the wait above saw none, so it can count beside ours.
+        assert health(port)["abandoned_threads"] >= 1
         events = run(wyoming_exchange(wy_port, [Synthesize(text=text).event()]), timeout=GUARD)
         errors = [e.data for e in events if e.type == "error"]
         assert errors and errors[0]["code"] == info.value.body["code"] == "synthesis-timeout"
