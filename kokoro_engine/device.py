@@ -151,7 +151,9 @@ def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags as Linux names them (`avx512_vnni`, `amx_bf16`, …), less those that
     oneDNN is capped below (`ONEDNN_MAX_CPU_ISA=AVX2` hides VNNI, AVX-512 and AMX): the kernels our
     choices rely on run in oneDNN, and a capped oneDNN runs the rest through slow reference loops.
-    Empty where /proc/cpuinfo is missing."""
+    Empty off x86-64 and where /proc/cpuinfo is missing."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return frozenset()  # the flags named here are x86's (and under qemu /proc/cpuinfo is the host's)
     try:
         flags = frozenset(Path("/proc/cpuinfo").read_text().split())
     except OSError:

@@ -113,3 +113,18 @@ def test_a_onednn_cap_hides_the_flags_above_it(monkeypatch):
     real.cache_clear()
     assert "avx2" in real() and not real() & {"avx_vnni", "avx512_vnni", "amx_bf16"}
     real.cache_clear()
+
+
+def test_no_x86_flags_off_x86(monkeypatch):
+    # Under qemu an aarch64 process reads the x86 host's /proc/cpuinfo: no int8 or AMX path from it.
+    import kokoro_engine.device as device
+    from kokoro_engine.model.int8 import int8_available
+
+    monkeypatch.setattr(device.platform, "machine", lambda: "aarch64")
+    device.cpu_flags.cache_clear()
+    try:
+        assert device.cpu_flags() == frozenset() and device.cpu_class() == "arm"
+        assert not int8_available()
+        assert device.resolve_quantize(None, torch.device("cpu"), torch.float32) is False
+    finally:
+        device.cpu_flags.cache_clear()
