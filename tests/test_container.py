@@ -85,3 +85,22 @@ def test_deploy_files_agree() -> None:
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts.get("data") == "/data"
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+@pytest.mark.parametrize(("env", "zeroconf"), [({}, ["--zeroconf", "kokoro"]),
+                                               ({"KOKORO_ZEROCONF_NAME": "den"}, ["--zeroconf", "den"]),
+                                               ({"KOKORO_ZEROCONF_NAME": ""}, [])],
+                         ids=["default", "named", "off-for-replicas"])
+def test_run_sh_zeroconf(tmp_path: Path, env: dict[str, str], zeroconf: list[str]) -> None:
+    """run.sh (the image's entry point) passes the environment on as arguments: zeroconf by default,
+    none when KOKORO_ZEROCONF_NAME is set but empty (replicas behind a load balancer)."""
+    server = tmp_path / "wyoming-kokoro"  # the command run.sh execs: here it only prints its arguments
+    server.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    server.chmod(0o755)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KOKORO_")}
+    done = subprocess.run([str(ROOT / "run.sh")], env={**base, **env, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+                          capture_output=True, text=True, timeout=30, check=True)
+    argv = done.stdout.splitlines()
+    got = argv[argv.index("--zeroconf"):argv.index("--zeroconf") + 2] if "--zeroconf" in argv else []
+    assert got == zeroconf
+    assert argv[argv.index("--http") + 1] == "tcp://0.0.0.0:10201" and "--uri" in argv
