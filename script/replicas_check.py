@@ -3,7 +3,7 @@
 them. Exit 0 only when every request that had to be answered brought real audio.
   replicas_check.py WYOMING_PORT HTTP_PORT [--requests N] [--concurrency C] [--kill CONTAINER --kill-after K]
 --kill: once K requests are answered, `docker kill` CONTAINER (a replica) while the rest run; every
-request started after the kill must still be answered (those in flight on the killed replica may fail)."""
+request started after `docker kill` returned must still be answered (those in flight then may fail)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ async def main(args: argparse.Namespace) -> int:
                                 max_retries=0, timeout=300)
     jobs = [(kind, i) for i in range(args.requests) for kind in ("wyoming", "http")]  # interleaved
     gate = asyncio.Semaphore(args.concurrency)
+    killing: list[int] = []
     killed_at: list[float] = []
     answered = 0
     results: list[tuple[str, int, float, bool, str]] = []  # kind, index, start, ok, detail
@@ -54,12 +55,15 @@ async def main(args: argparse.Namespace) -> int:
             results.append((kind, index, start, ok, detail))
             if ok:
                 answered += 1
-            if args.kill and not killed_at and answered >= args.kill_after:
-                killed_at.append(time.monotonic())  # before the kill: no later start can predate it
+            if args.kill and not killing and answered >= args.kill_after:
+                killing.append(answered)
                 proc = await asyncio.create_subprocess_exec("docker", "kill", args.kill,
                                                             stdout=subprocess.DEVNULL)
                 await proc.wait()
-                print(f"killed replica {args.kill} after {answered} answered requests")
+                # "later" starts once the replica is dead; requests begun while docker kill ran count as
+                # in flight (HAProxy may have handed them to the dying replica)
+                killed_at.append(time.monotonic())
+                print(f"killed replica {args.kill} once {killing[0]} requests were answered")
 
     await asyncio.gather(*(one(kind, index) for kind, index in jobs))
     await client.close()
