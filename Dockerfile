@@ -2,7 +2,8 @@
 # RUN --mount: Debian's docker.io has no buildx, and the HA Supervisor builds the classic way). Build arguments:
 #   BASE_IMAGE       Python >= 3.11 with venv (default python:3.11-slim-bookworm; CUDA: a CUDA runtime
 #                    image with Python, see docs/CONTAINER.md)
-#   TORCH_SPEC       the torch requirement (default torch==2.13.0)
+#   TORCH_SPEC       the torch requirement (default torch==2.13.0; script/test-container --arch arm64
+#                    uses torch==2.9.1, PyPI's last aarch64 wheel that is a CPU build)
 #   TORCH_INDEX_URL  the index torch comes from (default PyTorch's CPU index, so pip never pulls CUDA)
 #   TORCH_WHEELS     instead: a folder in the build context holding the torch wheel (pip --find-links;
 #                    torch's own dependencies still come from PyPI)
@@ -20,6 +21,12 @@ ARG TORCH_WHEELS=
 ARG EXTRAS=ja
 ARG PIP_CA=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+# On aarch64 mojimoji (the Japanese extra) ships only sources, a C++ extension: a compiler and Python's
+# headers, in this stage only. x86_64 has wheels for everything and skips this.
+RUN set -eu; if [ "$(uname -m)" != x86_64 ]; then \
+        pkgs="g++"; python3 -c "import sysconfig, os, sys; sys.exit(not os.path.exists(sysconfig.get_paths()['include'] + '/Python.h'))" || pkgs="$pkgs python3-dev"; \
+        apt-get update && apt-get install -y --no-install-recommends $pkgs && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN python3 -m venv /opt/venv
 # pyproject.toml alone (with the wheel folder, if any), so code changes keep this stage cached.
 COPY pyproject.toml ${TORCH_WHEELS} /build/
