@@ -129,29 +129,6 @@ def test_stream_buffer_uses_the_engine_splitter() -> None:
     assert buf.add(" here. Bye") == ["Dr. Smith is here."]
 
 
-def test_ssml_stream_buffer_cuts_outside_open_elements() -> None:
-    doc = ('<speak xml:lang="en-US"><s>One.</s><p>Two. Three.</p>Four. Five <prosody rate="2">six. '
-           'seven.</prosody> eight.<break time="1s"/></speak>')
-    buf = SentenceBuffer("a", text_format="ssml")
-    pieces = [p for i in range(0, len(doc), 3) for p in buf.add(doc[i:i + 3])]  # tags cut every 3 characters
-    wrap = '<speak xml:lang="en-US">{}</speak>'.format
-    assert pieces == [wrap("<s>One.</s>"), wrap("<p>Two. Three.</p>"), wrap("Four."),
-                      wrap('Five <prosody rate="2">six. seven.</prosody> eight.<break time="1s"/>')]
-    assert buf.finish() == []
-    buf = SentenceBuffer("a", text_format="ssml")
-    assert buf.add("<speak>One. Two. <bre") == ["<speak>One.</speak>"]  # the split tag waits for its `>`
-    assert buf.finish() == ["<speak>Two. <bre</speak>"]  # malformed: the engine speaks it without tags
-    # a pause is a piece of its own, nothing is dropped; `>` in a comment or an attribute is no tag end
-    doc = ('<speak><s>One.</s> <s><break time="1s"/></s><p> </p><s><sub alias="Two."/></s><!-- x > y. Z. -->'
-           'Three. <sub alias="a>b">Four.</sub> Five. Six.')
-    buf = SentenceBuffer("a", text_format="ssml")
-    pieces = [p for i in range(0, len(doc), 2) for p in buf.add(doc[i:i + 2])]
-    assert pieces == ["<speak><s>One.</s></speak>", '<speak><s><break time="1s"/></s></speak>',
-                      '<speak><p> </p><s><sub alias="Two."/></s></speak>',
-                      '<speak><!-- x > y. Z. -->Three. <sub alias="a>b">Four.</sub> Five.</speak>']
-    assert buf.finish() == ["<speak>Six.</speak>"]
-
-
 def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
     from types import SimpleNamespace
 
