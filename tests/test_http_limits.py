@@ -301,3 +301,40 @@ def test_synthesis_timeout_reads_the_same_over_http_and_wyoming(tmp_path_factory
         events = run(wyoming_exchange(wy_port, [Synthesize(text=text).event()]), timeout=GUARD)
         errors = [e.data for e in events if e.type == "error"]
         assert errors and errors[0]["code"] == info.value.body["code"] == "synthesis-timeout"
+
+
+def test_jobs_in_all_are_capped_across_protocols(tmp_path_factory) -> None:
+    """--max-jobs 1: while one HTTP client is served, a Wyoming request gets a complete `busy` error
+    exchange and another address's HTTP request a 503 `busy`; once it ends, requests are served again."""
+    from wyoming.tts import Synthesize
+
+    from tests.wyoming_client import exchange as wyoming_exchange
+    from tests.wyoming_client import run
+
+    port = free_port()
+    with server_process(tmp_path_factory, "--http", f"tcp://127.0.0.1:{port}", "--max-jobs", "1",
+                        wait_ports=(port,)) as (wy_port, _log, _proc):
+        wait_idle(port)
+        c = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0, timeout=GUARD)
+        with c.audio.speech.with_streaming_response.create(model="tts-1", voice="jf_alpha", response_format="pcm",
+                                                           input=sentences("In all", 6)) as resp:
+            pieces = resp.iter_bytes()  # held: a dropped iterator closes the response
+            assert next(pieces)  # the one job is in progress
+            events = run(wyoming_exchange(wy_port, [Synthesize(text="Hello.").event()]), timeout=GUARD)
+            assert [e.data["code"] for e in events if e.type == "error"] == ["busy"]
+            assert events[-1].type == "audio-stop"  # the exchange still ends as Home Assistant expects
+
+            async def other_address() -> tuple[int, bytes]:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
+                writer.write(speech(input="Hello there.").encode("127.0.0.1"))
+                await writer.drain()
+                data = await reader.read()
+                writer.close()
+                return int(data.split()[1]), data.partition(b"\r\n\r\n")[2]
+
+            status, body = asyncio.run(asyncio.wait_for(other_address(), GUARD))
+            assert status == 503 and json.loads(body)["error"]["code"] == "busy"
+            resp.close()
+        wait_idle(port)
+        events = run(wyoming_exchange(wy_port, [Synthesize(text="Hello.").event()]), timeout=GUARD)
+        assert not [e for e in events if e.type == "error"] and any(e.type == "audio-chunk" for e in events)

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="close a new connection that sends no event for this long (default 10; 0: never)")
     p.add_argument("--max-pending-per-connection", type=int, default=4, metavar="N",
                    help="synthesis requests queued on one connection; more get an error exchange (default 4)")
+    p.add_argument("--max-jobs", type=int, default=64, metavar="N",
+                   help="synthesis requests in progress over all connections and both protocols; more get "
+                        "'busy' (default 64)")
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="SECONDS",
                    help="close a connection silent this long in the middle of a stream, idle with nothing "
                         "in progress, or not reading its audio (default 300; 0: never)")
@@ -107,9 +110,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise StartupError(f"--speed must be between {SPEED_ACCEPTED[0]} and {SPEED_ACCEPTED[1]}")
     if args.max_connections_per_address is None:
         args.max_connections_per_address = max(1, args.max_connections // 2)
-    if min(args.max_connections, args.max_pending_per_connection, args.max_connections_per_address) < 1:
-        raise StartupError("--max-connections, --max-connections-per-address and --max-pending-per-connection "
-                           "must be at least 1")
+    if min(args.max_connections, args.max_pending_per_connection, args.max_connections_per_address,
+           args.max_jobs) < 1:
+        raise StartupError("--max-connections, --max-connections-per-address, --max-pending-per-connection "
+                           "and --max-jobs must be at least 1")
     if min(args.idle_timeout, args.synthesis_timeout, args.first_event_timeout, args.max_audio_seconds) < 0:
         raise StartupError("--idle-timeout, --first-event-timeout, --synthesis-timeout and --max-audio-seconds "
                            "must not be negative")
@@ -273,7 +277,7 @@ def prepare(args: argparse.Namespace) -> SpeechService:
         model=model.name, sentence_silence=args.sentence_silence, trailing_silence=args.trailing_silence,
         voice_for=voice_for, max_connections=args.max_connections,
         max_connections_per_address=min(args.max_connections_per_address, args.max_connections),
-        max_pending=args.max_pending_per_connection, idle_timeout=args.idle_timeout,
+        max_pending=args.max_pending_per_connection, max_jobs=args.max_jobs, idle_timeout=args.idle_timeout,
         first_event_timeout=args.first_event_timeout, max_audio_seconds=args.max_audio_seconds or None)
     service = SpeechService(engine, worker, config, ServerState(installed=installed))
     service.build_info()
