@@ -104,3 +104,14 @@ def test_run_sh_zeroconf(tmp_path: Path, env: dict[str, str], zeroconf: list[str
     got = argv[argv.index("--zeroconf"):argv.index("--zeroconf") + 2] if "--zeroconf" in argv else []
     assert got == zeroconf
     assert argv[argv.index("--http") + 1] == "tcp://0.0.0.0:10201" and "--uri" in argv
+
+
+def test_every_python_package_is_declared() -> None:
+    """pyproject lists its packages (issue 27: no setuptools warnings), so a new subpackage must be added
+    there, or a non-editable install (the image) would leave it out."""
+    import tomllib
+
+    declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {str(p.parent.relative_to(ROOT)).replace("/", ".")
+             for top in ("kokoro_engine", "wyoming_kokoro") for p in (ROOT / top).rglob("__init__.py")}
+    assert found <= declared, sorted(found - declared)
