@@ -65,6 +65,19 @@ def log_end(log) -> int:
     return log.tell()
 
 
+def from_other_address(port: int) -> tuple[int, bytes]:
+    """(status, body) of a short speech request sent from 127.0.0.2: another client address."""
+    async def send() -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
+        writer.write(speech(input="Hello there.").encode("127.0.0.1"))
+        await writer.drain()
+        data = await reader.read()
+        writer.close()
+        return int(data.split()[1]), data.partition(b"\r\n\r\n")[2]
+
+    return asyncio.run(asyncio.wait_for(send(), GUARD))
+
+
 def closed_by_server(sock: socket.socket, drip: bytes) -> tuple[bool, bytes]:
     """Send `drip` a byte at a time, reading meanwhile, until the server closes (True) or GUARD."""
     sock.settimeout(0.2)
@@ -205,15 +218,7 @@ def test_per_client_job_cap(server) -> None:
             c.audio.speech.create(model="tts-1", voice="jf_alpha", input="Hello.", response_format="pcm")
         assert info.value.status_code == 429 and info.value.body["code"] == "too-many-requests"
 
-        async def other_address() -> tuple[int, bytes]:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
-            writer.write(speech(input="Hello there.").encode("127.0.0.1"))
-            await writer.drain()
-            data = await reader.read()
-            writer.close()
-            return int(data.split()[1]), data.partition(b"\r\n\r\n")[2]
-
-        status, body = asyncio.run(asyncio.wait_for(other_address(), GUARD))
+        status, body = from_other_address(port)
         assert status == 200 and len(dechunk(body)) > RATE  # half a second of speech or more
         resp.close()
 
@@ -324,15 +329,7 @@ def test_jobs_in_all_are_capped_across_protocols(tmp_path_factory) -> None:
             assert [e.data["code"] for e in events if e.type == "error"] == ["busy"]
             assert events[-1].type == "audio-stop"  # the exchange still ends as Home Assistant expects
 
-            async def other_address() -> tuple[int, bytes]:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
-                writer.write(speech(input="Hello there.").encode("127.0.0.1"))
-                await writer.drain()
-                data = await reader.read()
-                writer.close()
-                return int(data.split()[1]), data.partition(b"\r\n\r\n")[2]
-
-            status, body = asyncio.run(asyncio.wait_for(other_address(), GUARD))
+            status, body = from_other_address(port)
             assert status == 503 and json.loads(body)["error"]["code"] == "busy"
             resp.close()
         wait_idle(port)
