@@ -621,6 +621,13 @@ def test_english_phonemes(written, spoken):
     g2p = get_g2p("a")
     heard = g2p.phonemize(written)
     assert heard == g2p.phonemize(spoken)
+
+
+def test_minutes_after_hours_are_not_meters():
+    from kokoro_engine.text.g2p import get_g2p
+
+    g2p = get_g2p("a")
+    assert "mˈiTəɹz" in g2p.phonemize("thirty meters")  # the phonemes this test looks for
     assert "mˈiTəɹz" not in g2p.phonemize("Timer 1h 30m.")  # no "thirty meters"
 
 
