@@ -115,8 +115,7 @@ def channels_last_pays(device: torch.device) -> bool:
     oneDNN, where it was measured (AMX, AVX-512 and AVX2; bf16, fp32 and int8, whose convolutions
     read and write that layout themselves). Other CPUs and accelerators keep PyTorch's layout until
     measured there."""
-    return (device.type == "cpu" and torch.backends.mkldnn.is_available()
-            and platform.machine().lower() in ("x86_64", "amd64"))
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and is_x86_64()
 
 
 # oneDNN's ISA levels, lowest first, as `ONEDNN_MAX_CPU_ISA` names them, with the CPU flags (Linux
@@ -146,13 +145,17 @@ def onednn_isa_cap() -> str | None:
     return value if value in dict(_ONEDNN_ISA_LEVELS) else None
 
 
+def is_x86_64() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
 @functools.cache
 def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags as Linux names them (`avx512_vnni`, `amx_bf16`, …), less those that
     oneDNN is capped below (`ONEDNN_MAX_CPU_ISA=AVX2` hides VNNI, AVX-512 and AMX): the kernels our
     choices rely on run in oneDNN, and a capped oneDNN runs the rest through slow reference loops.
     Empty off x86-64 and where /proc/cpuinfo is missing."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
+    if not is_x86_64():
         return frozenset()  # the flags named here are x86's (and under qemu /proc/cpuinfo is the host's)
     try:
         flags = frozenset(Path("/proc/cpuinfo").read_text().split())

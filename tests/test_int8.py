@@ -111,17 +111,16 @@ def test_an_avx2_cpu_gets_fp32_with_unsaturated_int8() -> None:
     """As an AVX2-only CPU (oneDNN capped, as on an older NUC): no bf16, no VNNI assumed, int8 on with
     7-bit weights, and oneDNN really runs its AVX2 int8 kernel. With 8-bit weights there, pairs of
     products saturate int16 and the error is ~10 %."""
-    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_VERBOSE": "1"}
-    done = subprocess.run([sys.executable, "-c", _AVX2_PROBE], env=env, capture_output=True, text=True,
-                          timeout=300, check=True)
+    from kokoro_engine.tools.benchmark import onednn_kernels
+
+    caps = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+    done = subprocess.run([sys.executable, "-c", _AVX2_PROBE], env={**os.environ, **caps}, capture_output=True,
+                          text=True, timeout=300, check=True)
     lines = done.stdout.splitlines()
     summary = next(line for line in lines if line.startswith("class"))
     assert summary == "class avx2 dtype torch.float32 int8 True levels (255, 63)"
-    # onednn_verbose,…,primitive,exec,cpu,convolution,<implementation>,…
-    kernels = {line.split(",exec,cpu,convolution,")[1].split(",")[0] for line in lines
-               if ",exec,cpu,convolution," in line}
-    int8_kernels = {k for k in kernels if "int8" in k or "brg" in k}
-    assert int8_kernels and all("avx2" in k and "vnni" not in k and "amx" not in k for k in int8_kernels), kernels
+    int8_kernel = onednn_kernels(caps)["u8"]
+    assert "avx2" in int8_kernel and "vnni" not in int8_kernel and "amx" not in int8_kernel, int8_kernel
     error = float(next(line for line in lines if line.startswith("error")).split()[1])
     assert error < 0.03
 

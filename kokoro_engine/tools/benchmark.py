@@ -115,15 +115,16 @@ with torch.inference_mode():
 """
 
 
-def onednn_kernels() -> dict[str, str]:
-    """Which oneDNN convolution kernels this process's settings run (`ONEDNN_MAX_CPU_ISA` and all),
-    by data type ("f32", "u8"), read from ONEDNN_VERBOSE in a child process: what a benchmark says
-    it measured, beside the caps it was asked for."""
+def onednn_kernels(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Which oneDNN convolution kernels this process's settings run (`ONEDNN_MAX_CPU_ISA` and all;
+    `env` adds or overrides variables), by data type ("f32", "u8"), read from ONEDNN_VERBOSE in a
+    child process: what a benchmark says it measured, beside the caps it was asked for."""
     import os
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", _KERNEL_PROBE], env={**os.environ, "ONEDNN_VERBOSE": "1"},
+    done = subprocess.run([sys.executable, "-c", _KERNEL_PROBE],
+                          env={**os.environ, **(env or {}), "ONEDNN_VERBOSE": "1"},
                           capture_output=True, text=True, timeout=300)
     kernels: dict[str, str] = {}
     for line in done.stdout.splitlines():
