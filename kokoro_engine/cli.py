@@ -28,7 +28,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stft", default="auto", choices=["auto", "torch", "conv"],
                    help="STFT form; conv avoids complex tensors (default on NPU)")
     p.add_argument("--quantize", default="auto", choices=["auto", "none", "int8"],
-                   help="int8 generator convolutions (default auto: on CPUs with VNNI)")
+                   help="int8 generator convolutions (default auto: x86-64 CPUs with AVX2, except bf16 on AMX)")
 
 
 def _add_lexicon_option(p: argparse.ArgumentParser) -> None:

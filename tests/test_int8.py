@@ -16,6 +16,8 @@ import pytest
 import torch
 from torch import nn
 
+from kokoro_engine.model.adain import AdaIN1d
+from kokoro_engine.model.generator import AdaINSnake, snake
 from kokoro_engine.model.int8 import Int8Conv1d, int8_available, operand_levels
 
 pytestmark = pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution (x86-64 with AVX2) here")
@@ -68,6 +70,34 @@ def test_any_length_and_the_sequence_edges(length: int) -> None:
     edge = min(10, length)
     assert _relative_error(out[..., :edge], ref[..., :edge]) < 0.05
     assert _relative_error(out[..., -edge:], ref[..., -edge:]) < 0.05
+
+
+@pytest.mark.parametrize(("length", "block"), [(7, 400), (401, 400), (4321, 400), (100, 5)])
+@torch.inference_mode()
+def test_the_activation_applied_block_by_block_is_the_activation_then_the_convolution(length: int,
+                                                                                     block: int) -> None:
+    """`conv(x, activation)` (the residual blocks' AdaIN + Snake, applied per block in cache) equals
+    `conv(activation(x))`: the zeros the convolution pads with come after the activation, whose
+    value at zero is not zero; (100, 5) has blocks that lie wholly past the end once rounded."""
+    conv = _conv(128, 7, 3)
+    torch.manual_seed(3)
+    norm = AdaIN1d(64, 128)
+    nn.init.normal_(norm.fc.weight, std=0.3)
+    nn.init.normal_(norm.norm.bias, mean=1.0)  # a shift, so activation(0) is far from 0
+    alpha = torch.rand(1, 128, 1) + 0.5
+    s = torch.randn(1, 64)
+    x = torch.randn(1, 128, length) * 3 + 1
+    activation = AdaINSnake(x, s, norm, alpha)
+    activated = snake(norm(x, s), alpha)  # the textbook form
+    torch.testing.assert_close(activation(x), activated, atol=1e-4, rtol=1e-4)
+    int8 = Int8Conv1d(conv, block=block)
+    fused, unfused = int8(x, activation), int8(activation(x))
+    assert float((fused - unfused).abs().max()) <= 1e-4 * float(unfused.abs().max())
+    ref = conv(activated)
+    assert _relative_error(fused, ref) < 0.03
+    edge = min(10, length)
+    assert _relative_error(fused[..., :edge], ref[..., :edge]) < 0.05
+    assert _relative_error(fused[..., -edge:], ref[..., -edge:]) < 0.05
 
 
 def test_refuses_what_it_cannot_replace() -> None:

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, npu, mps")
     p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: per device)")
     p.add_argument("--quantize", default="auto", choices=["auto", "none", "int8"],
-                   help="int8 generator convolutions (default auto: on CPUs with VNNI)")
+                   help="int8 generator convolutions (default auto: x86-64 CPUs with AVX2, except bf16 on AMX)")
     p.add_argument("--zeroconf", nargs="?", const="kokoro", default=None, metavar="NAME",
                    help="announce over mDNS (_wyoming._tcp) with this name")
     p.add_argument("--samples-per-chunk", type=int, default=1024)

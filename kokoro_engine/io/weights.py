@@ -119,7 +119,7 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                stft: str = "torch", quantize: bool = False, channels_last: bool | None = None) -> KokoroModel:
     """Build a `KokoroModel` and load `path` into it strictly; returns it in eval mode on `device`.
-    `quantize`: int8 residual-block convolutions in the generator (CPU with VNNI; model/int8.py).
+    `quantize`: int8 residual-block convolutions in the generator (x86-64 CPU with AVX2; model/int8.py).
     `channels_last`: the generator's convolutions in oneDNN's layout (`ChannelsLastConv1d`);
     None: where `device.channels_last_pays` (the same numbers in fp32; faster, most in bf16)."""
     if not isinstance(config, KokoroConfig):

@@ -8,6 +8,35 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# Frames per step when the moments are taken in steps: one step's squares (1 MB at 128 channels)
+# are summed while still in cache.
+MOMENT_STEP = 2048
+
+
+def channel_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel E[x] and E[x²] over time of x [1, C, T], fp32 [1, C, 1] each.
+
+    E[x²] − E[x]² with torch's cascaded (pairwise) sums is much faster on CPU than torch.var_mean's
+    Welford pass, and as accurate here because these activations are centred (|mean| ≲ std). A BLAS
+    dot product for E[x²] is faster still but accumulates its error over an audio-rate sentence's
+    frames enough to be measured (PERFORMANCE.md). Squaring a whole audio-rate tensor writes and
+    reads it back from memory, though: on CPU, time-major tensors (the generator's channels-last
+    layout) are summed a step of frames at a time, squares and all in cache, into float64 totals.
+    """
+    if not (x.device.type == "cpu" and x.shape[0] == 1 and x.stride(1) == 1 and x.shape[-1] > MOMENT_STEP):
+        xf = x.float()
+        return xf.mean(dim=-1, keepdim=True), xf.square().mean(dim=-1, keepdim=True)
+    frames = x[0].t()  # [T, C], rows contiguous
+    total = torch.zeros(frames.shape[1], dtype=torch.float64)
+    total_square = torch.zeros_like(total)
+    squares = torch.empty((MOMENT_STEP, frames.shape[1]))
+    for start in range(0, frames.shape[0], MOMENT_STEP):
+        step = frames[start:start + MOMENT_STEP].float()
+        total += step.sum(dim=0)
+        total_square += torch.square(step, out=squares[:step.shape[0]]).sum(dim=0)
+    count = frames.shape[0]
+    return (total / count).float()[None, :, None], (total_square / count).float()[None, :, None]
+
 
 class AdaIN1d(nn.Module):
     """Instance norm whose scale and shift come from the style vector: (1 + γ(s)) · IN(x) + β(s)."""
@@ -28,13 +57,8 @@ class AdaIN1d(nn.Module):
         generator's convolutions on CPU).
         """
         gamma, beta = self.fc(s).float()[:, :, None].chunk(2, dim=1)
-        # E[x²] − E[x]² with torch's cascaded (pairwise) sums: much faster on CPU than
-        # torch.var_mean's Welford pass, and as accurate here because these activations are
-        # centred (|mean| ≲ std). A BLAS dot product for E[x²] is faster still but accumulates
-        # its error over an audio-rate sentence's frames enough to be measured (PERFORMANCE.md).
-        xf = x.float()
-        mean = xf.mean(dim=-1, keepdim=True)
-        var = (xf.square().mean(dim=-1, keepdim=True) - mean.square()).clamp_min(0)
+        mean, mean_square = channel_moments(x)
+        var = (mean_square - mean.square()).clamp_min(0)
         scale = (1 + gamma) * self.norm.weight.float()[None, :, None] * torch.rsqrt(var + self.norm.eps)
         shift = beta + (1 + gamma) * self.norm.bias.float()[None, :, None] - mean * scale
         return scale, shift

@@ -33,6 +33,20 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).contiguous().transpose(1, 2)
 
 
+def reflect_first_frame(x: torch.Tensor) -> torch.Tensor:
+    """F.pad(x, (1, 0), mode="reflect") for x [B, C, T] in x's own layout (channels-last stays
+    channels-last): one pass, where the padding op on a channels-last view takes a slow path and
+    leaves PyTorch's layout behind, to be copied back."""
+    b, c, t = x.shape
+    if x.stride(1) == 1 and c > 1:
+        out = x.new_empty((b, t + 1, c)).transpose(1, 2)
+    else:
+        out = x.new_empty((b, c, t + 1))
+    out[..., 1:] = x
+    out[..., :1] = x[..., 1:2]
+    return out
+
+
 class ChannelsLastConv1d(nn.Module):
     """A zero-padded `nn.Conv1d` or `nn.ConvTranspose1d` at inference, run as a 1×k conv2d on
     channels-last activations.
@@ -113,19 +127,40 @@ def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     return x + torch.sin(alpha * x).pow(2) / alpha
 
 
-def adain_snake(x: torch.Tensor, s: torch.Tensor, norm: AdaIN1d, alpha: torch.Tensor) -> torch.Tensor:
-    """snake(norm(x, s), α) in three passes over x instead of about ten.
+class AdaINSnake:
+    """snake(AdaIN(x, s), α) for one tensor x, reduced to per-channel constants.
 
-    With y = a·x + b (the folded AdaIN) and sin²(u) = (1 − cos 2u)/2, the Snake becomes
-    y + k − k·cos(2αy) with k = 1/(2α): two fused multiply-adds and one cosine, all per-channel
-    constants computed on [1, C, 1] tensors.
+    With y = a·x + b (the folded AdaIN, `AdaIN1d.scale_shift`) and sin²(u) = (1 − cos 2u)/2, the
+    Snake becomes y + k − k·cos(2αy) with k = 1/(2α): two fused multiply-adds and one cosine over
+    the audio-rate tensor instead of about ten passes. Being time-local, it can also be applied to
+    any run of x's frames on its own (`Int8Conv1d` applies it block by block, while the block is in
+    cache).
     """
-    a, b = norm.scale_shift(x, s)
-    alpha = alpha.float()
-    k = 0.5 / alpha
-    out = torch.addcmul(b + k, x, a)                            # y + k
-    phase = torch.addcmul(2 * alpha * b, x, 2 * alpha * a)      # 2αy
-    return out.addcmul_(phase.cos_(), -k)
+
+    def __init__(self, x: torch.Tensor, s: torch.Tensor, norm: AdaIN1d, alpha: torch.Tensor):
+        a, b = (t.flatten() for t in norm.scale_shift(x, s))
+        alpha = alpha.float().flatten()
+        self.k = 0.5 / alpha
+        self.a, self.b_plus_k = a, b + self.k                # y + k = a·x + (b + k)
+        self.a_phase, self.b_phase = 2 * alpha * a, 2 * alpha * b  # 2αy
+
+    def __call__(self, x: torch.Tensor, out: torch.Tensor | None = None,
+                 scratch: torch.Tensor | None = None) -> torch.Tensor:
+        """x [1, C, T], or time-major frames [n, C] → the activation, written to `out` (and the phase
+        to `scratch`) where given."""
+        view = (lambda t: t[None, :, None]) if x.dim() == 3 else (lambda t: t)
+        y = torch.addcmul(view(self.b_plus_k), x, view(self.a), out=out)
+        phase = torch.addcmul(view(self.b_phase), x, view(self.a_phase), out=scratch)
+        return y.addcmul_(phase.cos_(), view(self.k), value=-1)
+
+
+def conv_after(conv: nn.Module, x: torch.Tensor, activation: AdaINSnake) -> torch.Tensor:
+    """conv(activation(x)). A convolution that applies a time-local activation itself, block by block
+    (`fuses_activation`, as `Int8Conv1d` does), is handed it: the activated tensor is then never
+    written out whole and read back."""
+    if getattr(conv, "fuses_activation", False):
+        return conv(x, activation)
+    return conv(activation(x))
 
 
 class AdaINResBlock1(nn.Module):
@@ -149,8 +184,8 @@ class AdaINResBlock1(nn.Module):
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         for i, (c1, c2, n1, n2, a1, a2) in enumerate(zip(self.convs1, self.convs2, self.adain1, self.adain2,
                                                          self.alpha1, self.alpha2, strict=True)):
-            xt = c1(adain_snake(x, s, n1, a1))
-            xt = c2(adain_snake(xt, s, n2, a2))
+            xt = conv_after(c1, x, AdaINSnake(x, s, n1, a1))
+            xt = conv_after(c2, xt, AdaINSnake(xt, s, n2, a2))
             # In place after the first sum (the input is shared with the sibling blocks): one
             # audio-rate tensor less alive at a time, the largest kind there is.
             x = x + xt if i == 0 else x.add_(xt)
@@ -238,8 +273,10 @@ class Generator(nn.Module):
             x_source = self.noise_res[i](self.noise_convs[i](har), s)
             x = self.ups[i](x)
             if i == self.num_upsamples - 1:
-                x = F.pad(x, (1, 0), mode="reflect")  # one frame so the stage matches the STFT frames
-            x = layout(x) + x_source
+                x = reflect_first_frame(x)  # one frame so the stage matches the STFT frames
+                x = layout(x).add_(x_source)  # a fresh tensor
+            else:
+                x = layout(x) + x_source
             blocks = self.stage_resblocks(i)
             preempt.point(x.device.type)
             xs = blocks[0](x, s)  # a fresh tensor: safe to accumulate into

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 import torch
@@ -109,8 +110,13 @@ class Int8Conv1d(nn.Module):
         bias = conv.bias.detach().float() if conv.bias is not None else torch.zeros_like(w_scale)
         self.register_buffer("bias", bias, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [1, C, T] (any float dtype, any layout) → fp32 [1, C_out, T], channels-last."""
+    # `conv_after` hands this convolution its input's activation, applied here block by block.
+    fuses_activation = True
+
+    def forward(self, x: torch.Tensor, activation: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
+        """conv(activation(x)) for x [1, C, T] (any float dtype, any layout) → fp32 [1, C_out, T],
+        channels-last. `activation` must be time-local: called as activation(frames [n, C],
+        out=…, scratch=…) on runs of x's frames."""
         _, channels, length = x.shape
         count = math.ceil(length / self.block)
         block = math.ceil(length / count)
@@ -119,33 +125,48 @@ class Int8Conv1d(nn.Module):
             # few distinct widths; the tail wastes little.
             block = -(-block // 16) * 16
         h, width = self.halo, block + 2 * self.halo
-        # Time-major, with the zeros the convolution would pad with at both ends (one pass).
-        padded = x.new_empty((count * block + 2 * h, channels), dtype=torch.float32)
-        padded[:h].zero_()
-        padded[h + length:].zero_()
-        padded[h:h + length].copy_(x[0].t())
-        # Block b with its halo is rows b·block … b·block + width: overlapping contiguous slices.
-        windows = padded.as_strided((count, width, channels), (block * channels, channels, 1))
-        lo = windows.amin(dim=(1, 2)).clamp_max_(0)
-        scale = (windows.amax(dim=(1, 2)).clamp_min_(0) - lo).clamp_min_(1e-8).div_(self.act_levels)
-        zero_point = torch.round(-lo / scale)
-        # Each block quantized with its own scale and zero point into one [count, width, C] batch:
-        # `quantize_per_tensor` on a contiguous block is one vectorized pass (`quantize_per_channel`
-        # along the block axis is not), and its bytes are viewed as the plain uint8 oneDNN takes.
+        frames = x[0].t()  # time-major: contiguous rows for channels-last activations
+        # Each block with its halo is built in `window` (activated, with the zeros the convolution
+        # pads with beyond either end), quantized with its own scale and zero point, and stored as
+        # plain uint8 in one [count, width, C] batch. Block by block, so the activation, the range
+        # and the quantization all read the block while it is in cache: these passes are
+        # memory-bound, and over the whole tensor they would cost about as much as the kernel.
+        window = torch.empty((width, channels), dtype=torch.float32)
+        scratch = torch.empty_like(window) if activation is not None else None
         units = torch.empty((count, width, channels), dtype=torch.uint8)
+        scales, zero_points = [], []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # quantized tensor types are deprecated; the kernel is not
-            for b, (s, z) in enumerate(zip(scale.tolist(), zero_point.tolist(), strict=True)):
-                q = torch.quantize_per_tensor(windows[b], s, int(z), torch.quint8)
+            for b in range(count):
+                start = b * block - h
+                lo = max(start, 0)
+                hi = max(min(start + width, length), lo)  # a tail block may lie wholly past the end
+                window[:lo - start].zero_()
+                window[hi - start:].zero_()
+                rows = slice(lo - start, hi - start)
+                if activation is None:
+                    window[rows].copy_(frames[lo:hi])
+                else:
+                    activation(frames[lo:hi], out=window[rows], scratch=scratch[rows])  # type: ignore[index]
+                least, most = (v.item() for v in torch.aminmax(window))
+                least = min(least, 0.0)
+                scale = max(max(most, 0.0) - least, 1e-8) / self.act_levels
+                zero_point = round(-least / scale)
+                # `quantize_per_tensor` on a contiguous block is one vectorized pass; its bytes are
+                # viewed as the plain uint8 oneDNN takes.
+                q = torch.quantize_per_tensor(window, scale, zero_point, torch.quint8)
                 units[b].copy_(torch.empty(0, dtype=torch.uint8).set_(q.untyped_storage(), 0, q.shape, q.stride()))
+                scales.append(scale)
+                zero_points.append(zero_point)
         out = torch.ops.onednn.qconv1d_pointwise(
             units.transpose(1, 2), 1.0, 0, self.packed, self.w_scale, self.w_zero_point, None,
             [1], [0], self.dilation, 1, 1.0, 0, torch.float32, "none", [], "")
         # Each block back to its own range, written time-major: [count · block, C_out].
-        offset = torch.addcmul(self.bias, (scale * zero_point)[:, None, None], self.w_sum, value=-1)
+        block_scale = torch.tensor(scales, dtype=torch.float32)[:, None, None]
+        shift = block_scale * torch.tensor(zero_points, dtype=torch.float32)[:, None, None]
+        offset = torch.addcmul(self.bias, shift, self.w_sum, value=-1)
         result = torch.empty((count * block, out.shape[1]), dtype=torch.float32)
-        torch.addcmul(offset, out.transpose(1, 2), scale[:, None, None],
-                      out=result.view(count, block, out.shape[1]))
+        torch.addcmul(offset, out.transpose(1, 2), block_scale, out=result.view(count, block, out.shape[1]))
         return result[:length].t()[None]
 
 
