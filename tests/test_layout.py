@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from kokoro_engine.device import channels_last_pays
 from kokoro_engine.io.weights import load_model
-from kokoro_engine.model.generator import ChannelsLastConv1d, channels_last
+from kokoro_engine.model.adain import MOMENT_STEP, channel_moments
+from kokoro_engine.model.generator import ChannelsLastConv1d, channels_last, reflect_first_frame
 from kokoro_engine.model.int8 import int8_available
 from tests.realweights import benchmark_inputs, real_model_path
 
@@ -101,3 +103,26 @@ def test_nearby_widths_share_one_convolution_shape(monkeypatch) -> None:
         outs = [conv(channels_last(torch.randn(1, 8, width))) for width in (290, 300)]
     assert shapes[0] == shapes[1]  # one kernel for both
     assert [o.shape[-1] for o in outs] == [290, 300]  # each cropped to its own width
+
+
+@pytest.mark.parametrize("length", [7, MOMENT_STEP + 1, 3 * MOMENT_STEP + 517])
+def test_moments_in_steps_match_float64_in_either_layout(length: int) -> None:
+    """AdaIN's E[x], E[x²] summed a step of frames at a time (time-major CPU tensors) or whole (any
+    other layout) agree with float64 arithmetic, on an offset signal where cancellation would show."""
+    torch.manual_seed(4)
+    x = torch.randn(1, 96, length) * 2 + 0.5
+    exact = x.double()
+    for layout in (x, channels_last(x)):
+        mean, mean_square = channel_moments(layout)
+        assert mean.shape == mean_square.shape == (1, 96, 1) and mean.dtype == torch.float32
+        torch.testing.assert_close(mean.double(), exact.mean(-1, keepdim=True), rtol=0, atol=1e-6)
+        torch.testing.assert_close(mean_square.double(), exact.square().mean(-1, keepdim=True), rtol=1e-6, atol=0)
+
+
+def test_the_one_frame_reflect_pad_keeps_the_layout() -> None:
+    torch.manual_seed(5)
+    x = torch.randn(1, 6, 9)
+    for layout in (x, channels_last(x), channels_last(torch.randn(1, 6, 12))[..., :9]):
+        padded = reflect_first_frame(layout)
+        assert torch.equal(padded, F.pad(layout.contiguous(), (1, 0), mode="reflect"))
+        assert (padded.stride(1) == 1) == (layout.stride(1) == 1)
