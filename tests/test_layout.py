@@ -63,6 +63,24 @@ def test_the_cpu_generator_runs_channels_last_and_speaks_the_same_audio() -> Non
 
 
 @pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution (x86-64 with AVX2) here")
+def test_the_audio_rate_stage_sums_in_fp32_in_a_bf16_decoder() -> None:
+    """The residual stream of the last (audio-rate) stage feeds `conv_post` and the spectrum; a bf16
+    decoder keeps it fp32 (autocast's padding gave that, and bf16 sums there cost 0.04 dB). The
+    stage's first block is handed an fp32 channels-last tensor."""
+    model = load_model(real_model_path(), dtype=torch.bfloat16)
+    generator = model.decoder.generator
+    seen: list[tuple[torch.dtype, int]] = []
+    first = generator.stage_resblocks(generator.num_upsamples - 1)[0]
+    hook = first.register_forward_pre_hook(lambda _module, args: seen.append((args[0].dtype, args[0].stride(1))))
+    ids, style = benchmark_inputs(model, "short", "jf_alpha")
+    with torch.inference_mode():
+        audio, _ = model(ids, style, 1.0, torch.Generator().manual_seed(5))
+    hook.remove()
+    assert len(seen) == 1 and seen[0][0] == torch.float32
+    assert seen[0][1] == 1 or not generator.channels_last  # and channels-last where the generator is
+    assert float(audio.abs().max()) > 0.05
+
+
 def test_int8_convolutions_run_in_the_channels_last_generator() -> None:
     """int8 and channels-last together (the default wherever int8 is): every convolution of the
     generator then reads time-major input, the int8 ones included, and durations do not move."""

@@ -18,9 +18,10 @@ different noise seeds (the figures: docs/PERFORMANCE.md).
 
 What decides the speed is the passes around the kernel, which are memory-bound: activations stay
 time-major (the generator's channels-last layout, which oneDNN's int8 kernel reads and writes), so
-a block is a contiguous slice, the kernel needs no reorder and its output is already in place; one
-pass in (pad), one quantizing pass, one pass out (map back). At that cost every residual-block
-convolution pays, kernel 3 included.
+a block is a contiguous slice, the kernel needs no reorder and its output is already in place. Each
+block is built, activated (the residual block's AdaIN + Snake, handed over by `conv_after`), ranged
+and quantized while it is in cache; one pass maps the output back. At that cost every
+residual-block convolution pays, kernel 3 included.
 """
 
 from __future__ import annotations
