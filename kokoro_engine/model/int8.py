@@ -70,6 +70,21 @@ def operand_levels() -> tuple[int, int]:
     return (255, 127) if cpu_has_vnni() else (255, 63)
 
 
+def prepack(q_weight: torch.Tensor, w_scale: torch.Tensor, dilation: list[int]) -> torch.Tensor:
+    """s8 weights [C_out, C_in, k] with per-output-channel scales, packed for `block_conv`."""
+    return torch.ops.onednn.qconv_prepack(q_weight, w_scale, 1.0, 0, [1], [0], dilation, 1, None)
+
+
+def block_conv(units: torch.Tensor, packed: torch.Tensor, w_scale: torch.Tensor, w_zero_point: torch.Tensor,
+               dilation: list[int]) -> torch.Tensor:
+    """oneDNN's int8 convolution over a batch of time-major uint8 blocks [count, width, C], no padding:
+    the integers are taken as they are (scale 1, zero point 0) and only the weights' scales applied,
+    so each block's own scale and zero point can be applied after it → fp32 [count, C_out, width − span]."""
+    return torch.ops.onednn.qconv1d_pointwise(
+        units.transpose(1, 2), 1.0, 0, packed, w_scale, w_zero_point, None,
+        [1], [0], dilation, 1, 1.0, 0, torch.float32, "none", [], "")
+
+
 class Int8Conv1d(nn.Module):
     """Drop-in for a zero-padded, stride-1 `nn.Conv1d` at inference, with block-wise int8 input.
 
@@ -99,10 +114,7 @@ class Int8Conv1d(nn.Module):
         w_scale = weight.abs().amax(dim=(1, 2)).clamp_min(1e-12) / weight_levels
         q_weight = torch.round(weight / w_scale[:, None, None]).clamp_(-weight_levels, weight_levels).to(torch.int8)
         self.dilation = list(conv.dilation)
-        # The kernel takes the block's integers as they are (scale 1, zero point 0) and applies only
-        # the weights' scales; each block's own scale and zero point are applied after it, exactly.
-        self.register_buffer("packed", torch.ops.onednn.qconv_prepack(
-            q_weight, w_scale, 1.0, 0, [1], [0], self.dilation, 1, None), persistent=False)
+        self.register_buffer("packed", prepack(q_weight, w_scale, self.dilation), persistent=False)
         self.register_buffer("w_scale", w_scale, persistent=False)
         self.register_buffer("w_zero_point", torch.zeros_like(w_scale, dtype=torch.int64), persistent=False)
         # conv(s·(q − z)) = s·conv(q) − s·z·Σw: the per-output-channel sums of the weights as quantized.
@@ -159,9 +171,7 @@ class Int8Conv1d(nn.Module):
                 units[b].copy_(torch.empty(0, dtype=torch.uint8).set_(q.untyped_storage(), 0, q.shape, q.stride()))
                 scales.append(scale)
                 zero_points.append(zero_point)
-        out = torch.ops.onednn.qconv1d_pointwise(
-            units.transpose(1, 2), 1.0, 0, self.packed, self.w_scale, self.w_zero_point, None,
-            [1], [0], self.dilation, 1, 1.0, 0, torch.float32, "none", [], "")
+        out = block_conv(units, self.packed, self.w_scale, self.w_zero_point, self.dilation)
         # Each block back to its own range, written time-major: [count · block, C_out].
         block_scale = torch.tensor(scales, dtype=torch.float32)[:, None, None]
         shift = block_scale * torch.tensor(zero_points, dtype=torch.float32)[:, None, None]

@@ -82,7 +82,7 @@ def int8_conv_peak(repeat: int = 5) -> float | None:
     """GOP/s of oneDNN's int8 convolution as the engine calls it (model/int8.py: u8 activations
     time-major, s8 weights at this CPU's `operand_levels`, a kernel-7 256-channel block batch), or None
     where it cannot run: the ceiling for the int8 convolutions, for the floor beside the compute dtype's."""
-    from kokoro_engine.model.int8 import int8_available, operand_levels
+    from kokoro_engine.model.int8 import block_conv, int8_available, operand_levels, prepack
 
     if not int8_available():
         return None
@@ -90,13 +90,12 @@ def int8_conv_peak(repeat: int = 5) -> float | None:
     channels, kernel, width, batch = 256, 7, 2048, 4
     weight = torch.randint(-weight_levels, weight_levels + 1, (channels, channels, kernel), dtype=torch.int8)
     scale = torch.full((channels,), 0.01)
-    packed = torch.ops.onednn.qconv_prepack(weight, scale, 1.0, 0, [1], [0], [1], 1, None)
+    packed = prepack(weight, scale, [1])
     units = torch.randint(0, act_levels + 1, (batch, width + kernel - 1, channels), dtype=torch.uint8)
     zero = torch.zeros(channels, dtype=torch.int64)
 
     def conv() -> torch.Tensor:
-        return torch.ops.onednn.qconv1d_pointwise(units.transpose(1, 2), 1.0, 0, packed, scale, zero, None, [1],
-                                                  [0], [1], 1, 1.0, 0, torch.float32, "none", [], "")
+        return block_conv(units, packed, scale, zero, [1])
 
     seconds, _ = _time(conv, 2, repeat)
     return 2 * batch * width * channels * channels * kernel / seconds / 1e9
