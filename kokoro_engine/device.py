@@ -146,6 +146,7 @@ def onednn_isa_cap() -> str | None:
 
 
 def is_x86_64() -> bool:
+    """Whether this process runs as x86-64 (under qemu: the emulated architecture, not the host's)."""
     return platform.machine().lower() in ("x86_64", "amd64")
 
 

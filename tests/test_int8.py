@@ -8,7 +8,6 @@ tests pin that behaviour, and the exactness of the block halos and sequence edge
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 
@@ -16,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from kokoro_engine.device import is_x86_64
 from kokoro_engine.model.adain import AdaIN1d
 from kokoro_engine.model.generator import AdaINSnake, snake
 from kokoro_engine.model.int8 import Int8Conv1d, int8_available, operand_levels
@@ -136,7 +136,7 @@ print("error", err)
 """
 
 
-@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86-64 CPU classes")
+@pytest.mark.skipif(not is_x86_64(), reason="x86-64 CPU classes")
 def test_an_avx2_cpu_gets_fp32_with_unsaturated_int8() -> None:
     """As an AVX2-only CPU (oneDNN capped, as on an older NUC): no bf16, no VNNI assumed, int8 on with
     7-bit weights, and oneDNN really runs its AVX2 int8 kernel. With 8-bit weights there, pairs of
