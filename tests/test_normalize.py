@@ -47,8 +47,8 @@ def test_markup_and_emoji_are_removed_in_every_language():
 
 
 def test_english_rules_stay_out_of_other_languages():
-    # Spanish times and units are espeak's business, in Spanish.
-    assert normalize("Son las 3:45.", "e") == "Son las 3:45."
+    # Spanish times are read in Spanish words, not by English's "three forty-five".
+    assert normalize("Son las 3:45.", "e") == "Son las 3 y 45."
 
 
 def test_normalized_text_is_spoken_by_the_english_g2p():

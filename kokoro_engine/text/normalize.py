@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from num2words import num2words
+
+from kokoro_engine.text import japanese_numbers
+from kokoro_engine.text.words import WORDS, Words
 
 # -- every language ---------------------------------------------------------------------------------
 
@@ -91,8 +93,7 @@ def temperatures(text: str) -> str:
     return re.sub(r"(\d)\s*°", r"\1 degrees", text)
 
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]
+_MONTHS = WORDS["a"].months
 
 
 def iso_dates(text: str) -> str:
@@ -154,119 +155,6 @@ def urls_and_email(text: str) -> str:
 # delimiter-separated repeats (no nested quantifier can backtrack), so any input costs linear time.
 
 
-@dataclass(frozen=True)
-class _Words:
-    """What the household rules say in one language. Numbers are left as digits for the language's
-    G2P to read (espeak, misaki and cn2an read them in the language), except in English, whose
-    digit-by-digit readings are written out here as the 10-digit phone rule always did."""
-
-    to: str  # a range: "9 to 5"
-    minus: str  # a negative number: "-5 °C"
-    out_of: str  # a rating, "{n}" and "{d}" filled in: "3 out of 5"
-    dot: str  # between the numbers of an IP address
-    point: str  # between the numbers of a version
-    version: str
-    port: str
-    hour: tuple[str, str]  # (singular, plural)
-    minute: tuple[str, str]
-    second: tuple[str, str]
-    lengths: dict[str, tuple[str, str]]  # m, km, cm, mm → (singular, plural)
-    square: tuple[str, str]  # "{}" is the length word, singular and plural: ("square {}", "square {}")
-    cubic: tuple[str, str]
-    fractions: dict[tuple[int, int], str] = field(default_factory=dict)  # (1, 2) → "one half"
-    # °C, °F and a bare ° (singular, plural), outside English (whose temperatures rule reads them);
-    # "{}" is where the number goes when the words come first or around it (華氏{}度).
-    temperature: dict[str, tuple[str, str]] = field(default_factory=dict)
-    unit_space: str = " "  # between a number and its unit word (none in Japanese and Mandarin)
-    # How "1" is said before a unit word: espeak reads "1 hora" as "uno hora". Empty: the digit.
-    one: str = ""
-    one_feminine: str = ""
-    feminine: tuple[str, ...] = ()
-    group_sep: str = ", "  # between the digit groups of a phone number
-
-
-_ENGLISH_WORDS = _Words(
-    to="to", minus="minus", out_of="{n} out of {d}", dot="dot", point="point", version="version", port="port",
-    hour=("hour", "hours"), minute=("minute", "minutes"), second=("second", "seconds"),
-    lengths={"m": ("meter", "meters"), "km": ("kilometer", "kilometers"), "cm": ("centimeter", "centimeters"),
-             "mm": ("millimeter", "millimeters"), "ft": ("foot", "feet"), "in": ("inch", "inches"),
-             "mi": ("mile", "miles"), "yd": ("yard", "yards")},
-    square=("square {}", "square {}"), cubic=("cubic {}", "cubic {}"),
-)
-
-_WORDS: dict[str, _Words] = {
-    "a": _ENGLISH_WORDS,
-    "b": _ENGLISH_WORDS,
-    "e": _Words(
-        temperature={"C": ("grado Celsius", "grados Celsius"), "F": ("grado Fahrenheit", "grados Fahrenheit"), "": ("grado", "grados")},
-        to="a", minus="menos", out_of="{n} de {d}", dot="punto", point="punto", version="versión", port="puerto",
-        hour=("hora", "horas"), minute=("minuto", "minutos"), second=("segundo", "segundos"),
-        lengths={"m": ("metro", "metros"), "km": ("kilómetro", "kilómetros"),
-                 "cm": ("centímetro", "centímetros"), "mm": ("milímetro", "milímetros")},
-        square=("{} cuadrado", "{} cuadrados"), cubic=("{} cúbico", "{} cúbicos"),
-        one="un", one_feminine="una", feminine=("hora",),
-        fractions={(1, 2): "un medio", (1, 3): "un tercio", (2, 3): "dos tercios", (1, 4): "un cuarto",
-                   (3, 4): "tres cuartos"},
-    ),
-    "f": _Words(
-        temperature={"C": ("degré Celsius", "degrés Celsius"), "F": ("degré Fahrenheit", "degrés Fahrenheit"), "": ("degré", "degrés")},
-        to="à", minus="moins", out_of="{n} sur {d}", dot="point", point="point", version="version", port="port",
-        hour=("heure", "heures"), minute=("minute", "minutes"), second=("seconde", "secondes"),
-        lengths={"m": ("mètre", "mètres"), "km": ("kilomètre", "kilomètres"),
-                 "cm": ("centimètre", "centimètres"), "mm": ("millimètre", "millimètres")},
-        square=("{} carré", "{} carrés"), cubic=("{} cube", "{} cubes"),
-        one="un", one_feminine="une", feminine=("heure", "minute", "seconde"),
-        fractions={(1, 2): "un demi", (1, 3): "un tiers", (2, 3): "deux tiers", (1, 4): "un quart",
-                   (3, 4): "trois quarts"},
-    ),
-    "i": _Words(
-        temperature={"C": ("grado Celsius", "gradi Celsius"), "F": ("grado Fahrenheit", "gradi Fahrenheit"), "": ("grado", "gradi")},
-        to="a", minus="meno", out_of="{n} su {d}", dot="punto", point="punto", version="versione", port="porta",
-        hour=("ora", "ore"), minute=("minuto", "minuti"), second=("secondo", "secondi"),
-        lengths={"m": ("metro", "metri"), "km": ("chilometro", "chilometri"),
-                 "cm": ("centimetro", "centimetri"), "mm": ("millimetro", "millimetri")},
-        square=("{} quadrato", "{} quadrati"), cubic=("{} cubo", "{} cubi"),
-        one="un", one_feminine="un'", feminine=("ora",),
-        fractions={(1, 2): "un mezzo", (1, 3): "un terzo", (2, 3): "due terzi", (1, 4): "un quarto",
-                   (3, 4): "tre quarti"},
-    ),
-    "p": _Words(
-        temperature={"C": ("grau Celsius", "graus Celsius"), "F": ("grau Fahrenheit", "graus Fahrenheit"), "": ("grau", "graus")},
-        to="a", minus="menos", out_of="{n} de {d}", dot="ponto", point="ponto", version="versão", port="porta",
-        hour=("hora", "horas"), minute=("minuto", "minutos"), second=("segundo", "segundos"),
-        lengths={"m": ("metro", "metros"), "km": ("quilômetro", "quilômetros"),
-                 "cm": ("centímetro", "centímetros"), "mm": ("milímetro", "milímetros")},
-        square=("{} quadrado", "{} quadrados"), cubic=("{} cúbico", "{} cúbicos"),
-        one="um", one_feminine="uma", feminine=("hora",),
-        fractions={(1, 2): "um meio", (1, 3): "um terço", (2, 3): "dois terços", (1, 4): "um quarto",
-                   (3, 4): "três quartos"},
-    ),
-    "h": _Words(
-        temperature={"C": ("डिग्री सेल्सियस", "डिग्री सेल्सियस"), "F": ("डिग्री फ़ारेनहाइट", "डिग्री फ़ारेनहाइट"), "": ("डिग्री", "डिग्री")},
-        to="से", minus="माइनस", out_of="{d} में से {n}", dot="डॉट", point="पॉइंट", version="वर्ज़न", port="पोर्ट",
-        hour=("घंटा", "घंटे"), minute=("मिनट", "मिनट"), second=("सेकंड", "सेकंड"),
-        lengths={"m": ("मीटर", "मीटर"), "km": ("किलोमीटर", "किलोमीटर"), "cm": ("सेंटीमीटर", "सेंटीमीटर"),
-                 "mm": ("मिलीमीटर", "मिलीमीटर")},
-        square=("वर्ग {}", "वर्ग {}"), cubic=("घन {}", "घन {}"), one="एक", one_feminine="एक",
-        fractions={(1, 2): "आधा", (1, 3): "एक तिहाई", (2, 3): "दो तिहाई", (1, 4): "एक चौथाई",
-                   (3, 4): "तीन चौथाई"},
-    ),
-    "j": _Words(
-        temperature={"C": ("{}度", "{}度"), "F": ("華氏{}度", "華氏{}度"), "": ("{}度", "{}度")},
-        to="から", minus="マイナス", out_of="{d}分の{n}", dot="点", point="点", version="バージョン", port="ポート",
-        hour=("時間", "時間"), minute=("分", "分"), second=("秒", "秒"),
-        lengths={"m": ("メートル", "メートル"), "km": ("キロメートル", "キロメートル"),
-                 "cm": ("センチメートル", "センチメートル"), "mm": ("ミリメートル", "ミリメートル")},
-        square=("平方{}", "平方{}"), cubic=("立方{}", "立方{}"), unit_space="", group_sep="、",
-    ),
-    "z": _Words(
-        temperature={"C": ("{}摄氏度", "{}摄氏度"), "F": ("{}华氏度", "{}华氏度"), "": ("{}度", "{}度")},
-        to="到", minus="负", out_of="", dot="点", point="点", version="版本", port="端口",  # cn2an reads 3/5 as 五分之三
-        hour=("小时", "小时"), minute=("分钟", "分钟"), second=("秒", "秒"),
-        lengths={"m": ("米", "米"), "km": ("公里", "公里"), "cm": ("厘米", "厘米"), "mm": ("毫米", "毫米")},
-        square=("平方{}", "平方{}"), cubic=("立方{}", "立方{}"), unit_space="", group_sep="，",
-    ),
-}
 
 
 # What counts as a word character next to a number: Latin (with accents), Devanagari and digits, but
@@ -285,9 +173,11 @@ def _digits(digits: str, lang: str) -> str:
     return " ".join(digits)
 
 
-def _amount(number: str, unit: tuple[str, str], w: _Words) -> str:
+def _amount(number: str, unit: tuple[str, str], w: Words) -> str:
     """A number and its unit word, singular after exactly 1 ("un metro", "une heure", "1 hour")."""
     if number != "1":
+        if number in w.feminine_numbers and unit[1].split()[0] in {f + "s" for f in w.feminine} | set(w.feminine):
+            number = w.feminine_numbers[number]  # "duas horas", "veintiuna horas"
         return f"{number}{w.unit_space}{unit[1]}"
     if not w.one:
         return f"{number}{w.unit_space}{unit[0]}"
@@ -305,7 +195,7 @@ _PHONE = _compile(r"(?<![WORD.])(?:\+\d{1,3}[ -]|1-)?(?:\(\d{3}\)\s?|\d{3}[ -])\
 
 def phone_numbers(text: str, lang: str = "a") -> str:
     """555-0123, 555-123-4567, (555) 123 4567, +1 555 123 4567, 12345-6789 → digit by digit, grouped as written."""
-    sep = _WORDS[lang].group_sep
+    sep = WORDS[lang].group_sep
 
     def speak(m: re.Match[str]) -> str:
         return sep.join(_digits(g, lang) for g in re.findall(r"\d+", m.group(0)))
@@ -323,7 +213,7 @@ def _speak_ip(m: re.Match[str], lang: str) -> str:
     parts = m.group(1, 2, 3, 4)
     if any(int(p) > 255 for p in parts) or _VERSION_WORDS.search(m.string, max(0, m.start() - 10), m.start()):
         return m.group(0)
-    w = _WORDS[lang]
+    w = WORDS[lang]
     spoken = f" {w.dot} ".join(_digits(p, lang) for p in parts)
     return spoken + (f" {w.port} {m.group(5)}" if m.group(5) else "")
 
@@ -343,7 +233,7 @@ def versions(text: str, lang: str = "a") -> str:
 
     Three numbers with a four-digit last one, or three two-digit ones, are a date (06.12.2026), left alone.
     """
-    w = _WORDS[lang]
+    w = WORDS[lang]
 
     def speak(m: re.Match[str]) -> str:
         parts = (m.group(2) or m.group(3)).split(".")
@@ -369,7 +259,7 @@ _DURATION = _compile(
 
 def durations(text: str, lang: str = "a") -> str:
     """1h 30m → 1 hour 30 minutes; 5m 30s → 5 minutes 30 seconds; 1h30 → 1 hour 30."""
-    w = _WORDS[lang]
+    w = WORDS[lang]
 
     def amount(number: str | None, unit: tuple[str, str]) -> str:
         return _amount(number, unit, w) if number else ""
@@ -394,8 +284,13 @@ _NEGATIVE = _compile(r"(?<![WORD.,:/)\]+−-])[-−](?=\d)")
 
 def negative_numbers(text: str, lang: str = "a") -> str:
     """-5 °C → minus 5 °C (menos, moins, meno, माइनस, マイナス, 负); a hyphen between numbers is not one."""
-    minus = _WORDS[lang].minus
-    return _NEGATIVE.sub(minus if lang in ("j", "z") else minus + " ", text)
+    minus = WORDS[lang].minus
+    if lang == "z":  # below zero on a thermometer is 零下, elsewhere 负
+        return _NEGATIVE.sub(lambda m: "零下" if _ZH_TEMPERATURE.match(text, m.end()) else minus, text)
+    return _NEGATIVE.sub(minus if lang == "j" else minus + " ", text)
+
+
+_ZH_TEMPERATURE = re.compile(r"\d+(?:\.\d+)?\s?(?:°|度|摄氏度)")
 
 
 _NUMBER = r"\d+(?:[.,:]\d+)?"
@@ -409,7 +304,7 @@ _RANGE_CLOCK = _compile(r"(?<![WORD.,:/-])(\d{1,2}(?::\d\d)?\s?[AaPp]\.?[Mm]\.?)
 
 def ranges(text: str, lang: str = "a") -> str:
     """9–5 → 9 to 5; 10-12 °C → 10 to 12 °C (phone numbers and ISO dates are read before this)."""
-    to = _WORDS[lang].to
+    to = WORDS[lang].to
     sep = "" if lang in ("j", "z") else " "
 
     def speak(m: re.Match[str]) -> str:
@@ -440,7 +335,7 @@ def ratings(text: str, lang: str = "a") -> str:
     A numerator above the denominator (24/12) and a ratio after "on", "until", … are left for the
     date readers.
     """
-    w = _WORDS[lang]
+    w = WORDS[lang]
     english = lang in ("a", "b")
 
     def speak(m: re.Match[str]) -> str:
@@ -471,7 +366,7 @@ _AREA = _compile(r"(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?(km|cm|mm|m|ft|in|mi|yd)(²|
 
 def units_with_exponents(text: str, lang: str = "a") -> str:
     """50 m² → 50 square meters; 3 m³ → 3 cubic meters; 2 km² → 2 square kilometers; 1,200 sq ft."""
-    w = _WORDS[lang]
+    w = WORDS[lang]
 
     def speak(m: re.Match[str]) -> str:
         if m.group(1):
@@ -495,7 +390,7 @@ _LATIN_WORD = _compile(r"[WORD]")
 def degrees(text: str, lang: str) -> str:
     """21 °C → 21 grados Celsius, 72°F → 72 degrés Fahrenheit, 5° → 5 gradi, 10°C → 10度 (English has
     its own temperatures rule). espeak says only "C" after the number (Hindi not even "degrees")."""
-    w = _WORDS[lang]
+    w = WORDS[lang]
 
     def speak(m: re.Match[str]) -> str:
         number, scale = m.group(1), m.group(2) or ""
@@ -505,17 +400,25 @@ def degrees(text: str, lang: str) -> str:
     return _DEGREES.sub(speak, text)
 
 
-_SMALL_UNITS = _compile(r"(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?(km|cm|mm|m|min|h|s)(?![WORD/²³^])")
+def _units_pattern(lang: str) -> re.Pattern[str]:
+    w = WORDS[lang]
+    names = sorted({"min", "h", "s", *w.lengths, *w.units}, key=len, reverse=True)
+    return _compile(r"(?<![WORD.,])(\d+(?:[.,]\d+)?)\s?(" + "|".join(map(re.escape, names)) + r")(?![WORD/²³^])")
+
+
+_SMALL_UNITS = {lang: _units_pattern(lang) for lang in WORDS if lang not in ("a", "b")}
 
 
 def small_units(text: str, lang: str) -> str:
-    """5 m, 3 km, 10 min, 2 h, 45 s in a language other than English (whose units rule is larger)."""
-    w = _WORDS[lang]
+    """5 m, 3 km, 10 min, 2 h, 3 kWh, 50 km/h, 2 kg in a language other than English (whose units rule
+    is its own): 3 kilovatios hora, 50 kilomètres-heure, 2 chili, 3キロワットアワー, 3千瓦时."""
+    w = WORDS[lang]
+    times = {"min": w.minute, "h": w.hour, "s": w.second}
 
     def speak(m: re.Match[str]) -> str:
         number, unit = m.group(1), m.group(2)
-        return _amount(number, w.lengths.get(unit) or {"min": w.minute, "h": w.hour, "s": w.second}[unit], w)
-    return _SMALL_UNITS.sub(speak, text)
+        return _amount(number, w.lengths.get(unit) or w.units.get(unit) or times[unit], w)
+    return _SMALL_UNITS[lang].sub(speak, text)
 
 
 # English street abbreviations. St. and Dr. are read from context: after a name or a number they are
@@ -572,27 +475,350 @@ def street_abbreviations(text: str, lang: str) -> str:
     return text
 
 
+
+# -- numbers, dates, times, money and ordinals as each language writes them ----------------------------
+# espeak, misaki and cn2an read plain digits in their language; what they misread is the punctuation
+# around them (a decimal comma heard as a pause, "1.250" as "one point two five zero", "6:45" as
+# "six colon forty-five") and the counters and units after them. These rules rewrite that punctuation
+# into the language's words and leave the digits for the G2P, except in Japanese, whose counters
+# change the number's sound (japanese_numbers.py).
+
+_DECIMAL_COMMA = frozenset("efip")
+_DAY_FIRST = frozenset("befiph")
+_SPACES = " \u00a0\u202f"  # a space, a no-break space and the narrow one French puts between thousands
+
+
+def celsius_signs(text: str) -> str:
+    """℃ and ℉ (one character each, common in Japanese and Mandarin text) are °C and °F."""
+    return text.replace("\u2103", "°C").replace("\u2109", "°F")
+
+
+def _context_before(text: str, start: int, words: tuple[str, ...]) -> bool:
+    """Whether one of `words` (or "l'") ends right before `start`, as a word of its own."""
+    before = text[max(0, start - 16):start].lower()
+    return any(before.endswith(f" {w} ") or before == f"{w} " for w in words)
+
+
+def spoken_date(year: int | None, month: int, day: int, lang: str) -> str | None:
+    """A date in the words of `lang` (None when it is no date): 12 de enero de 2027, the twelfth of
+    January, twenty twenty-seven; 2026年12月3日 (read by the Japanese counters or cn2an)."""
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    w = WORDS[lang]
+    if lang in ("a", "b"):
+        ordinal = num2words(day, to="ordinal")
+        spoken = f"the {ordinal} of {w.months[month - 1]}" if lang == "b" else f"{w.months[month - 1]} {ordinal}"
+        return spoken + (f", {num2words(year, to='year')}" if year is not None else "")
+    d = w.first_of_month if day == 1 and w.first_of_month else str(day)
+    if year is None:
+        return w.day_month.format(d=d, month=w.months[month - 1])
+    return w.date.format(d=d, month=w.months[month - 1], y=year)
+
+
+_NUMERIC_DATE = _compile(r"(?<![WORD./:,-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?![WORD]|[/.-]\d)")
+_YEAR_FIRST_DATE = _compile(r"(?<![WORD./:,-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![WORD]|[/.-]\d)")
+_DAY_MONTH = _compile(r"(?<![WORD./:,-])(\d{1,2})/(\d{1,2})(?![WORD/]|[.,]\d)")
+_RATING_SCALES = (5, 10, 20, 100)
+
+
+def _english_or_listed_fraction(n: int, d: int, lang: str) -> bool:
+    if lang in ("a", "b"):
+        return _english_fraction(n, d) is not None
+    return (n, d) in WORDS[lang].fractions
+
+
+def dates(text: str, lang: str) -> str:
+    """12/01/2027 → 12 de enero de 2027 (day first in es, fr, it, pt, hi and British English, month
+    first in American English); 2026/12/03 → 2026年12月3日; "le 3/12", "el 24/12" → a day and month.
+
+    A d/m pair without a year is a date after a date word ("le", "el", "on", a weekday) or, where the
+    day comes first, when it is no rating (out of 5, 10, 20 or 100) and no fraction; else it is left
+    to the ratings rule.
+    """
+    w = WORDS[lang]
+    day_first = lang in _DAY_FIRST
+
+    def numeric(m: re.Match[str]) -> str:
+        a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        # 06.12.2026 is day-first wherever it is written; 12/06/2026 is month-first in American English.
+        day, month = (a, b) if day_first or lang in ("j", "z") or m.group(2) == "." else (b, a)
+        return spoken_date(year, month, day, lang) or m.group(0)
+
+    def year_first(m: re.Match[str]) -> str:
+        return spoken_date(int(m.group(1)), int(m.group(3)), int(m.group(4)), lang) or m.group(0)
+
+    def day_month(m: re.Match[str]) -> str:
+        a, b = int(m.group(1)), int(m.group(2))
+        day, month = (a, b) if day_first else (b, a)
+        if _context_before(text, m.start(), w.date_words):
+            return spoken_date(None, month, day, lang) or m.group(0)
+        if not day_first or b in _RATING_SCALES or b == 0 or _english_or_listed_fraction(a, b, lang):
+            return m.group(0)
+        if (a, b) in ((24, 7), (50, 50)):
+            return m.group(0)
+        return spoken_date(None, month, day, lang) or m.group(0)
+
+    if lang not in ("a", "b"):
+        text = _YEAR_FIRST_DATE.sub(year_first, text)
+    text = _NUMERIC_DATE.sub(numeric, text)
+    if lang in ("j", "z") or not w.date_words:
+        return text
+    return _DAY_MONTH.sub(day_month, text)
+
+
+# 1.250 and 1.250.000 (es, fr, it, pt), 1 250 (French and, as the standards write it, the others),
+# 1,250 (en, ja, zh, hi) and the Indian 1,25,000.
+_GROUPED_DOT = _compile(r"(?<![WORD.,])\d{1,3}(?:\.\d{3})+(?=,\d|(?![WORD]|[.,]\d))")
+_GROUPED_SPACE = _compile(r"(?<![WORD.,])(?<!\d[ \u00a0\u202f])\d{1,3}(?:[ \u00a0\u202f]\d{3})+"
+                          r"(?![WORD]|[.,]\d|[ \u00a0\u202f]\d)")
+_GROUPED_COMMA = _compile(r"(?<![WORD.,])(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3})(?![WORD]|,\d)")
+
+
+def thousands(text: str, lang: str) -> str:
+    """1.250 € → 1250 €, 1 250 € → 1250 €, 1,250円 → 1250円: separators the G2P would read as a pause
+    or a decimal point. English is left to misaki, which reads "1,250" itself."""
+    if lang in _DECIMAL_COMMA:
+        text = _GROUPED_DOT.sub(lambda m: m.group(0).replace(".", ""), text)
+        return _GROUPED_SPACE.sub(lambda m: re.sub(f"[{_SPACES}]", "", m.group(0)), text)
+    if lang in ("j", "z", "h"):
+        text = _GROUPED_COMMA.sub(lambda m: m.group(0).replace(",", ""), text)
+    return text
+
+
+_DECIMAL = _compile(r"(?<![WORD.,])(\d+)([.,])(\d+)(?![WORD]|[.,]\d)")
+
+
+def _fraction_digits(digits: str) -> str:
+    """The digits after a decimal separator: a number up to three digits (espeak reads "05" as
+    "zero five" itself), one by one beyond."""
+    return digits if len(digits) <= 3 else " ".join(digits)
+
+
+def decimals(text: str, lang: str) -> str:
+    """18,5 → 18 coma 5 (virgule, virgola, vírgula); 21.5 → 21 दशमलव 5; 21.5 → にじゅういってんご.
+
+    Where the comma is decimal, a point between digits that is no thousands separator (18.5) is read
+    as written: "18 punto 5". Elsewhere a comma between digits that is not a thousands group (1,5) is
+    left as written, as English does; cn2an reads 21.5 itself.
+    """
+    w = WORDS[lang]
+
+    def speak(m: re.Match[str]) -> str:
+        whole, sep, fraction = m.group(1, 2, 3)
+        if lang == "j":
+            if sep != "." or len(whole) > 12:
+                return m.group(0)
+            return japanese_numbers.decimal(whole, fraction)
+        if lang in _DECIMAL_COMMA:
+            word = w.decimal if sep == "," else w.point
+        elif sep == "." and w.decimal:
+            word = w.decimal
+        else:
+            return m.group(0)
+        return f"{whole} {word} {_fraction_digits(fraction)}"
+    if lang in ("a", "b", "z"):
+        return text
+    return _DECIMAL.sub(speak, text)
+
+
+_CLOCK = _compile(r"(?<![WORD.,:/])(\d{1,2}):(\d{2})(?::\d{2})?(?![WORD:]|[.,]\d)")
+_CLOCK_H = _compile(r"(?<![WORD.,:/])(\d{1,2})h(\d{2})(?![WORD])")  # Portuguese 6h45
+_HINDI_FRACTION_HOURS = {1: "डेढ़", 2: "ढाई"}  # half past one and two have words of their own
+
+
+def _hour_feminine(hour: int, lang: str) -> str:
+    return WORDS[lang].feminine_numbers.get(str(hour), str(hour))
+
+
+def _clock_words(hour: int, minute: int, lang: str, text_after: str) -> str:
+    """A time of day in the words of `lang` (not English, whose `times` rule reads it)."""
+    h = _hour_feminine(hour, lang)
+    if lang == "e":
+        if minute == 0:
+            return f"{h} en punto" if 0 < hour <= 12 else f"{h} horas"
+        return f"{h} y {minute}"
+    if lang == "f":
+        hours = "heure" if hour in (0, 1) else "heures"
+        return f"{h} {hours}" + (f" {minute}" if minute else "")
+    if lang == "i":
+        return h if minute == 0 else f"{h} e {minute}"
+    if lang == "p":
+        if minute == 0:
+            return f"{h} hora" if hour == 1 else f"{h} horas"
+        return f"{h} e {minute}"
+    if lang == "h":
+        bajé = "" if text_after.lstrip().startswith("बजे") else " बजे"
+        if minute == 0:
+            return f"{hour}{bajé}"
+        if minute == 30:
+            return (_HINDI_FRACTION_HOURS.get(hour) or f"साढ़े {hour}") + bajé
+        if minute == 15:
+            return f"सवा {hour}{bajé}"
+        if minute == 45:
+            return f"पौने {hour % 12 + 1 if hour != 12 else 1}{bajé}"
+        return f"{hour} बजकर {minute} मिनट"
+    if lang == "j":
+        return japanese_numbers.hour(hour) + (japanese_numbers.minutes(minute) if minute else "")
+    if lang == "z":
+        spoken = "两点" if hour == 2 else f"{hour}点"
+        if minute:
+            spoken += f"零{minute}分" if minute < 10 else f"{minute}分"
+        return spoken
+    return f"{hour}:{minute:02d}"
+
+
+def clock_times(text: str, lang: str) -> str:
+    """6:45 → 6 y 45, 6 heures 45, 6 e 45, साढ़े 7 बजे, ろくじよんじゅうごふん, 7点30分; 6h45 (Portuguese)
+    → 6 e 45. French 6h45 is read by the durations rule ("6 heures 45")."""
+    def speak(m: re.Match[str]) -> str:
+        hour, minute = int(m.group(1)), int(m.group(2))
+        if hour > 24 or minute > 59:
+            return m.group(0)
+        return _clock_words(hour, minute, lang, m.string[m.end():m.end() + 8])
+    text = _CLOCK.sub(speak, text)
+    if lang == "p":
+        text = _CLOCK_H.sub(speak, text)
+    return text
+
+
+def _currency_pattern(lang: str) -> re.Pattern[str] | None:
+    symbols = WORDS[lang].currencies
+    if not symbols:
+        return None
+    alternatives = "|".join(sorted(map(re.escape, symbols), key=len, reverse=True))
+    amount = r"\d+(?:,\d{1,2})?" if lang in _DECIMAL_COMMA else r"\d+(?:\.\d{1,2})?"
+    return _compile(rf"(?<![WORD])(?:({alternatives})\s?({amount})|({amount})\s?({alternatives}))(?![WORD]|[.,]\d)")
+
+
+_CURRENCY = {lang: _currency_pattern(lang) for lang in WORDS}
+
+
+def money(text: str, lang: str) -> str:
+    """7,80 € → 7 euros con 80; R$ 7,80 → 7 reais e 80 centavos; 1 € → un euro; ₹500 → 500 रुपये;
+    ¥1250 → 1250円; $5 → 5美元. English is left to misaki, which reads money itself."""
+    pattern = _CURRENCY.get(lang)
+    if pattern is None:
+        return text
+    w = WORDS[lang]
+
+    def speak(m: re.Match[str]) -> str:
+        symbol = m.group(1) or m.group(4)
+        whole, _, cents = (m.group(2) or m.group(3)).replace(",", ".").partition(".")
+        one, many, cent, cents_name = w.currencies[symbol]
+        if w.unit_space == "":  # Japanese and Mandarin: 1250円, 12.5元
+            return f"{whole}.{cents}{one}" if cents else f"{whole}{one}"
+        cents = (cents + "0")[:2] if cents else ""
+        main = _amount(whole, (one, many), w)
+        if not cents or int(cents) == 0:
+            return main
+        cents_spoken = str(int(cents))
+        if whole == "0":
+            return _amount(cents_spoken, (cent, cents_name), w)
+        if w.cents_word:
+            cents_spoken = _amount(cents_spoken, (cent, cents_name), w)
+        return " ".join(p for p in (main, w.cents_joiner, cents_spoken) if p)
+    return pattern.sub(speak, text)
+
+
+_FEMININE_ENDINGS = re.compile(r"o\b")
+
+
+def _ordinal(n: int, lang: str, suffix: str) -> str | None:
+    """The ordinal word for n with the suffix it was written with (º, ª, .er, er, re, e, nd, …)."""
+    if lang == "f":
+        if n == 1:
+            return "première" if suffix in ("re", "ère") else "premier"
+        if n == 2 and suffix.startswith("nd"):
+            return "seconde" if suffix == "nde" else "second"
+        return num2words(n, lang="fr", to="ordinal")
+    code = {"e": "es", "i": "it", "p": "pt_BR"}[lang]
+    word = num2words(n, lang=code, to="ordinal")
+    if suffix == "ª":
+        return _FEMININE_ENDINGS.sub("a", word) if lang != "i" else word[:-1] + "a"
+    if lang == "e" and suffix == "er":  # 1.er piso, 3.er día: the short form before a noun
+        return re.sub(r"(prim|terc)ero$", r"\1er", word)
+    return word
+
+
+_ORDINAL = {
+    "e": _compile(r"(?<![WORD.,])(\d{1,3})\.?(º|ª|er)(?![WORD])"),
+    "i": _compile(r"(?<![WORD.,])(\d{1,3})\.?(º|ª)(?![WORD])"),
+    "p": _compile(r"(?<![WORD.,])(\d{1,3})\.?(º|ª)(?![WORD])"),
+    "f": _compile(r"(?<![WORD.,])(\d{1,3})(ère|ème|er|re|nde|nd|e|è)(?![WORD])"),
+}
+# Hindi writes 1ला, 2री, 5वीं: the ending carries gender and number; the stems take its vowel.
+_HINDI_ORDINALS = ["पहल", "दूसर", "तीसर", "चौथ", "पाँचव", "छठ", "सातव", "आठव", "नौव", "दसव"]
+_HINDI_ORDINAL = _compile(r"(?<![WORD])(\d{1,2})(ला|ली|ले|रा|री|रे|था|थी|थे|ठा|ठी|ठे|वाँ|वां|वीं|वें)(?![WORD])")
+
+
+def ordinals(text: str, lang: str) -> str:
+    """1.º → primero, 3.ª → tercera, 1.er → primer; 1er → premier, 3e → troisième; 2º → secondo,
+    3ª → terza / terceira; 3री → तीसरी. (English ordinals, 第3 and 第3名 are read by their G2P.)"""
+    if lang == "h":
+        def hindi(m: re.Match[str]) -> str:
+            n, ending = int(m.group(1)), m.group(2)
+            # The ending's vowel goes on the word's stem: 3री → तीसर + ी, 5वीं → पाँचव + ीं.
+            return _HINDI_ORDINALS[n - 1] + ending[1:] if 1 <= n <= 10 else m.group(0)
+        return _HINDI_ORDINAL.sub(hindi, text)
+    pattern = _ORDINAL.get(lang)
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: _ordinal(int(m.group(1)), lang, m.group(2)) or m.group(0), text)
+
+
+def percent(text: str, lang: str) -> str:
+    """85% → 百分之85 (Mandarin), 85 प्रतिशत (Hindi: espeak's own word for % is not the spoken one);
+    Japanese % is read with the counters, the espeak languages read it themselves."""
+    if lang == "z":
+        return _PERCENT.sub(r"百分之\1", text)
+    if lang == "h":
+        return _PERCENT.sub(r"\1 प्रतिशत", text)
+    return text
+
+
+_PERCENT = _compile(r"(?<![WORD.,])(\d+(?:\.\d+)?)\s?[%％]")
+_JAPANESE_COUNTER = _compile(r"(?<![WORD.,])(\d{1,12}(?:\.\d{1,6})?)\s?(" + "|".join(japanese_numbers.COUNTERS)
+                             + r")(?!の)")
+
+
+def japanese_counters(text: str) -> str:
+    """14時 → じゅうよじ, 12月3日 → じゅうにがつみっか, 1250円 → せんにひゃくごじゅうえん, 85% →
+    はちじゅうごパーセント, 21.5度 → にじゅういってんごど (3分の1 is a fraction, left to misaki)."""
+    return _JAPANESE_COUNTER.sub(lambda m: japanese_numbers.with_counter(m.group(1), m.group(2)), text)
+
+
 def household(text: str, lang: str) -> str:
     """The household classes in the order they must run: an IP address before a version (both dotted),
-    phone numbers and ISO dates before ranges (all hyphenated), durations before the units rules
-    (so "30m" after "1h" is minutes)."""
+    phone numbers and dates before ranges (all hyphenated), thousands separators before versions
+    (1.250.000), ranges before clock times (9:00-17:30), durations before the units rules (so "30m"
+    after "1h" is minutes), dates before ratings (le 3/12), money and units before decimals (so
+    "7,80 €" and "1,5 kWh" keep their number whole)."""
     english = lang in ("a", "b")
     text = ip_addresses(text, lang)
     text = phone_numbers(text, lang)
     if english:
         text = iso_dates(text)
+    text = dates(text, lang)
+    text = thousands(text, lang)
     text = versions(text, lang)
     text = negative_numbers(text, lang)
     text = ranges(text, lang)
+    if not english:
+        text = clock_times(text, lang)
     text = durations(text, lang)
     text = ratings(text, lang)
+    text = money(text, lang)
     text = units_with_exponents(text, lang)
     if not english:
-        text = degrees(small_units(text, lang), lang)
+        text = percent(degrees(small_units(text, lang), lang), lang)
+        text = ordinals(text, lang)
+        if lang == "j":
+            text = japanese_counters(text)
+        text = decimals(text, lang)
     return street_abbreviations(text, lang)
 
 
-_COMMON: list[Callable[[str], str]] = [strip_markdown, strip_emoji, straighten_quotes]
+_COMMON: list[Callable[[str], str]] = [strip_markdown, strip_emoji, straighten_quotes, celsius_signs]
 _ENGLISH_AFTER: list[Callable[[str], str]] = [times, clock_suffixes, temperatures, units]
 
 
@@ -604,6 +830,6 @@ def normalize(text: str, lang: str) -> str:
         text = household(urls_and_email(text), lang)
         for rule in _ENGLISH_AFTER:
             text = rule(text)
-    elif lang in _WORDS:
+    elif lang in WORDS:
         text = household(text, lang)
     return text.strip()
