@@ -621,8 +621,9 @@ def decimals(text: str, lang: str) -> str:
     return _DECIMAL.sub(speak, text)
 
 
-_CLOCK = _compile(r"(?<![WORD.,:/])(\d{1,2}):(\d{2})(?::\d{2})?(?![WORD:]|[.,]\d)")
-_CLOCK_H = _compile(r"(?<![WORD.,:/])(\d{1,2})h(\d{2})(?![WORD])")  # Portuguese 6h45
+# The Hindi "बजे" (o'clock) that may follow is taken with the time, so it is said once.
+_CLOCK = _compile(r"(?<![WORD.,:/])(\d{1,2}):(\d{2})(?::\d{2})?(?![WORD:]|[.,]\d)(\s?बजे(?![WORD]))?")
+_CLOCK_H = _compile(r"(?<![WORD.,:/])(\d{1,2})h(\d{2})?(?![WORD]|\s?\d)()")  # French and Portuguese 6h45, 14h
 _HINDI_FRACTION_HOURS = {1: "डेढ़", 2: "ढाई"}  # half past one and two have words of their own
 
 
@@ -630,7 +631,7 @@ def _hour_feminine(hour: int, lang: str) -> str:
     return WORDS[lang].feminine_numbers.get(str(hour), str(hour))
 
 
-def _clock_words(hour: int, minute: int, lang: str, text_after: str) -> str:
+def _clock_words(hour: int, minute: int, lang: str) -> str:
     """A time of day in the words of `lang` (not English, whose `times` rule reads it)."""
     h = _hour_feminine(hour, lang)
     if lang == "e":
@@ -647,7 +648,7 @@ def _clock_words(hour: int, minute: int, lang: str, text_after: str) -> str:
             return f"{h} hora" if hour == 1 else f"{h} horas"
         return f"{h} e {minute}"
     if lang == "h":
-        bajé = "" if text_after.lstrip().startswith("बजे") else " बजे"
+        bajé = " बजे"
         if minute == 0:
             return f"{hour}{bajé}"
         if minute == 30:
@@ -668,15 +669,17 @@ def _clock_words(hour: int, minute: int, lang: str, text_after: str) -> str:
 
 
 def clock_times(text: str, lang: str) -> str:
-    """6:45 → 6 y 45, 6 heures 45, 6 e 45, साढ़े 7 बजे, ろくじよんじゅうごふん, 7点30分; 6h45 (Portuguese)
-    → 6 e 45. French 6h45 is read by the durations rule ("6 heures 45")."""
+    """6:45 → 6 y 45, 6 heures 45, 6 e 45, साढ़े 7 बजे, ろくじよんじゅうごふん, 7点30分; 6h45 and 14h
+    (French, Portuguese) → 6 heures 45, 6 e 45, 14 horas. Read before durations, so 1h30 is a time
+    here, said as a duration would be ("une heure 30", "uma e 30")."""
     def speak(m: re.Match[str]) -> str:
-        hour, minute = int(m.group(1)), int(m.group(2))
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
         if hour > 24 or minute > 59:
             return m.group(0)
-        return _clock_words(hour, minute, lang, m.string[m.end():m.end() + 8])
+        # A "बजे" written after the time (group 3) is dropped: the Hindi words say it, or "बजकर".
+        return _clock_words(hour, minute, lang)
     text = _CLOCK.sub(speak, text)
-    if lang == "p":
+    if lang in ("f", "p"):
         text = _CLOCK_H.sub(speak, text)
     return text
 
@@ -778,7 +781,7 @@ def percent(text: str, lang: str) -> str:
 
 _PERCENT = _compile(r"(?<![WORD.,])(\d+(?:\.\d+)?)\s?[%％]")
 _JAPANESE_COUNTER = _compile(r"(?<![WORD.,])(\d{1,12}(?:\.\d{1,6})?)\s?(" + "|".join(japanese_numbers.COUNTERS)
-                             + r")(?!の)")
+                             + r")(?<!分(?=の))")
 
 
 def japanese_counters(text: str) -> str:
