@@ -12,8 +12,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from kokoro_engine.audio import SAMPLE_RATE
+
 __version__ = "0.1.0"
-SAMPLE_RATE = 24000
 
 _EXPORTS = {
     "kokoro_engine.errors": ("KokoroError", "EngineError", "NothingToSpeak", "TextTooLong", "BadSSML",

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kokoro_engine import SAMPLE_RATE, __version__
+from kokoro_engine import __version__
+from kokoro_engine.audio import SAMPLE_RATE
 
 PROG = "kokoro-engine"
 
@@ -120,7 +121,7 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 
 def _phonemize(args: argparse.Namespace) -> int:
-    from kokoro_engine.io.config import load_config
+    from kokoro_engine.config import load_config
     from kokoro_engine.text.chunking import text_to_chunks
     from kokoro_engine.text.g2p import get_g2p, resolve_lang
     from kokoro_engine.text.lexicon import Lexicon, phonemizer

@@ -95,8 +95,6 @@ def resolve_quantize(name: str | None, device: torch.device, dtype: torch.dtype 
     would buy little speed for most of the quality budget there. `int8` where it cannot run is an
     error, not a slow path. All of it as oneDNN is capped (`cpu_flags`).
     """
-    from kokoro_engine.model.int8 import int8_available
-
     mode = (name or "auto").lower()
     if mode not in QUANTIZE_MODES:
         raise ValueError(f"unknown quantization {name!r}; choose one of {', '.join(QUANTIZE_MODES)}")
@@ -168,6 +166,19 @@ def cpu_flags() -> frozenset[str]:
     names = [name for name, _ in _ONEDNN_ISA_LEVELS]
     hidden = frozenset().union(*(added for _, added in _ONEDNN_ISA_LEVELS[names.index(cap) + 1:]))
     return flags - hidden
+
+
+@functools.cache
+def cpu_has_vnni() -> bool:
+    """AVX512-VNNI, AVX-VNNI or AMX (as oneDNN is capped): u8×s8 dot products accumulated in int32."""
+    return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def int8_available() -> bool:
+    """oneDNN's int8 convolution on an x86-64 CPU with AVX2 or better (VNNI or not; see
+    `model.int8.operand_levels`)."""
+    return (torch.backends.mkldnn.is_available() and "avx2" in cpu_flags()
+            and hasattr(torch.ops.onednn, "qconv1d_pointwise"))
 
 
 def cpu_class() -> str:

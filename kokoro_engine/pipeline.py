@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kokoro_engine import SAMPLE_RATE
+from kokoro_engine.audio import SAMPLE_RATE
 from kokoro_engine.errors import EngineError, NothingToSpeak, VoiceUnusable
 from kokoro_engine.io.voices import VoiceError, VoiceFileError, VoiceLibrary, VoiceNotFound, VoicePack
 from kokoro_engine.limits import clamp_speed

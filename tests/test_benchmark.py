@@ -86,7 +86,7 @@ def test_floor_is_the_counted_work_at_the_peaks(model) -> None:
 def test_int8_convolutions_are_counted_as_the_same_work(model) -> None:
     """oneDNN's int8 convolution is outside torch's FLOP table; our formula counts it, so the int8
     model does the same counted work as the float one, most of it now in int8."""
-    from kokoro_engine.model.int8 import int8_available
+    from kokoro_engine.device import int8_available
 
     if not int8_available():
         pytest.skip("no oneDNN int8 convolution (x86-64 with AVX2) here")
@@ -105,8 +105,7 @@ def test_int8_convolutions_are_counted_as_the_same_work(model) -> None:
 def test_the_int8_peak_and_the_kernels_are_what_the_engine_runs() -> None:
     """The int8 ceiling comes from the engine's own convolution kernel (the old int8 matmul probe took a
     path with no AVX2 kernel and reported 2 GOP/s there), and the ISA line names the kernels that ran."""
-    from kokoro_engine.device import cpu_class
-    from kokoro_engine.model.int8 import int8_available
+    from kokoro_engine.device import cpu_class, int8_available
     from kokoro_engine.tools.benchmark import int8_conv_peak, isa_summary, onednn_kernels
 
     if not int8_available():

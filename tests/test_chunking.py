@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kokoro_engine.io.config import phoneme_set
+from kokoro_engine.config import phoneme_set
 from kokoro_engine.text.chunking import (
     MAX_TOKENS,
     chunk_phonemes,
@@ -241,7 +241,7 @@ def test_phonemeless_sentence_text_is_kept(english) -> None:
 
 
 def _clause_vocab() -> set[str]:
-    from kokoro_engine.io.config import load_config
+    from kokoro_engine.config import load_config
 
     return set(load_config().vocab)
 

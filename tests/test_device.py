@@ -60,8 +60,7 @@ def test_npu_gets_the_complex_free_stft():
 
 
 def test_quantize_choices():
-    from kokoro_engine.device import resolve_quantize
-    from kokoro_engine.model.int8 import int8_available
+    from kokoro_engine.device import int8_available, resolve_quantize
 
     cpu = torch.device("cpu")
     assert resolve_quantize("none", cpu) is False
@@ -80,10 +79,9 @@ def test_auto_quantize_keeps_a_bf16_decoder_in_bf16_on_amx(monkeypatch):
     # With AMX tiles oneDNN's bf16 convolution runs at the int8 rate, so int8's quantization passes
     # would cost time and quality for nothing; without AMX, int8 is the faster path on VNNI CPUs.
     import kokoro_engine.device as device
-    import kokoro_engine.model.int8 as int8
 
     cpu = torch.device("cpu")
-    monkeypatch.setattr(int8, "int8_available", lambda: True)
+    monkeypatch.setattr(device, "int8_available", lambda: True)
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_vnni", "avx512_bf16"}))
     assert device.resolve_quantize(None, cpu, torch.bfloat16) is True
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}))
@@ -118,7 +116,7 @@ def test_a_onednn_cap_hides_the_flags_above_it(monkeypatch):
 def test_no_x86_flags_off_x86(monkeypatch):
     # Under qemu an aarch64 process reads the x86 host's /proc/cpuinfo: no int8 or AMX path from it.
     import kokoro_engine.device as device
-    from kokoro_engine.model.int8 import int8_available
+    from kokoro_engine.device import int8_available
 
     monkeypatch.setattr(device.platform, "machine", lambda: "aarch64")
     device.cpu_flags.cache_clear()

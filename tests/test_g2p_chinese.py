@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kokoro_engine.io.config import load_config
+from kokoro_engine.config import load_config
 from kokoro_engine.text.g2p import get_g2p, language_status
 
 VOCAB = set(load_config().vocab)

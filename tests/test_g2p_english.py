@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import kokoro_engine.text.g2p as registry
-from kokoro_engine.io.config import phoneme_set
+from kokoro_engine.config import phoneme_set
 from kokoro_engine.text.g2p import (
     LANGUAGES,
     G2PUnavailable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kokoro_engine.io.config import load_config
+from kokoro_engine.config import load_config
 from kokoro_engine.text.g2p import get_g2p, language_status
 
 pytest.importorskip("fugashi", reason="Japanese needs the [ja] extra (script/setup installs it)")

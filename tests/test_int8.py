@@ -15,10 +15,10 @@ import pytest
 import torch
 from torch import nn
 
-from kokoro_engine.device import is_x86_64
+from kokoro_engine.device import int8_available, is_x86_64
 from kokoro_engine.model.adain import AdaIN1d
 from kokoro_engine.model.generator import AdaINSnake, snake
-from kokoro_engine.model.int8 import Int8Conv1d, int8_available, operand_levels
+from kokoro_engine.model.int8 import Int8Conv1d, operand_levels
 
 pytestmark = pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution (x86-64 with AVX2) here")
 

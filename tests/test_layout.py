@@ -8,11 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kokoro_engine.device import channels_last_pays
+from kokoro_engine.device import channels_last_pays, int8_available
 from kokoro_engine.io.weights import load_model
 from kokoro_engine.model.adain import MOMENT_STEP, channel_moments
 from kokoro_engine.model.generator import ChannelsLastConv1d, channels_last, reflect_first_frame
-from kokoro_engine.model.int8 import int8_available
 from tests.realweights import benchmark_inputs, real_model_path
 
 

@@ -67,7 +67,7 @@ def test_bf16_weights_stored_give_the_numbers_autocast_would(models) -> None:
 
 @pytest.fixture(scope="module")
 def int8_model():
-    from kokoro_engine.model.int8 import int8_available
+    from kokoro_engine.device import int8_available
 
     if not int8_available():
         pytest.skip("no oneDNN int8 convolution (x86-64 with AVX2) here")

@@ -153,7 +153,7 @@ def _no_lexicon(engine, text, lang):
     ("Good: fine\nBad: @x\n", 2, "not valid YAML"),
 ])
 def test_bad_lexicon_files_name_the_line(tmp_path, content, line, message) -> None:
-    from kokoro_engine.io.config import load_config
+    from kokoro_engine.config import load_config
 
     path = tmp_path / "lex.yaml"
     path.write_text(content, encoding="utf-8")
@@ -163,7 +163,7 @@ def test_bad_lexicon_files_name_the_line(tmp_path, content, line, message) -> No
 
 
 def test_tsv_lexicon(tmp_path) -> None:
-    from kokoro_engine.io.config import load_config
+    from kokoro_engine.config import load_config
 
     path = tmp_path / "lexicon.tsv"
     path.write_text("# household\nNguyen\t/wˈɪn/\nHA\tHome Assistant\ten\nBad line\n", encoding="utf-8")

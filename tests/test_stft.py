@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from kokoro_engine.io.config import load_config
+from kokoro_engine.config import load_config
 from kokoro_engine.model import KokoroModel
 from kokoro_engine.model.stft import ConvSTFT, TorchSTFT, make_stft
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kokoro_engine.io.config import load_config
+from kokoro_engine.config import load_config
 from kokoro_engine.io.weights import WeightsError, save_state_dict
 from kokoro_engine.model import KokoroModel
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
+from kokoro_engine.config import KokoroConfig, load_config
 from kokoro_engine.device import channels_last_pays
 from kokoro_engine.errors import KokoroError
-from kokoro_engine.io.config import KokoroConfig, load_config
 from kokoro_engine.model import KokoroModel
 
 _LOGGER = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kokoro_engine import SAMPLE_RATE, preempt
+from kokoro_engine import preempt
+from kokoro_engine.audio import SAMPLE_RATE
 from kokoro_engine.model.adain import AdaIN1d
 from kokoro_engine.model.source import SourceModuleHnNSF
 from kokoro_engine.model.stft import make_stft

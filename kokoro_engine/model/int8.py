@@ -26,7 +26,6 @@ residual-block convolution pays, kernel 3 included.
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from typing import TYPE_CHECKING, cast
 import torch
 from torch import nn
 
-from kokoro_engine.device import cpu_flags
+from kokoro_engine.device import cpu_has_vnni
 from kokoro_engine.model.generator import widths_bucketed
 
 if TYPE_CHECKING:
@@ -44,18 +43,6 @@ if TYPE_CHECKING:
 # Seconds of audio per activation block: short enough to follow loudness, long enough that the
 # receptive-field halo (≤ 25 frames a side) is a small part of every block at every frame rate.
 BLOCK_SECONDS = 0.5
-
-
-@functools.cache
-def cpu_has_vnni() -> bool:
-    """AVX512-VNNI, AVX-VNNI or AMX (as oneDNN is capped): u8×s8 dot products accumulated in int32."""
-    return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
-
-
-def int8_available() -> bool:
-    """oneDNN's int8 convolution on an x86-64 CPU with AVX2 or better (VNNI or not; see `operand_levels`)."""
-    return (torch.backends.mkldnn.is_available() and "avx2" in cpu_flags()
-            and hasattr(torch.ops.onednn, "qconv1d_pointwise"))
 
 
 def operand_levels() -> tuple[int, int]:

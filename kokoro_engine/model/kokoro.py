@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from kokoro_engine import SAMPLE_RATE
-from kokoro_engine.io.config import KokoroConfig
+from kokoro_engine.audio import SAMPLE_RATE
+from kokoro_engine.config import KokoroConfig
 from kokoro_engine.model.albert import PLBert
 from kokoro_engine.model.decoder import Decoder
 from kokoro_engine.model.prosody import ProsodyPredictor

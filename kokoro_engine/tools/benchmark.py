@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from kokoro_engine import SAMPLE_RATE
+from kokoro_engine.audio import SAMPLE_RATE
 
 T = TypeVar("T")
 
@@ -82,7 +82,8 @@ def int8_conv_peak(repeat: int = 5) -> float | None:
     """GOP/s of oneDNN's int8 convolution as the engine calls it (model/int8.py: u8 activations
     time-major, s8 weights at this CPU's `operand_levels`, a kernel-7 256-channel block batch), or None
     where it cannot run: the ceiling for the int8 convolutions, for the floor beside the compute dtype's."""
-    from kokoro_engine.model.int8 import block_conv, int8_available, operand_levels, prepack
+    from kokoro_engine.device import int8_available
+    from kokoro_engine.model.int8 import block_conv, operand_levels, prepack
 
     if not int8_available():
         return None
@@ -104,7 +105,8 @@ def int8_conv_peak(repeat: int = 5) -> float | None:
 _KERNEL_PROBE = """
 import torch
 from torch import nn
-from kokoro_engine.model.int8 import Int8Conv1d, int8_available
+from kokoro_engine.device import int8_available
+from kokoro_engine.model.int8 import Int8Conv1d
 conv = nn.Conv1d(64, 64, 7, padding=3)
 x = torch.randn(1, 64, 512)
 with torch.inference_mode():
@@ -193,7 +195,7 @@ def _reference_model(state_dict: dict[str, torch.Tensor]):
         from kokoro import KModel
     except ImportError as exc:
         raise SystemExit("kokoro-engine: error: --compare-reference needs `pip install kokoro==0.9.4`") from exc
-    from kokoro_engine.io.config import raw_config
+    from kokoro_engine.config import raw_config
 
     config = raw_config()
     empty = Path(tempfile.mkdtemp()) / "empty.pth"

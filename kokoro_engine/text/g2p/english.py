@@ -12,7 +12,7 @@ import re
 import threading
 from typing import Any, NamedTuple
 
-from kokoro_engine.io.config import phoneme_set
+from kokoro_engine.config import phoneme_set
 from kokoro_engine.text.g2p import G2PUnavailable
 from kokoro_engine.text.normalize import normalize
 

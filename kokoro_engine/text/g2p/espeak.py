@@ -32,7 +32,7 @@ class EspeakG2P:
         use_bundled_espeak()
         from misaki.espeak import EspeakG2P as MisakiEspeak
 
-        from kokoro_engine.io.config import phoneme_set
+        from kokoro_engine.config import phoneme_set
 
         self.lang = lang
         self.voice = voice
