@@ -302,7 +302,7 @@ def _document(text: str) -> bytes:
     body = text.strip()
     head = body[:64]
     name = head[1:].split(None, 1)[0].split(">", 1)[0].split("/", 1)[0] if head.startswith("<") and head[1:] else ""
-    if local_name(name) != "speak":
+    if local_name(name) != "speak" and not head.startswith(("<?xml", "<!DOCTYPE")):  # the reader judges those
         body = f"<speak>{body}</speak>"
     return body.encode("utf-8", "replace")
 
