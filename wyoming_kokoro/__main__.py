@@ -310,6 +310,8 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Queued before any port opens: a client (or /health) that sees the server also sees its job.
+    _warm_up(service)
     http = None
     if args.http:  # first: a busy port stops the start before anything is announced
         from .http_api import start_http
@@ -342,7 +344,6 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
         except Exception as err:  # discovery is a convenience: serve without it rather than not at all
             _LOGGER.warning("Zeroconf announcement failed: %s", err)
             zc = None
-    _warm_up(service)
     _LOGGER.info("Ready on %s (default voice %s) %.1f s after start", args.uri, service.config.default_voice,
                  time.monotonic() - _STARTED)
     try:
