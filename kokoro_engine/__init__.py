@@ -29,7 +29,7 @@ _EXPORTS = {
     "kokoro_engine.text.chunking": ("SENTENCE_BREAKS", "split_sentences"),
     "kokoro_engine.text.lexicon": ("Lexicon", "LexiconError", "find_default_files"),
     "kokoro_engine.text.normalize": ("strip_markdown",),
-    "kokoro_engine.text.ssml": ("is_ssml", "parse_ssml", "strip_tags", "voice_names"),
+    "kokoro_engine.text.ssml": ("Segment", "is_ssml", "parse_ssml", "strip_tags", "voice_names"),
     "kokoro_engine.text.speakable": ("check_segments", "check_speakable"),
     "kokoro_engine.text.streaming": ("SentenceBuffer",),
     "kokoro_engine.device": ("cpu_class", "dtype_name", "resolve_device", "resolve_dtype", "resolve_quantize"),
@@ -46,7 +46,7 @@ __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_e
     "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
     "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
     "BadSSML", "check_segments", "check_speakable", "clamp_speed", "KokoroError", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH",
-    "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS", "NothingToSpeak", "plain_voice_name", "SentenceBuffer", "SPEED_MAX", "SPEED_MIN",
+    "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS", "NothingToSpeak", "Segment", "plain_voice_name", "SentenceBuffer", "SPEED_MAX", "SPEED_MIN",
     "TextTooLong", "VoiceNotFound",
 ]
 
@@ -112,5 +112,5 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from kokoro_engine.text.lexicon import Lexicon, LexiconError, find_default_files
     from kokoro_engine.text.normalize import strip_markdown
     from kokoro_engine.text.speakable import check_segments, check_speakable
-    from kokoro_engine.text.ssml import is_ssml, parse_ssml, strip_tags, voice_names
+    from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml, strip_tags, voice_names
     from kokoro_engine.text.streaming import SentenceBuffer

@@ -37,8 +37,7 @@ from .errors import Busy, KokoroError, RequestError, WorkerStopped, as_kokoro_er
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
-    from kokoro_engine import KokoroEngine
-    from kokoro_engine.text.ssml import Segment
+    from kokoro_engine import KokoroEngine, Segment
 
 _LOGGER = logging.getLogger(__name__)
 

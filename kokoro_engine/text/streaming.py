@@ -41,6 +41,8 @@ _has_speech = text_speaks
 # What a reopened tag keeps of its attributes (what the reader acts on), each value at most this long.
 _REOPEN_ATTRS = ("xml:lang", "lang", "name", "rate")
 _MAX_ATTR_CHARS = MAX_VOICE_EXPR_CHARS
+# A stream that starts with one of these brings its own root (or a DTD, which the reader refuses).
+_OWN_ROOT = ("<speak", "<?xml", "<!DOCTYPE")
 _MIN_RETRY = 64  # a tail without a space longer than this is re-split once it has doubled
 
 
@@ -137,6 +139,7 @@ class SentenceBuffer:
         self._run_breaks = False  # the run's undecided tail holds a character where a sentence can end
         self._run_from = 0  # stream offset where the run's undecided tail begins (its ends before are decided)
         self._run_retry = 0  # the undecided tail's length in bytes at which to re-split one without a space
+        self._run_check = 0  # the stream offset before which the run cannot be over `max_chars` characters
 
     def add(self, text: str) -> list[str]:
         if self.ssml is None:
@@ -182,7 +185,7 @@ class SentenceBuffer:
         if self._parser is None:
             self._head += text
             head = self._head.lstrip()
-            if any(len(head) < len(p) and p.startswith(head) for p in ("<speak", "<?xml")):
+            if any(len(head) < len(p) and p.startswith(head) for p in _OWN_ROOT):
                 return []  # cannot tell yet whether the stream brings its own `<speak>`
             text, self._head = self._head, ""
             self._new_parser(text)
@@ -211,7 +214,8 @@ class SentenceBuffer:
         if not self._ended:
             rest = self._text(self._start, self._base + len(self._raw))
             if self._speech or _has_speech(rest) or "<" in rest:  # an unfinished element may speak
-                self._pieces.append(self._doc(self._prefix + rest))
+                closing = "".join(f"</{name}>" for name in reversed(self._names))  # left open by the client
+                self._pieces.append(self._doc(self._prefix + rest + closing))
             self._ended = True
         self._raw.clear()
         return self._take()
@@ -219,7 +223,7 @@ class SentenceBuffer:
     def _new_parser(self, first: str) -> None:
         self._parser = parser = SsmlReader(self)
         head = first.lstrip()
-        if not (head.startswith("<speak") or head.startswith("<?xml")):
+        if not head.startswith(_OWN_ROOT):  # a DOCTYPE is the reader's to refuse, not text
             self._root_seen = True
             self._base = self._start = 7  # `<speak>` is not part of the stream: offsets shift by 7 bytes
             parser.feed(b"<speak>")
@@ -292,14 +296,14 @@ class SentenceBuffer:
             self._cut(self._tag_end(self._index()))
 
     def data(self, data: str) -> None:
-        if _has_speech(data):
-            self._speech = True
         if self._stack:
             if self._base + len(self._raw) - self._start > 8 * self.max_chars:
-                self._cut(self._index(), reopen=True)  # a span too long to hold: cut it, reopen it
+                self._cut(self._index(), reopen=True)  # a span too long to hold: cut it (before this text)
         elif self._run is None:
             self._run = self._run_from = self._index()
-            self._run_retry = 0
+            self._run_retry = self._run_check = 0
+        if _has_speech(data):
+            self._speech = True
 
     def other(self) -> None:
         self._run = None
@@ -312,11 +316,12 @@ class SentenceBuffer:
         initial never reach back past a space)."""
         while self._run is not None:
             end = self._base + len(self._raw)
-            long = end - self._run > self.max_chars
-            if not long and (not self._run_breaks or end - self._run_from < self._run_retry):
+            long = end - self._run > self.max_chars and end >= self._run_check
+            attempt = self._run_breaks and end - self._run_from >= self._run_retry
+            if not long and not attempt:
                 return
             cut = None  # a stream offset
-            if self._run_breaks:
+            if attempt:
                 tail = self._text(self._run_from, end)
                 lt = tail.find("<")
                 if lt >= 0:
@@ -341,19 +346,23 @@ class SentenceBuffer:
                 if len(run) > self.max_chars:
                     space = run.rfind(" ", self.max_chars // 2, self.max_chars)
                     cut = self._run + len(run[:space if space > 0 else self.max_chars].encode("utf-8", "replace"))
+                else:  # not long in characters: no sooner than that many more bytes can make it so
+                    self._run_check = end + self.max_chars - len(run)
             if cut is None:
                 return
             head = self._text(self._run, cut)
             rest = self._text(cut, end)
-            self._speech = self._speech or _has_speech(head)
-            self._cut(cut)
-            if self._start != cut:
-                return  # nothing to say yet: the run joins what follows
             lt = rest.find("<")
             rest = rest[:lt] if lt >= 0 else rest
+            self._speech = self._speech or _has_speech(head)
+            self._cut(cut)
+            if self._start != cut:  # nothing to say yet: the run joins what follows, decided up to here
+                self._run_from, self._run_retry = cut, 0
+                self._run_breaks = not SENTENCE_BREAKS.isdisjoint(rest)
+                return
             self._speech = _has_speech(rest)
             self._run = self._run_from = cut
-            self._run_retry = 0
+            self._run_retry = self._run_check = 0
             self._run_breaks = not SENTENCE_BREAKS.isdisjoint(rest)
 
     def _break_down(self) -> None:
