@@ -217,6 +217,7 @@ def test_per_client_job_cap(server) -> None:
         with pytest.raises(openai.RateLimitError) as info:
             c.audio.speech.create(model="tts-1", voice="jf_alpha", input="Hello.", response_format="pcm")
         assert info.value.status_code == 429 and info.value.body["code"] == "too-many-requests"
+        assert info.value.response.headers["Retry-After"] == "1"  # when to try again
 
         status, body = from_other_address(port)
         assert status == 200 and len(dechunk(body)) > RATE  # half a second of speech or more

@@ -27,7 +27,7 @@ _LOGGER = logging.getLogger(__name__)
 PACK_SHAPE = (510, 1, 256)
 # Blends kept built (each a 0.5 MB pack): a household uses a few, and a document that names many
 # rebuilds the oldest instead of holding one per span.
-MAX_CACHED_BLENDS = 8
+MAX_CACHED_BLENDS = limits.MAX_SSML_VOICES  # every voice one document may name
 _DIGITS = frozenset("0123456789")
 
 

@@ -49,7 +49,8 @@ class Segment:
 
 
 def is_ssml(text: str, text_format: str | None = None) -> bool:
-    return (text_format or "").lower() == "ssml" or text.lstrip().startswith("<speak")
+    """Asked for (`text_format` ssml), or a document: `<speak`, or an XML declaration before it."""
+    return (text_format or "").lower() == "ssml" or text.lstrip().startswith(("<speak", "<?xml"))
 
 
 def _decimal(text: str) -> float | None:
