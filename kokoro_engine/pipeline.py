@@ -244,7 +244,7 @@ class KokoroEngine:
 
     def phonemize(self, text: str, lang: str, *, text_format: str | None = None) -> list[str]:
         if is_ssml(text, text_format):
-            check_speakable(text, text_format)
+            _check_text(text)
             spans = self._ssml_spans(check_segments(parse_ssml(text, lang or "a")), None, lang, _Exact())
             return [item.phonemes for item in _nonempty(self._ssml_items(spans, 1.0, 0.0, _Exact()))
                     if item.phonemes]
@@ -398,7 +398,7 @@ class KokoroEngine:
         if not ssml:
             check_speakable(text, text_format)
         elif segments is None:
-            check_speakable(text)  # not a string, empty: before the document is read
+            _check_text(text)  # not a string, empty: before the document is read (once)
             segments = parse_ssml(text, lang or pack.lang)  # malformed: its text; too deep, a DTD: BadSSML
         if segments is not None:
             check_segments(segments)
@@ -482,6 +482,11 @@ class KokoroEngine:
         _LOGGER.debug("%d tokens → %.2f s audio in %.2f s", len(ids), len(audio_np) / SAMPLE_RATE,
                       time.perf_counter() - start)
         return AudioChunk(audio_np, text, phonemes, len(ids))
+
+
+def _check_text(text: object) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise NothingToSpeak("text is empty")
 
 
 class _Exact:

@@ -214,15 +214,26 @@ def test_an_ssml_document_read_once_is_not_read_again(engine, monkeypatch) -> No
     it no more (it was read on the loop, then twice on the worker)."""
     import kokoro_engine.pipeline as pipeline
     import kokoro_engine.text.speakable as speakable
+    import kokoro_engine.text.ssml as ssml
 
     doc = '<speak>The lights are on. <break time="500ms"/> <voice name="jf_alpha:1+jf_nezumi:1">Done.</voice></speak>'
     segments = parse_ssml(doc, "a")
+    reads = []
+
+    def counted(*args, **kw):
+        reads.append(args[0])
+        return parse_ssml(*args, **kw)
+
+    monkeypatch.setattr(pipeline, "parse_ssml", counted)
+    monkeypatch.setattr(ssml, "parse_ssml", counted)
     once = sum(len(c.audio) for c in engine.synthesize(doc, "jf_alpha", lang="a", seed=3))
+    assert reads == [doc]  # the engine alone reads it once too
 
     def refuse(*_args, **_kw):
         raise AssertionError("read again")
 
     monkeypatch.setattr(pipeline, "parse_ssml", refuse)
+    monkeypatch.setattr(ssml, "parse_ssml", refuse)
     monkeypatch.setattr(speakable, "check_speakable", refuse)
     again = sum(len(c.audio) for c in engine.synthesize(doc, "jf_alpha", lang="a", seed=3, segments=segments))
     assert again == once

@@ -40,19 +40,20 @@ RATE, WIDTH, CHANNELS = SAMPLE_RATE, 2, 1  # the Wyoming audio format of every r
 
 @dataclass(eq=False)
 class _Stream:
-    """One streamed request (synthesize-start … synthesize-stop): its pieces reach its own task
-    through `pieces`, None ends it. Ended early by an error, a too-long text, or a silent client.
-    Once its task has stopped reading (the stream failed), the rest of the text is neither cut nor
-    queued: the queue holds at most the stream's own text (MAX_CHARS), each piece's reopened tags
-    bounded by the sentence buffer."""
+    """One streamed request (synthesize-start … synthesize-stop). On the event loop a chunk is only
+    counted and queued (`chunks`, None ends it); its own task cuts the text into pieces with the
+    sentence buffer on a thread (each run takes what has queued since the last), so no chunk's text is
+    parsed on the loop. Ended early by an error, a too-long text, or a silent client. Once its task has
+    stopped reading (the stream failed), what the client still sends is dropped: the queue holds at
+    most the stream's own text (MAX_CHARS)."""
 
     buffer: Any  # kokoro_engine.SentenceBuffer
     voice: str | None
     error: KokoroError | None = None
     chars: int = 0
     ended: bool = False
-    abandoned: bool = False  # its task has stopped reading pieces
-    pieces: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    abandoned: bool = False  # its task has stopped reading
+    chunks: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
 
     def add(self, text: str) -> None:
         if self.ended or self.abandoned:
@@ -61,13 +62,7 @@ class _Stream:
         if self.chars > MAX_CHARS:  # the same limit as a plain request, over the whole stream
             self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", "text-too-long"))
             return
-        try:
-            pieces = self.buffer.add(text)
-        except KokoroError as err:  # e.g. SSML nested too deep (bad-ssml)
-            self.end(err)
-            return
-        for piece in pieces:
-            self.pieces.put_nowait(piece)
+        self.chunks.put_nowait(text)
 
     def end(self, error: KokoroError | None = None) -> None:
         """No more text: the rest of the buffer is spoken, unless the stream has failed."""
@@ -75,28 +70,37 @@ class _Stream:
             return
         if error is not None and self.error is None:
             self.error = error
-        if self.error is None:
-            try:
-                for piece in self.buffer.finish():
-                    self.pieces.put_nowait(piece)
-            except KokoroError as err:
-                self.error = err
         self.ended = True
-        self.pieces.put_nowait(None)
+        self.chunks.put_nowait(None)
+
+    def _cut(self, text: str, last: bool) -> list[str]:
+        """On a thread: the pieces the sentence buffer cuts from `text` (and its rest, if `last`)."""
+        pieces = self.buffer.add(text) if text else []
+        return pieces + self.buffer.finish() if last else pieces
 
     async def texts(self) -> AsyncIterator[tuple[str, str]]:
         """(piece, its text_format) as they are cut; the stream's error, if it fails, ends it."""
         try:
-            while (piece := await self.pieces.get()) is not None:
+            last = False
+            while not last and self.error is None:
+                taken = [await self.chunks.get()]
+                while not self.chunks.empty():
+                    taken.append(self.chunks.get_nowait())
+                last = taken[-1] is None
                 if self.error is not None:
                     break
-                yield piece, "ssml" if self.buffer.ssml else "text"
+                # e.g. SSML nested too deep, a DTD (bad-ssml): the stream fails with it
+                pieces = await asyncio.to_thread(self._cut, "".join(t for t in taken if t is not None), last)
+                for piece in pieces:
+                    if self.error is not None:
+                        break
+                    yield piece, "ssml" if self.buffer.ssml else "text"
             if self.error is not None:
                 raise self.error
         finally:
             self.abandoned = True  # nobody reads what is queued now: let it go
-            while not self.pieces.empty():
-                self.pieces.get_nowait()
+            while not self.chunks.empty():
+                self.chunks.get_nowait()
 
 
 # A client with this many times --max-pending-per-connection exchanges queued is not reading its
@@ -391,8 +395,8 @@ class KokoroEventHandler(AsyncEventHandler):
                 await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
             finally:
                 stream.abandoned = True  # what the client still sends is dropped, not queued
-                while not stream.pieces.empty():
-                    stream.pieces.get_nowait()
+                while not stream.chunks.empty():
+                    stream.chunks.get_nowait()
             await self.write_event(AudioStop().event())
             await self.write_event(SynthesizeStopped().event())
             if stats.samples:
