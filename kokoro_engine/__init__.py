@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "kokoro_engine.errors": ("KokoroError", "EngineError", "NothingToSpeak", "TextTooLong", "BadSSML",
                              "VoiceUnusable"),
-    "kokoro_engine.limits": ("SPEED_MIN", "SPEED_MAX", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH", "MAX_VOICE_EXPR_CHARS",
+    "kokoro_engine.limits": ("SPEED_MIN", "SPEED_MAX", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH", "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS",
                              "clamp_speed"),
     "kokoro_engine.pipeline": ("KokoroEngine", "AudioChunk"),
     "kokoro_engine.io.voices": ("VoiceLibrary", "VoicePack", "VoiceError", "VoiceNotFound", "parse_voice_expression",
@@ -30,8 +30,8 @@ _EXPORTS = {
     "kokoro_engine.text.chunking": ("SENTENCE_BREAKS", "split_sentences"),
     "kokoro_engine.text.lexicon": ("Lexicon", "LexiconError", "find_default_files"),
     "kokoro_engine.text.normalize": ("strip_markdown",),
-    "kokoro_engine.text.ssml": ("is_ssml", "parse_ssml", "strip_tags", "voice_names"),
-    "kokoro_engine.text.speakable": ("check_speakable",),
+    "kokoro_engine.text.ssml": ("Segment", "is_ssml", "parse_ssml", "strip_tags", "voice_names"),
+    "kokoro_engine.text.speakable": ("check_segments", "check_speakable"),
     "kokoro_engine.text.streaming": ("SentenceBuffer",),
     "kokoro_engine.device": ("cpu_class", "dtype_name", "resolve_device", "resolve_dtype", "resolve_quantize"),
     "kokoro_engine.memory": ("glibc_allocator", "prefault_free_memory", "release_free_memory", "resident_bytes",
@@ -46,8 +46,8 @@ __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_e
     "resolve_device", "resolve_dtype", "resolve_lang", "resolve_quantize", "SENTENCE_BREAKS",
     "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
     "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
-    "BadSSML", "check_speakable", "clamp_speed", "KokoroError", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH",
-    "MAX_VOICE_EXPR_CHARS", "NothingToSpeak", "plain_voice_name", "SentenceBuffer", "SPEED_MAX", "SPEED_MIN",
+    "BadSSML", "check_segments", "check_speakable", "clamp_speed", "KokoroError", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH",
+    "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS", "NothingToSpeak", "Segment", "plain_voice_name", "SentenceBuffer", "SPEED_MAX", "SPEED_MIN",
     "TextTooLong", "VoiceNotFound",
 ]
 
@@ -94,6 +94,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from kokoro_engine.limits import (
         MAX_BLEND_PARTS,
         MAX_SSML_DEPTH,
+        MAX_SSML_VOICES,
         MAX_VOICE_EXPR_CHARS,
         SPEED_MAX,
         SPEED_MIN,
@@ -111,6 +112,6 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, language_status, resolve_lang
     from kokoro_engine.text.lexicon import Lexicon, LexiconError, find_default_files
     from kokoro_engine.text.normalize import strip_markdown
-    from kokoro_engine.text.speakable import check_speakable
-    from kokoro_engine.text.ssml import is_ssml, parse_ssml, strip_tags, voice_names
+    from kokoro_engine.text.speakable import check_segments, check_speakable
+    from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml, strip_tags, voice_names
     from kokoro_engine.text.streaming import SentenceBuffer

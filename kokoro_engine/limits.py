@@ -18,6 +18,9 @@ SPEED_MAX = 2.0
 MAX_VOICE_EXPR_CHARS = 256  # a voice name or blend expression (`a:0.7+b:0.3`)
 MAX_BLEND_PARTS = 8  # voices in one blend: more adds nothing audible and costs a pack sum each
 MAX_SSML_DEPTH = 32  # nested SSML elements; deeper documents are refused (code bad-ssml)
+# distinct `<voice name>`s in one document: each may be a blend (a 0.5 MB pack to build); more are
+# refused (code bad-ssml)
+MAX_SSML_VOICES = 16
 
 
 def clamp_speed(speed: float) -> float:

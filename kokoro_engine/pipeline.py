@@ -20,10 +20,10 @@ from kokoro_engine.errors import EngineError, NothingToSpeak, VoiceUnusable
 from kokoro_engine.io.voices import VoiceError, VoiceFileError, VoiceLibrary, VoiceNotFound, VoicePack
 from kokoro_engine.limits import clamp_speed
 from kokoro_engine.model import KokoroModel
-from kokoro_engine.text.chunking import MAX_TOKENS, count_tokens, iter_text_chunks, split_first_clause
+from kokoro_engine.text.chunking import MAX_TOKENS, count_tokens, iter_text_turns, split_first_clause
 from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
 from kokoro_engine.text.lexicon import Lexicon
-from kokoro_engine.text.speakable import check_speakable
+from kokoro_engine.text.speakable import check_segments, check_speakable
 from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml
 
 __all__ = ["AudioCache", "AudioChunk", "EngineError", "KokoroEngine", "NothingToSpeak", "VoiceUnusable"]
@@ -31,6 +31,10 @@ __all__ = ["AudioCache", "AudioChunk", "EngineError", "KokoroEngine", "NothingTo
 _LOGGER = logging.getLogger(__name__)
 _SILENT = frozenset(';:,.!?—…"()“” ')
 MAX_SILENCE_S = 10.0  # per silence: a request option must not buy minutes of zeros
+# Text work (G2P of sentences that say nothing, SSML spans) done in one step of the audio generator
+# before it hands its turn back with an empty chunk: a scheduler that runs one step per turn lets
+# other requests in, and a cancelled request ends, within about this long.
+TURN_S = 0.05
 
 
 @dataclass
@@ -47,13 +51,31 @@ class AudioChunk:
 
 @dataclass(frozen=True)
 class _Item:
-    """One step of a synthesis plan: speech (phonemes with voice and speed) or a silence."""
+    """One step of a synthesis plan: speech (phonemes with voice and speed), a silence, or (`turn`)
+    the end of a step's text work with nothing to say yet."""
 
     text: str = ""
     phonemes: str = ""
     pack: VoicePack | None = None
     speed: float = 1.0
     seconds: float = 0.0
+    turn: bool = False
+
+
+_TURN = _Item(turn=True)
+
+
+class _Turns:
+    """A request's clock of text work since its generator last handed out a chunk (`TURN_S`)."""
+
+    def __init__(self) -> None:
+        self.since = time.perf_counter()
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.since >= TURN_S
+
+    def reset(self) -> None:
+        self.since = time.perf_counter()
 
 
 class AudioCache:
@@ -183,27 +205,35 @@ class KokoroEngine:
         vocab = self.model.vocab
         return bool(count_tokens(phonemes, vocab)) and any(c in vocab and c not in _SILENT for c in phonemes)
 
-    def _iter_sentence_chunks(self, text: str, lang: str,
-                              phonemize: Callable[[str], str] | None = None) -> Iterator[tuple[str, str, bool]]:
+    def _iter_sentence_chunks(self, text: str, lang: str, phonemize: Callable[[str], str] | None = None,
+                              turns: _Turns | None = None) -> Iterator[tuple[str, str, bool] | None]:
         """(text span, phonemes, starts a sentence) per chunk, each ≤ 510 tokens, phonemized a sentence
-        at a time as they are asked for (none if nothing in the text is speakable)."""
+        at a time as they are asked for (none if nothing in the text is speakable); with `turns`, a
+        None where a step's text work is over without a chunk."""
         vocab = self.model.vocab
-        chunks = iter_text_chunks(text, lang, phonemize or self._phonemizer(lang), vocab, limit=MAX_TOKENS)
-        first = next(chunks, None)
-        if first is None:
-            return
-        # split_first_clause cuts the first sentence in two: its second part starts no sentence.
-        for i, (span, ph) in enumerate(split_first_clause([first], vocab)):
-            if self._speakable(ph):
-                yield span, ph, i == 0
-        for span, ph in chunks:
-            if self._speakable(ph):
+        due = turns.due if turns is not None else None
+        chunks = iter_text_turns(text, lang, phonemize or self._phonemizer(lang), vocab, limit=MAX_TOKENS, due=due)
+        first_seen = False
+        for chunk in chunks:
+            if chunk is None:
+                yield None
+                continue
+            span, ph = chunk
+            if not first_seen:
+                first_seen = True
+                # split_first_clause cuts the first sentence in two: its second part starts no sentence.
+                for i, (part, part_ph) in enumerate(split_first_clause([chunk], vocab)):
+                    if self._speakable(part_ph):
+                        yield part, part_ph, i == 0
+            elif self._speakable(ph):
                 yield span, ph, True
+            elif due is not None and due():
+                yield None
 
     def _sentence_chunks(self, text: str, lang: str) -> list[tuple[str, str, bool]]:
         """`_iter_sentence_chunks` as a list; NothingToSpeak if it is empty."""
         check_speakable(text)
-        chunks = list(self._iter_sentence_chunks(text, lang))
+        chunks = [c for c in self._iter_sentence_chunks(text, lang) if c is not None]
         if not chunks:
             raise NothingToSpeak("text has nothing to speak")
         return chunks
@@ -214,9 +244,10 @@ class KokoroEngine:
 
     def phonemize(self, text: str, lang: str, *, text_format: str | None = None) -> list[str]:
         if is_ssml(text, text_format):
-            check_speakable(text, text_format)
-            spans = self._ssml_spans(parse_ssml(text, lang or "a"), None, lang, _Exact())
-            return [item.phonemes for item in _nonempty(self._ssml_items(spans, 1.0, 0.0)) if item.phonemes]
+            _check_text(text)
+            spans = self._ssml_spans(check_segments(parse_ssml(text, lang or "a")), None, lang, _Exact())
+            return [item.phonemes for item in _nonempty(self._ssml_items(spans, 1.0, 0.0, _Exact()))
+                    if item.phonemes]
         return [ph for _, ph in self.text_chunks(text, lang)]
 
     # -- plans: what to speak, with which voice and speed, and where the silences go --------------
@@ -224,33 +255,47 @@ class KokoroEngine:
     # first chunk waits only for the first sentence's G2P, and a scheduler that runs one `next()`
     # per turn lets other requests in between a long text's sentences.
 
-    def _text_items(self, chunks: Iterator[tuple[str, str, bool]], pack: VoicePack | None, speed: float,
+    def _text_items(self, chunks: Iterator[tuple[str, str, bool] | None], pack: VoicePack | None, speed: float,
                     sentence_silence: float) -> Iterator[_Item]:
         spoke = False
-        for span, ph, starts in chunks:
+        for chunk in chunks:
+            if chunk is None:
+                yield _TURN
+                continue
+            span, ph, starts = chunk
             if spoke and starts and sentence_silence > 0:
                 yield _Item(seconds=sentence_silence)
             yield _Item(span, ph, pack, speed)
             spoke = True
 
     def _ssml_spans(self, segments: list[Segment], pack: VoicePack | None, lang: str | None,
-                    exact: _Exact) -> list[tuple[Segment, VoicePack | None, str]]:
-        """Each segment with its voice and language, resolved now (cheap, cached), so a span whose
-        language cannot be read here is refused before any audio; `exact.value` turns False when a
-        `<voice>` span did not get its voice (a fallback is not worth caching: the voice may be there
-        next time, after a download)."""
+                    exact: _Exact) -> list[tuple[Segment, str | None, str]]:
+        """Each segment with its voice expression (None: the request's voice) and language, checked
+        now without loading a pack (names and languages are cheap), so a span whose language cannot
+        be read here is refused before any audio. Packs are loaded as the plan reaches each span (one
+        held at a time; the library keeps a few blends built), so a document of many blend spans holds
+        no pack per span. `exact.value` turns False when a `<voice>` span did not get its voice (a
+        fallback is not worth caching: the voice may be there next time, after a download)."""
         base_lang = lang or (pack.lang if pack is not None else "a")
-        spans: list[tuple[Segment, VoicePack | None, str]] = []
+        voices: dict[str, tuple[str | None, str | None]] = {}  # <voice name> → (expression, its language)
+        checked: set[str] = set()
+        spans: list[tuple[Segment, str | None, str]] = []
         for seg in segments:
             if not seg.text:
                 spans.append((seg, None, base_lang))
                 continue
-            seg_pack = pack
+            expr: str | None = None
+            voice_lang: str | None = None
             if seg.voice:
-                try:
-                    seg_pack = self.resolve_voice(self.voice_names(seg.voice))
-                except EngineError as err:
-                    _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", seg.voice, err)
+                if seg.voice not in voices:
+                    try:
+                        found = self.voice_names(seg.voice)
+                        voices[seg.voice] = (found, self.voices.lang_of(found))
+                    except (EngineError, VoiceError, VoiceNotFound) as err:
+                        _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", seg.voice, err)
+                        voices[seg.voice] = (None, None)
+                expr, voice_lang = voices[seg.voice]
+                if expr is None:
                     exact.value = False
             seg_lang = base_lang
             if seg.lang:
@@ -258,30 +303,52 @@ class KokoroEngine:
                     seg_lang = resolve_lang(seg.lang)
                 except UnknownLanguage:
                     _LOGGER.warning("SSML: unknown language %.40r; keeping %s", seg.lang, base_lang)
-            elif seg_pack is not pack and seg_pack is not None and lang is None:
-                seg_lang = seg_pack.lang
-            self._g2p(seg_lang)  # language-unavailable: now, not halfway through the audio
-            spans.append((seg, seg_pack, seg_lang))
+            elif voice_lang is not None and lang is None and (pack is None or expr != pack.name):
+                seg_lang = voice_lang
+            if seg_lang not in checked:
+                self._g2p(seg_lang)  # language-unavailable: now, not halfway through the audio
+                checked.add(seg_lang)
+            spans.append((seg, expr, seg_lang))
         return spans
 
-    def _ssml_items(self, spans: list[tuple[Segment, VoicePack | None, str]], speed: float,
-                    sentence_silence: float) -> Iterator[_Item]:
-        """The plan of resolved SSML spans, phonemized a sentence at a time."""
+    def _span_pack(self, expr: str | None, pack: VoicePack | None, exact: _Exact) -> VoicePack | None:
+        """A span's pack, loaded when the plan reaches it; the request's if it cannot be had."""
+        if expr is None or (pack is not None and expr == pack.name):
+            return pack
+        try:
+            return self.resolve_voice(expr)
+        except EngineError as err:
+            _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", expr, err)
+            exact.value = False
+            return pack
+
+    def _ssml_items(self, spans: list[tuple[Segment, str | None, str]], speed: float,
+                    sentence_silence: float, exact: _Exact, pack: VoicePack | None = None,
+                    turns: _Turns | None = None) -> Iterator[_Item]:
+        """The plan of checked SSML spans, phonemized a sentence at a time."""
         last_spoke = False
-        for seg, seg_pack, seg_lang in spans:
+        held: tuple[str | None, VoicePack | None] = (None, pack)  # the last span's pack, for the next
+        for seg, expr, seg_lang in spans:
             if not seg.text:
                 yield _Item(seconds=seg.pause_s)
                 last_spoke = False
                 continue
+            if held[0] != expr:
+                held = (expr, self._span_pack(expr, pack, exact))
             # a span with nothing to speak (punctuation only) is skipped, as in the whole document
-            chunks = self._iter_sentence_chunks(seg.text, seg_lang)
+            chunks = self._iter_sentence_chunks(seg.text, seg_lang, turns=turns)
             first = True
-            for item in self._text_items(chunks, seg_pack, clamp_speed(speed * seg.rate), sentence_silence):
+            for item in self._text_items(chunks, held[1], clamp_speed(speed * seg.rate), sentence_silence):
+                if item.turn:
+                    yield item
+                    continue
                 if first and last_spoke and sentence_silence > 0:
                     yield _Item(seconds=sentence_silence)
                 first = False
                 yield item
             last_spoke = last_spoke or not first
+            if first and turns is not None and turns.due():
+                yield _TURN
 
     # -- audio --------------------------------------------------------------------------------------
 
@@ -300,7 +367,8 @@ class KokoroEngine:
     def synthesize(self, text: str, voice: str | VoicePack, *, speed: float = 1.0, lang: str | None = None,
                    seed: int | None = None, text_format: str | None = None, sentence_silence: float = 0.0,
                    leading_silence: float = 0.0, trailing_silence: float = 0.0,
-                   max_audio_seconds: float | None = None) -> Iterator[AudioChunk]:
+                   max_audio_seconds: float | None = None,
+                   segments: list[Segment] | None = None) -> Iterator[AudioChunk]:
         """Validate now, then return a generator that plans and synthesizes one chunk per `next()`.
 
         `text_format="ssml"` (or text starting with `<speak`) reads the SSML subset of
@@ -317,13 +385,23 @@ class KokoroEngine:
 
         `max_audio_seconds` (default: the engine's `max_audio_seconds`; None: unbounded) caps the audio
         of this request, pauses included: the chunk that reaches it is cut and the generator ends.
+
+        `segments`: the SSML text already read (`parse_ssml(text, lang)`, e.g. off a server's event
+        loop), so the document is read once per request. A step whose text work ran `TURN_S` without
+        a chunk hands out an empty one (no samples, no text): a scheduler's turn boundary.
         """
         pack = self.resolve_voice(voice)
         speed = clamp_speed(speed)
         silences = tuple(min(max(float(s), 0.0), MAX_SILENCE_S)
                          for s in (sentence_silence, leading_silence, trailing_silence))
-        check_speakable(text, text_format)
         ssml = is_ssml(text, text_format)
+        if not ssml:
+            check_speakable(text, text_format)
+        elif segments is None:
+            _check_text(text)  # not a string, empty: before the document is read (once)
+            segments = parse_ssml(text, lang or pack.lang)  # malformed: its text; too deep, a DTD: BadSSML
+        if segments is not None:
+            check_segments(segments)
         cap = self.max_audio_seconds if max_audio_seconds is None else max_audio_seconds
         cap_samples = round(cap * SAMPLE_RATE) if cap is not None else None
         if self.lexicon is not None:
@@ -335,18 +413,18 @@ class KokoroEngine:
         if key is not None and self.cache is not None and (cached := self.cache.get(key)) is not None:
             return _capped(iter(cached), cap_samples)
         exact = _Exact()
+        turns = _Turns()
         if ssml:
-            segments = parse_ssml(text, lang or pack.lang)  # malformed: its text; too deep: BadSSML
-            if not segments:
-                raise NothingToSpeak("SSML document has nothing to speak")
-            items = self._ssml_items(self._ssml_spans(segments, pack, lang, exact), speed, silences[0])
+            assert segments is not None
+            items = self._ssml_items(self._ssml_spans(segments, pack, lang, exact), speed, silences[0], exact,
+                                     pack, turns)
         else:
             code = lang or pack.lang
-            chunks = self._iter_sentence_chunks(text, code, self._phonemizer(code))  # language errors: now
+            chunks = self._iter_sentence_chunks(text, code, self._phonemizer(code), turns)  # language errors: now
             items = self._text_items(chunks, pack, speed, silences[0])
         plan = _framed(_nonempty(items), silences[1], silences[2])
         generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
-        audio = _capped(self._generate(plan, generator), cap_samples)
+        audio = _capped(self._generate(plan, generator, turns), cap_samples)
         if key is not None:
             return self._generate_into_cache(key, audio, exact, cap_samples)
         return audio
@@ -361,7 +439,7 @@ class KokoroEngine:
         samples = 0
         for chunk in audio:
             samples += len(chunk.audio)
-            if done is not None:
+            if done is not None and (len(chunk.audio) or chunk.phonemes):  # a turn boundary is not kept
                 size += AudioCache.chunk_bytes(chunk)
                 if size <= self.cache.max_bytes:
                     done.append(chunk)
@@ -373,13 +451,20 @@ class KokoroEngine:
         if done is not None and exact.value and not truncated:
             self.cache.put(key, done)
 
-    def _generate(self, plan: Iterable[_Item], generator: torch.Generator) -> Iterator[AudioChunk]:
+    def _generate(self, plan: Iterable[_Item], generator: torch.Generator,
+                  turns: _Turns | None = None) -> Iterator[AudioChunk]:
         for item in plan:
             if item.phonemes:
                 assert item.pack is not None, "a spoken plan item carries its voice"
                 yield self._speak(item.text, item.phonemes, item.pack, item.speed, generator)
             elif (n := round(item.seconds * SAMPLE_RATE)) > 0:
                 yield AudioChunk(np.zeros(n, dtype=np.float32), "", "", 0)
+            elif item.turn:
+                yield AudioChunk(np.zeros(0, dtype=np.float32), "", "", 0)
+            else:
+                continue
+            if turns is not None:
+                turns.reset()
 
     def _speak(self, text: str, phonemes: str, pack: VoicePack, speed: float,
                generator: torch.Generator) -> AudioChunk:
@@ -399,6 +484,11 @@ class KokoroEngine:
         return AudioChunk(audio_np, text, phonemes, len(ids))
 
 
+def _check_text(text: object) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise NothingToSpeak("text is empty")
+
+
 class _Exact:
     """Whether every SSML `<voice>` span of a plan got its voice (set while the plan is walked)."""
 
@@ -406,21 +496,26 @@ class _Exact:
 
 
 def _nonempty(items: Iterator[_Item]) -> Iterator[_Item]:
-    """`items`, or NothingToSpeak at the first step if there are none (a document of pauses only is
-    its silence: a streamed SSML piece may be one)."""
-    first = next(items, None)
-    if first is None:
-        raise NothingToSpeak("text has nothing to speak")
-    yield first
-    yield from items
+    """`items`, or NothingToSpeak once they end without speech or a pause (a document of pauses only
+    is its silence: a streamed SSML piece may be one); turn boundaries before that pass through."""
+    for first in items:
+        yield first
+        if not first.turn:
+            yield from items
+            return
+    raise NothingToSpeak("text has nothing to speak")
 
 
 def _framed(items: Iterator[_Item], leading: float, trailing: float) -> Iterator[_Item]:
     """`items` with the leading silence (left out before a leading pause) and the trailing one."""
-    first = next(items)
-    if leading > 0 and first.phonemes:
-        yield _Item(seconds=leading)
-    yield first
+    for first in items:
+        if first.turn:
+            yield first
+            continue
+        if leading > 0 and first.phonemes:
+            yield _Item(seconds=leading)
+        yield first
+        break
     yield from items
     if trailing > 0:
         yield _Item(seconds=trailing)

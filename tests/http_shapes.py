@@ -70,6 +70,14 @@ MALFORMED: list[tuple[str, HttpRequest]] = [
                                  + "</prosody>" * 1200 + "</speak>")),
     ("blend-2000", speech(voice="+".join(["jf_alpha:1"] * 2000))),
     ("voice-long-spaces", speech(voice="a" + " " * 6000 + "b")),
+    ("401-digit-speed", HttpRequest(b'{"input": "Hello.", "speed": ' + b"9" * 401 + b"}")),
+    ("surrogate-input", HttpRequest(b'{"input": "Hello \\ud800 there."}')),
+    ("surrogate-voice", HttpRequest(b'{"input": "Hello.", "voice": "\\udfff"}')),
+    ("surrogate-ssml-attribute", HttpRequest(b'{"input": "<speak><voice name=\\"\\ud800\\">Hi</voice></speak>"}')),
+    ("surrogate-key", HttpRequest(b'{"input": "Hello.", "\\ud800": 1}')),
+    ("ssml-dtd", speech(input='<?xml version="1.0"?><!DOCTYPE speak [<!ENTITY a "aaaa">]><speak>&a;</speak>')),
+    ("ssml-17-voices", speech(input="<speak>" + "".join(f'<voice name="jf_alpha:{i + 1}+jf_nezumi:1">Hi.</voice>'
+                                                          for i in range(17)) + "</speak>")),
     ("text-plain", HttpRequest(b'{"input": "Hello."}', content_type="text/plain")),
     ("form", HttpRequest(b"input=Hello.", content_type="application/x-www-form-urlencoded")),
 ]

@@ -76,3 +76,13 @@ def test_the_server_imports_the_engine_only_through_its_package_face():
                      else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
             reaching += [f"{path.name}:{node.lineno} {n}" for n in names if n.startswith("kokoro_engine.")]
     assert not reaching, reaching
+
+
+def test_connections_are_counted_per_host_not_per_spelling() -> None:
+    from wyoming_kokoro.context import client_host
+
+    assert client_host("::ffff:192.168.1.5") == client_host("192.168.1.5") == "192.168.1.5"
+    # an IPv6 host has a /64 of addresses of its own: counted as one
+    assert client_host("2001:db8::1") == client_host("2001:db8::ffff:2") != client_host("2001:db8:0:1::1")
+    assert client_host("fe80::1%eth0") == client_host("fe80::2")
+    assert client_host("127.0.0.1") != client_host("127.0.0.2") and client_host("local") == "local"

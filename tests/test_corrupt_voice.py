@@ -46,6 +46,8 @@ def test_truncated_voice_fails_once_then_is_withdrawn(server) -> None:
     assert "error" in types and types[-1] == "audio-stop" and "audio-chunk" not in types, types
     error = next(e for e in events if e.type == "error")
     assert BROKEN in error.data["text"] and error.data["code"] == "voice-unusable"
+    # no server path and no loader message reach the client (the log has them)
+    assert "/" not in error.data["text"] and ".pt" not in error.data["text"], error.data["text"]
     assert _advertised(port).get(BROKEN) is not True  # no longer offered
     again = _say(port, BROKEN)
     assert any(e.type == "error" for e in again) and again[-1].type == "audio-stop"

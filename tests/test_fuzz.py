@@ -1,9 +1,12 @@
-"""Seeded fuzzing of the real server over real sockets, Wyoming and HTTP (issues 13 and 26). FUZZ_SEED and
-FUZZ_COUNT (default 300 exchanges) pick the cases; a failure names the seed and case, so it can be replayed.
+"""Seeded fuzzing of the real server over real sockets, Wyoming and HTTP (issues 13, 26 and 34). FUZZ_SEED
+(default 13) and FUZZ_COUNT (default 300 exchanges; the issue-34 check ran 5,000) pick the cases; a
+failure names the seed and case, so it can be replayed.
 
 Shapes: malformed and random Wyoming events; long runs of spaces, brackets, tags and breaks in texts,
 voice names and streams; JSON nested deep in headers and data blocks; HTTP requests of the same shapes
-(`tests/http_shapes.py`); slow readers that never read their audio, over both protocols.
+(`tests/http_shapes.py`); slow readers that never read their audio, over both protocols; SSML
+documents and streams with DTDs and entities, blend spans, long or `>`-holding attributes and lone
+surrogates, over both protocols.
 
 Every synthesis-shaped Wyoming request gets a finished exchange (audio-stop; a stream also
 synthesize-stopped) unless its client leaves first; every HTTP answer is below 500 (or 503, busy).
@@ -38,7 +41,7 @@ VOICES = ["jf_alpha", "JF-Alpha", "../../etc/passwd", "/etc/passwd", "voices/jf_
           "jf_alpha+jf_nezumi", "jf_alpha:nan", "jf_alpha:inf", "jf_alpha:-1", "jf_alpha:0", "jf_alpha:0+jf_nezumi:0",
           "jf_alpha:1e309", "\x00", "ü" * 300, "jf_alpha:" + "9" * 400]
 TEXTS = ["はい。", "", " ", "。。。", "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
-         "<speak>はい</speak>", "<speak><broken", "x" * 100_001]
+         "<speak>はい</speak>", "<speak><broken", "x" * 100_001, "a\udfffb"]
 JUNK: list = [None, 1, -1, 1.5, math.nan, True, [], {}, "x", [1, 2], {"a": 1}]
 # Runs that once cost quadratic time somewhere (voice parser, markdown, HTML and SSML parsers, the
 # stream buffer) or buy a lot of audio (breaks): mostly with nothing to speak, so a case stays cheap.
@@ -143,6 +146,44 @@ def _nested_case(rng: random.Random) -> bytes:
     return b'{"type": "synthesize", "data_length": %d}\n' % len(block) + block
 
 
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE speak [<!ENTITY a "' + "ha" * 32 + '">'
+          + "".join(f'<!ENTITY {n} "' + f"&{p};" * 10 + '">' for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+          + "]><speak>&i;</speak>")
+
+
+def _ssml_text(rng: random.Random) -> str:
+    """An SSML document of a shape that once cost a lot (issue 34), mostly with little to speak."""
+    pick = rng.randrange(7)
+    if pick == 0:
+        return LAUGHS
+    if pick == 1:
+        return '<!DOCTYPE speak SYSTEM "file:///etc/passwd"><speak>はい</speak>'
+    if pick == 2:  # blend spans: at most 16 voices a document (more: bad-ssml)
+        voices = rng.choice([1, 16, 17, 40])
+        spans = "".join(f'<voice name="jf_alpha:{1 + i % voices}+jf_nezumi:1">!</voice>'
+                        for i in range(rng.choice([10, 500, 1500])))
+        return f"<speak>{spans}はい。</speak>"
+    if pick == 3:
+        return '<speak title="' + "&amp;" * rng.choice([10, 6000]) + '" xml:lang="ja">' + "<s>!</s>" * 200 + "はい。</speak>"
+    if pick == 4:
+        return '<speak title="a>b"><s alt=\'1>2\'>はい。</s></speak>'
+    if pick == 5:
+        return "<speak>" + '<break time="1' + " " * rng.choice([10, 20_000]) + 'x"/>はい。</speak>'
+    return "<speak>" + rng.choice(["\ud800", "<voice name='\udc00'>はい</voice>", "は\udfffい"]) + "</speak>"
+
+
+def _ssml_case(rng: random.Random) -> tuple[list[bytes], str]:
+    """An SSML document of `_ssml_text`'s shapes, whole or streamed in pieces: (events, what ends it)."""
+    text = _ssml_text(rng)
+    if rng.random() < 0.5:
+        return [_header("synthesize", {"text": text, "text_format": "ssml", "voice": {"name": "jf_alpha"}})], "audio-stop"
+    step = rng.choice([3, 50, 5000])
+    events = [_header("synthesize-start", {"text_format": "ssml", "voice": {"name": "jf_alpha"}})]
+    events += [_header("synthesize-chunk", {"text": text[i:i + step]}) for i in range(0, len(text), step)]
+    events.append(_header("synthesize-stop", {}))
+    return events, "synthesize-stopped"
+
+
 async def _describe(port: int) -> None:
     """describe on a connection of its own: answered with info (however long inference is busy)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -193,6 +234,8 @@ async def _slow_reader(port: int, http_port: int, rng: random.Random) -> str:
 
 async def _http_case(port: int, http_port: int, rng: random.Random, i: int) -> str:
     request = http_shapes.random_speech_request(rng)
+    if rng.random() < 0.3:  # issue 34's shapes: DTDs, blend spans, long attributes, surrogates
+        request = http_shapes.speech(input=_ssml_text(rng), response_format=rng.choice(["pcm", "flac", "wav"]))
     try:
         body = json.loads(request.body)
     except (ValueError, RecursionError):  # the deep and broken bodies: sent as they are
@@ -234,6 +277,15 @@ async def _case(port: int, http_port: int, rng: random.Random, i: int) -> tuple[
             await _read_until(reader, lambda g: sum(e.type == "synthesize-stopped" for e in g) >= starts, got)
             assert sum(e.type == "synthesize-stopped" for e in got) == starts, "a stream was not finished"
             return "stream", [e.type for e in got]
+        if kind < 0.75:
+            events, until = _ssml_case(rng)
+            writer.write(b"".join(events))
+            await writer.drain()
+            await _probe(port, http_port, i)
+            # the first audio (then leave: a departed client's job ends), or the whole exchange
+            await _read_until(reader, lambda g: any(e.type in (until, "audio-chunk") for e in g), got)
+            assert any(e.type in (until, "audio-chunk") for e in got), "no audio and no finished exchange"
+            return "ssml", [e.type for e in got]
         if kind < 0.85:
             events, until = _run_case(rng)
             writer.write(b"".join(events))
@@ -292,7 +344,7 @@ def test_fuzz(server) -> None:
     seen = run(scenario(), timeout=COUNT * 30 + 600)
     assert sum(seen.values()) == COUNT
     if COUNT >= 300:  # every shape was tried
-        assert {"plain", "stream", "runs", "nested", "http", "bytes"} <= set(seen), seen
+        assert {"plain", "stream", "runs", "nested", "http", "bytes", "ssml"} <= set(seen), seen
         assert seen.get("slow-http", 0) + seen.get("slow-wyoming", 0) > 0, seen
     log.seek(0)
     text = log.read()

@@ -211,10 +211,9 @@ def test_errors_come_before_audio_with_codes(engine):
     with pytest.raises(KokoroError) as err:
         engine.synthesize("Hello", "jf_alpha", lang="xx")
     assert err.value.code == "unknown-language"
-    # an SSML document whose only text the G2P drops: refused at the first step, before any audio
-    chunks = engine.synthesize("<speak>—</speak>", "jf_alpha", lang="a")
+    # an SSML document with nothing to speak: refused before any audio (by the one rule, at the call)
     with pytest.raises(NothingToSpeak):
-        next(chunks)
+        next(engine.synthesize("<speak>—</speak>", "jf_alpha", lang="a"))
 
 
 def test_speed_is_clamped_to_the_one_range(engine):

@@ -173,3 +173,79 @@ def test_tsv_lexicon(tmp_path) -> None:
     lex = Lexicon([path], load_config().vocab)
     assert "[Nguyen](/wˈɪn/)" in lex.apply("Hi Nguyen", "j")
     assert lex.apply("HA", "a") == "Home Assistant" and lex.apply("HA", "f") == "HA"
+
+
+def test_sentences_that_say_nothing_hand_the_turn_back(engine, monkeypatch) -> None:
+    """20,000 `!` are 20,000 sentences without a phoneme: each step of the audio generator does at
+    most a turn's text work (`TURN_S`) and hands out an empty chunk, so a scheduler lets another
+    request in and a departed client's request ends there (all of them ran in one turn: another
+    client's first audio waited 22.6 s)."""
+    import kokoro_engine.pipeline as pipeline
+
+    calls = []
+    real = engine._phonemizer
+
+    def counting(lang):
+        phonemize = real(lang)
+
+        def counted(text):
+            calls.append(text)
+            return phonemize(text)
+        return counted
+
+    monkeypatch.setattr(engine, "_phonemizer", counting)
+    text = "! " * 20_000 + "The lights are on."
+    audio = engine.synthesize(text, "jf_alpha", lang="a", seed=1)
+    first = next(audio)
+    assert len(first.audio) == 0 and first.phonemes == "" and first.text == ""  # a turn boundary
+    assert 0 < len(calls) < 20_000
+    audio.close()  # the client left: nothing more is phonemized
+    assert len(calls) < 20_000
+    ssml = "<speak>" + "<s>!</s>" * 20_000 + "The lights are on.</speak>"
+    calls.clear()
+    audio = engine.synthesize(ssml, "jf_alpha", lang="a", seed=1)
+    assert len(next(audio).audio) == 0 and 0 < len(calls) < 20_000
+    audio.close()
+    assert pipeline.TURN_S <= 0.05
+
+
+def test_an_ssml_document_read_once_is_not_read_again(engine, monkeypatch) -> None:
+    """A server reads the document off its event loop and hands the segments over: the engine reads
+    it no more (it was read on the loop, then twice on the worker)."""
+    import kokoro_engine.pipeline as pipeline
+    import kokoro_engine.text.speakable as speakable
+    import kokoro_engine.text.ssml as ssml
+
+    doc = '<speak>The lights are on. <break time="500ms"/> <voice name="jf_alpha:1+jf_nezumi:1">Done.</voice></speak>'
+    segments = parse_ssml(doc, "a")
+    reads = []
+
+    def counted(*args, **kw):
+        reads.append(args[0])
+        return parse_ssml(*args, **kw)
+
+    monkeypatch.setattr(pipeline, "parse_ssml", counted)
+    monkeypatch.setattr(ssml, "parse_ssml", counted)
+    once = sum(len(c.audio) for c in engine.synthesize(doc, "jf_alpha", lang="a", seed=3))
+    assert reads == [doc]  # the engine alone reads it once too
+
+    def refuse(*_args, **_kw):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(pipeline, "parse_ssml", refuse)
+    monkeypatch.setattr(ssml, "parse_ssml", refuse)
+    monkeypatch.setattr(speakable, "check_speakable", refuse)
+    again = sum(len(c.audio) for c in engine.synthesize(doc, "jf_alpha", lang="a", seed=3, segments=segments))
+    assert again == once
+
+
+def test_many_blend_spans_hold_one_pack_at_a_time(engine) -> None:
+    """Every `<voice>` span of a blend built its own 0.5 MB pack, all before the first audio, kept for
+    the whole request; now a span's pack is loaded as the plan reaches it, and the library keeps a few."""
+    from kokoro_engine.io.voices import MAX_CACHED_BLENDS
+
+    spans = "".join(f'<voice name="jf_alpha:{1 + i % 4}+jf_nezumi:1">!</voice>' for i in range(2_000))
+    audio = engine.synthesize(f"<speak>{spans}Hello.</speak>", "jf_alpha", lang="a", seed=1)
+    next(audio)
+    audio.close()
+    assert len(engine.voices._blends) <= MAX_CACHED_BLENDS

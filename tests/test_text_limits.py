@@ -151,3 +151,148 @@ def test_japanese_mark_runs_and_long_native_text_stay_cheap() -> None:
     assert hello in japanese.phonemize("[" * 8 + "こんにちは")
     long = japanese.phonemize("こんにちは、" * 200)
     assert long.count(hello) == 200
+
+
+# --- issue 34: what one request may cost ---------------------------------------------------------------
+
+def _in_a_process(code: str, guard: float = 120) -> str:
+    """Run `code` in a fresh interpreter; a hang (a quadratic pass over a long run) fails at `guard`
+    seconds, which a linear pass never comes near (it is not a timing assert: the quadratic cases
+    take hours)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=guard, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {guard} s: {code[:120]}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_break_time_and_rate_read_linearly() -> None:
+    """A `<break time>` of a digit, 200,000 spaces and a letter: the old pattern backtracked over the
+    spaces quadratically (50.7 KB froze the server 16.3 s); now one strip and a suffix."""
+    from kokoro_engine.text.ssml import parse_time
+
+    assert parse_time(" 1.5 s ") == 1.5 and parse_time("500ms") == 0.5 and parse_time(".5") == 0.5
+    assert parse_time("20s") == 10.0 and parse_time("1 x") is None and parse_time("ms") is None
+    assert parse_time("2.") is None and parse_time("-1s") is None
+    assert parse_rate("+20%") == 1.2 and parse_rate("-10%") == 0.9 and parse_rate("150%") == 1.5
+    out = _in_a_process(
+        "from kokoro_engine.text.ssml import parse_ssml, parse_time, parse_rate\n"
+        "spaces = ' ' * 200_000\n"
+        "assert parse_time('1' + spaces + 'x') is None and parse_rate('1' + spaces + 'x') == 1.0\n"
+        "doc = '<speak><break time=\"1' + spaces + 'x\"/><prosody rate=\"1' + spaces + '%x\">Hi</prosody></speak>'\n"
+        "print([(s.text, s.pause_s) for s in parse_ssml(doc)])\n")
+    assert out.strip() == "[('', 0.4), ('Hi', 0.0)]"
+
+
+def test_ssml_refuses_a_dtd_and_its_entities() -> None:
+    """A document type declaration is refused (BadSSML) by the one reader, whole or streamed: internal
+    entities expanded 1,858 characters into +924 MB in the stream's parser."""
+    laughs = ('<?xml version="1.0"?><!DOCTYPE speak [<!ENTITY a "' + "x" * 64 + '">'
+              + "".join(f'<!ENTITY {n} "' + f"&{p};" * 16 + '">' for p, n in zip("abcdefg", "bcdefgh", strict=True))
+              + ']><speak>&h;</speak>')
+    for doc in (laughs, '<!DOCTYPE speak SYSTEM "file:///etc/passwd"><speak>Hi</speak>'):
+        with pytest.raises(BadSSML, match="document type"):
+            parse_ssml(doc)
+        with pytest.raises(BadSSML, match="document type"):
+            check_speakable(doc, "ssml")
+        buf = SentenceBuffer("a", text_format="ssml")
+        with pytest.raises(BadSSML, match="document type"):
+            for i in range(0, len(doc), 7):
+                buf.add(doc[i:i + 7])
+    # XML's own entities and character references still read
+    assert [s.text for s in parse_ssml("<speak>Tom &amp; Jerry &#65;</speak>")] == ["Tom & Jerry A"]
+
+
+def test_stream_pieces_never_copy_a_long_attribute() -> None:
+    """The `<speak …>` tag carried into each piece keeps `xml:lang` only, and a reopened span only the
+    attributes the reader uses, bounded: a 30 KB attribute was copied, escaped, into every piece."""
+    buf = SentenceBuffer("a", text_format="ssml")
+    head = '<speak title="' + "&amp;" * 6000 + '" xml:lang="en-US"><voice name="af_heart" x="' + "y" * 30000 + '">'
+    sent = head + "Word. " * 4000
+    pieces = buf.add(head) + [p for _ in range(4000) for p in buf.add("Word. ")] + buf.finish()
+    assert len(pieces) >= 3
+    assert sum(len(p) for p in pieces) <= len(sent) + 80 * len(pieces)
+    assert all(p.startswith('<speak xml:lang="en-US">') for p in pieces)
+    assert {s.voice for p in pieces for s in parse_ssml(p) if s.text} == {"af_heart"}
+
+
+def test_stream_tag_ends_outside_quoted_values() -> None:
+    """`>` inside a quoted attribute does not end the tag: `title="a>b"` was spoken as `b">Hello there.`"""
+    buf = SentenceBuffer("a", text_format="ssml")
+    doc = '<speak title="a>b" xml:lang="en-US">Hello there. <s alt=\'1>2\'>Bye.</s> Next'
+    pieces = [p for i in range(0, len(doc), 3) for p in buf.add(doc[i:i + 3])] + buf.finish()
+    texts = [s.text for p in pieces for s in parse_ssml(p)]
+    assert texts == ["Hello there.", "Bye.", "Next"], pieces
+    assert strip_tags('<p a="x>y">t</p>') == "t"
+
+
+def _split_work(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import kokoro_engine.text.streaming as streaming
+
+    seen: list[int] = []
+    real = streaming.split_sentences
+
+    def counted(text: str, lang: str) -> list[str]:
+        seen.append(len(text))
+        return real(text, lang)
+
+    monkeypatch.setattr(streaming, "split_sentences", counted)
+    return seen
+
+
+@pytest.mark.parametrize("fmt", [None, "ssml"])
+@pytest.mark.parametrize("unit", ["a.", "Mr", "3.5 ", "x. ", "e.g.", "。"])
+def test_stream_splitting_is_linear_in_the_text(monkeypatch: pytest.MonkeyPatch, fmt: str | None, unit: str) -> None:
+    """16,000 small chunks: the characters handed to the sentence splitter stay proportional to the
+    text streamed (the plain buffer re-split up to 1,000 characters per chunk: 3.5 s of loop time)."""
+    seen = _split_work(monkeypatch)
+    buf = SentenceBuffer("a", text_format=fmt)
+    sent = 0
+    for i in range(16_000):
+        text = unit if i % 400 else unit + " Then. "
+        sent += len(text)
+        buf.add(text)
+    buf.finish()
+    assert sum(seen) <= 12 * sent, (sum(seen), sent)
+
+
+def test_stream_still_cuts_sentences_as_they_end() -> None:
+    buf = SentenceBuffer("a")
+    out = [p for chunk in ["The lig", "hts are on", ". Mr", ". Smith is ho", "me. The do", "or"] for p in buf.add(chunk)]
+    assert out == ["The lights are on.", "Mr. Smith is home."] and buf.finish() == ["The door"]
+    buf = SentenceBuffer("a", text_format="ssml")
+    out = [p for chunk in ["<speak>The lig", "hts are on", ". Mr", ". Smith is ho", "me. The do", "or"]
+           for p in buf.add(chunk)]
+    assert out == ["<speak>The lights are on.</speak>", "<speak>Mr. Smith is home.</speak>"]
+
+
+def test_one_speakable_rule_for_documents_and_streams() -> None:
+    """`<phoneme>` speaks in a stream as in a whole document (the stream reader left it out)."""
+    from kokoro_engine.text.ssml import element_speaks
+
+    assert element_speaks("phoneme", {"ph": "wˈɪn"}) and element_speaks("break", {"time": "1s"})
+    assert not element_speaks("break", {"time": "0s"}) and not element_speaks("sub", {"alias": "..."})
+    buf = SentenceBuffer("a", text_format="ssml")
+    pieces = buf.add('<speak><s><phoneme ph="wˈɪn"/></s><s>') + buf.finish()
+    assert pieces[0] == '<speak><s><phoneme ph="wˈɪn"/></s></speak>'
+    check_speakable(pieces[0], "ssml")
+    with pytest.raises(NothingToSpeak):
+        check_speakable("<speak>... !!</speak>", "ssml")
+
+
+def test_a_document_names_a_bounded_number_of_voices() -> None:
+    from kokoro_engine.limits import MAX_SSML_VOICES
+
+    def doc(n: int) -> str:
+        return "<speak>" + "".join(f'<voice name="jf_alpha:{i + 1}+jm_kumo:1">Hi.</voice>' for i in range(n)) + "</speak>"
+
+    assert len(parse_ssml(doc(MAX_SSML_VOICES))) == MAX_SSML_VOICES
+    assert len(parse_ssml(doc(1) * 1)) == 1
+    with pytest.raises(BadSSML, match="voices"):
+        parse_ssml(doc(MAX_SSML_VOICES + 1))

@@ -153,3 +153,19 @@ def test_voice_errors_carry_codes() -> None:
     assert VoiceNotFound("x").code == "voice-not-found"
     assert issubclass(VoiceError, ValueError) and VoiceError("x").code == "bad-voice"
     assert VoiceFileError("x", "broken").code == "voice-unusable"
+
+
+def test_blends_are_built_once_and_a_few_are_kept(library):
+    """A blend is one 0.5 MB pack: built once per expression (its weights normalized), the last
+    MAX_CACHED_BLENDS kept; every SSML span of a blend used to build a new one (+2,366 MB)."""
+    from kokoro_engine.io.voices import MAX_CACHED_BLENDS
+
+    first = library.get("jf_alpha:0.3+jm_kumo:0.7")
+    assert library.get("jf_alpha:3+jm_kumo:7").tensor is first.tensor
+    assert torch.allclose(first.tensor, 0.3 * library.get("jf_alpha").tensor + 0.7 * library.get("jm_kumo").tensor)
+    for i in range(MAX_CACHED_BLENDS + 4):
+        library.get(f"jf_alpha:{i + 1}+jm_kumo:1")
+    assert len(library._blends) == MAX_CACHED_BLENDS
+    assert library.lang_of("jm_kumo+jf_alpha") == "j"
+    with pytest.raises(VoiceNotFound):
+        library.lang_of("jf_alpha+nobody")

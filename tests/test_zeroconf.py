@@ -201,3 +201,17 @@ def test_zeroconf_announce_describe_goodbye(netns: str, data_dir: Path, tmp_path
             server.kill()
             server.wait(timeout=10)
         browser.stop()
+
+
+def test_a_concrete_host_is_announced_only_when_the_lan_can_reach_it(caplog: pytest.LogCaptureFixture) -> None:
+    """`--uri tcp://127.0.0.1:…` (or a link-local or foreign address) was announced as it was: Home
+    Assistant was sent to an address it cannot reach. Now: nothing, and a warning why."""
+    from wyoming_kokoro.zeroconf_service import _interface_addresses, lan_addresses
+
+    for host in ("127.0.0.1", "::1", "fe80::1", "203.0.113.77", "localhost"):
+        caplog.clear()
+        assert lan_addresses(host) == [], host
+        assert "not an address a LAN client can reach" in caplog.text
+    for _adapter, addr in _interface_addresses():
+        if not (addr.is_loopback or addr.is_link_local):
+            assert lan_addresses(str(addr)) == [str(addr)]  # one of ours, reachable: announced as it is

@@ -63,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-connections", type=int, default=64, metavar="N",
                    help="open Wyoming connections; more are refused with an error (default 64)")
     p.add_argument("--max-connections-per-address", type=int, default=None, metavar="N",
-                   help="of those, open from one client address, so that one host cannot take every "
-                        "connection from Home Assistant (default: half of --max-connections)")
+                   help="of those, open from one client host (an IPv6 client by its /64), so that a few "
+                        "hosts cannot take every connection from Home Assistant (default: a quarter of "
+                        "--max-connections)")
     p.add_argument("--first-event-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="close a new connection that sends no event for this long (default 10; 0: never)")
     p.add_argument("--max-pending-per-connection", type=int, default=4, metavar="N",
@@ -109,7 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not SPEED_ACCEPTED[0] <= args.speed <= SPEED_ACCEPTED[1]:
         raise StartupError(f"--speed must be between {SPEED_ACCEPTED[0]} and {SPEED_ACCEPTED[1]}")
     if args.max_connections_per_address is None:
-        args.max_connections_per_address = max(1, args.max_connections // 2)
+        args.max_connections_per_address = max(1, args.max_connections // 4)
     if min(args.max_connections, args.max_pending_per_connection, args.max_connections_per_address,
            args.max_jobs) < 1:
         raise StartupError("--max-connections, --max-connections-per-address, --max-pending-per-connection "
@@ -309,6 +310,8 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Queued before any port opens: a client (or /health) that sees the server also sees its job.
+    _warm_up(service)
     http = None
     if args.http:  # first: a busy port stops the start before anything is announced
         from .http_api import start_http
@@ -341,7 +344,6 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
         except Exception as err:  # discovery is a convenience: serve without it rather than not at all
             _LOGGER.warning("Zeroconf announcement failed: %s", err)
             zc = None
-    _warm_up(service)
     _LOGGER.info("Ready on %s (default voice %s) %.1f s after start", args.uri, service.config.default_voice,
                  time.monotonic() - _STARTED)
     try:

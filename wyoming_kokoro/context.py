@@ -10,6 +10,7 @@ connections, whether the server is shutting down, and the `info` built from thos
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,22 @@ class ServerState:
     shutting_down: bool = False
     info: Info | None = None  # built from `installed`; rebuilt when it changes
     voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)  # one download per voice
+
+
+def client_host(address: str) -> str:
+    """The host a connection comes from, for the per-client caps: the address itself, not its
+    spelling (an IPv4-mapped IPv6 address is its IPv4 one, a scope or a leading zero changes
+    nothing), and an IPv6 client by its /64, the block one host gets from its router (counted by
+    the string, one host could take every connection with addresses of its own)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address  # a unix socket's peer, "local"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def first_voice(expr: str) -> str:

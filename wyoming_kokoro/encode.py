@@ -9,7 +9,9 @@ so `_Sink` passes on only what lies beyond what was sent and drops later rewrite
 - Ogg Opus: written strictly forward; nothing to drop.
 - FLAC: a STREAMINFO without the sample count is legal, but libsndfile (soundfile) cannot read such a
   file, so FLAC is not streamed: the complete file goes out when synthesis ends (the HTTP adapter
-  still looks for a departed client after every chunk).
+  still looks for a departed client after every chunk). Held until then, a FLAC reply has its own
+  audio cap, `FLAC_MAX_SECONDS` (5 minutes: at most 14 MB of 16-bit audio, twice that while it is
+  handed over), so a request of silences cannot make the server hold hundreds of MB.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import numpy as np
 
 from kokoro_engine import SAMPLE_RATE
 
+FLAC_MAX_SECONDS = 300.0
+
 
 @dataclass(frozen=True)
 class AudioFormat:
@@ -30,6 +34,7 @@ class AudioFormat:
     sf_subtype: str | None = None
     streams: bool = True  # bytes go out as audio is produced (else all at the end)
     options: tuple[tuple[str, object], ...] = ()  # further soundfile.SoundFile arguments
+    max_seconds: float | None = None  # a cap on a reply's audio below --max-audio-seconds (None: none)
 
 
 FORMATS: dict[str, AudioFormat] = {
@@ -38,7 +43,7 @@ FORMATS: dict[str, AudioFormat] = {
     "mp3": AudioFormat("mp3", "audio/mpeg", "MP3", "MPEG_LAYER_III",
                        options=(("bitrate_mode", "CONSTANT"), ("compression_level", 0.5))),
     "opus": AudioFormat("opus", "audio/ogg; codecs=opus", "OGG", "OPUS"),
-    "flac": AudioFormat("flac", "audio/flac", "FLAC", "PCM_16", streams=False),
+    "flac": AudioFormat("flac", "audio/flac", "FLAC", "PCM_16", streams=False, max_seconds=FLAC_MAX_SECONDS),
     "pcm": AudioFormat("pcm", "audio/pcm", None),
 }
 

@@ -85,7 +85,9 @@ def as_kokoro_error(err: BaseException) -> KokoroError:
     """`err` itself if it is one of ours; anything else (a bug, a torch failure) as `synthesis-failed`."""
     if isinstance(err, KokoroError):
         return err
-    failed = KokoroError(str(err) or type(err).__name__, code="synthesis-failed")
+    # What reaches a client: no exception text (it may name a server path); the log has the traceback.
+    failed = KokoroError(f"synthesis failed ({type(err).__name__}; the server log has the details)",
+                         code="synthesis-failed")
     failed.__cause__ = err
     return failed
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -28,6 +29,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from kokoro_engine import SAMPLE_RATE
 
+from .context import client_host
 from .errors import KokoroError, RequestError, WorkerStopped, wyoming_code
 from .service import MAX_CHARS, RequestLog, SpeechAudio, SpeechRequest, SpeechService
 
@@ -38,30 +40,29 @@ RATE, WIDTH, CHANNELS = SAMPLE_RATE, 2, 1  # the Wyoming audio format of every r
 
 @dataclass(eq=False)
 class _Stream:
-    """One streamed request (synthesize-start … synthesize-stop): its pieces reach its own task
-    through `pieces`, None ends it. Ended early by an error, a too-long text, or a silent client."""
+    """One streamed request (synthesize-start … synthesize-stop). On the event loop a chunk is only
+    counted and queued (`chunks`, None ends it); its own task cuts the text into pieces with the
+    sentence buffer on a thread (each run takes what has queued since the last), so no chunk's text is
+    parsed on the loop. Ended early by an error, a too-long text, or a silent client. Once its task has
+    stopped reading (the stream failed), what the client still sends is dropped: the queue holds at
+    most the stream's own text (MAX_CHARS)."""
 
     buffer: Any  # kokoro_engine.SentenceBuffer
     voice: str | None
     error: KokoroError | None = None
     chars: int = 0
     ended: bool = False
-    pieces: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    abandoned: bool = False  # its task has stopped reading
+    chunks: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
 
     def add(self, text: str) -> None:
-        if self.ended:
+        if self.ended or self.abandoned:
             return
         self.chars += len(text)
         if self.chars > MAX_CHARS:  # the same limit as a plain request, over the whole stream
             self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", "text-too-long"))
             return
-        try:
-            pieces = self.buffer.add(text)
-        except KokoroError as err:  # e.g. SSML nested too deep (bad-ssml)
-            self.end(err)
-            return
-        for piece in pieces:
-            self.pieces.put_nowait(piece)
+        self.chunks.put_nowait(text)
 
     def end(self, error: KokoroError | None = None) -> None:
         """No more text: the rest of the buffer is spoken, unless the stream has failed."""
@@ -69,23 +70,37 @@ class _Stream:
             return
         if error is not None and self.error is None:
             self.error = error
-        if self.error is None:
-            try:
-                for piece in self.buffer.finish():
-                    self.pieces.put_nowait(piece)
-            except KokoroError as err:
-                self.error = err
         self.ended = True
-        self.pieces.put_nowait(None)
+        self.chunks.put_nowait(None)
+
+    def _cut(self, text: str, last: bool) -> list[str]:
+        """On a thread: the pieces the sentence buffer cuts from `text` (and its rest, if `last`)."""
+        pieces = self.buffer.add(text) if text else []
+        return pieces + self.buffer.finish() if last else pieces
 
     async def texts(self) -> AsyncIterator[tuple[str, str]]:
         """(piece, its text_format) as they are cut; the stream's error, if it fails, ends it."""
-        while (piece := await self.pieces.get()) is not None:
+        try:
+            last = False
+            while not last and self.error is None:
+                taken = [await self.chunks.get()]
+                while not self.chunks.empty():
+                    taken.append(self.chunks.get_nowait())
+                last = taken[-1] is None
+                if self.error is not None:
+                    break
+                # e.g. SSML nested too deep, a DTD (bad-ssml): the stream fails with it
+                pieces = await asyncio.to_thread(self._cut, "".join(t for t in taken if t is not None), last)
+                for piece in pieces:
+                    if self.error is not None:
+                        break
+                    yield piece, "ssml" if self.buffer.ssml else "text"
             if self.error is not None:
-                break
-            yield piece, "ssml" if self.buffer.ssml else "text"
-        if self.error is not None:
-            raise self.error
+                raise self.error
+        finally:
+            self.abandoned = True  # nobody reads what is queued now: let it go
+            while not self.chunks.empty():
+                self.chunks.get_nowait()
 
 
 # A client with this many times --max-pending-per-connection exchanges queued is not reading its
@@ -106,6 +121,7 @@ class KokoroEventHandler(AsyncEventHandler):
         self._first_event = True  # nothing read yet: --first-event-timeout applies
         peer = self.writer.get_extra_info("peername")
         self.address = str(peer[0]) if isinstance(peer, tuple) and peer else "local"
+        self.host = client_host(self.address)  # what --max-connections-per-address counts
 
     async def run(self) -> None:
         # Our own loop so a malformed event (bad JSON / UTF-8) or a reset ends quietly, not as an
@@ -146,7 +162,7 @@ class KokoroEventHandler(AsyncEventHandler):
     async def _admit(self) -> bool:
         """Count this connection against --max-connections and --max-connections-per-address; refuse it
         (an error, then close) if either is full, so that one host's idle sockets cannot lock out another."""
-        open_here = sum(h.address == self.address for h in self.state.connections)
+        open_here = sum(h.host == self.host for h in self.state.connections)
         full = len(self.state.connections) >= self.config.max_connections
         full_here = open_here >= self.config.max_connections_per_address
         if not full and not full_here and not self.state.shutting_down:
@@ -154,7 +170,7 @@ class KokoroEventHandler(AsyncEventHandler):
             return True
         if full or full_here:
             limit = (f"{self.config.max_connections} connections open" if full else
-                     f"{self.config.max_connections_per_address} connections open from {self.address}")
+                     f"{self.config.max_connections_per_address} connections open from {self.host}")
             _LOGGER.warning("Refusing a connection from %s: %s", self.address, limit)
             err = Error(text=f"more than {limit}", code="too-many-connections")
         else:
@@ -377,6 +393,10 @@ class KokoroEventHandler(AsyncEventHandler):
                 await self._send(self.service.speak_stream(stream.voice, self._counted(stream, stats)), stats)
             except KokoroError as err:
                 await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
+            finally:
+                stream.abandoned = True  # what the client still sends is dropped, not queued
+                while not stream.chunks.empty():
+                    stream.chunks.get_nowait()
             await self.write_event(AudioStop().event())
             await self.write_event(SynthesizeStopped().event())
             if stats.samples:
@@ -447,8 +467,17 @@ MAX_BLOCK_BYTES = 1_000_000
 MAX_JSON_DEPTH = 16
 
 
+# A lone surrogate (`"\ud800"` is valid JSON, not Unicode): no UTF-8 writer can echo it, no parser read it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(value: str) -> bool:
+    return _SURROGATE.search(value) is not None
+
+
 def _loads(raw: bytes) -> Any:
-    """JSON of a header or data block, refused (ValueError) when malformed or nested deeper than MAX_JSON_DEPTH."""
+    """JSON of a header or data block, refused (ValueError) when malformed, nested deeper than
+    MAX_JSON_DEPTH, or holding a string with a lone surrogate (bad-request, before anything reads it)."""
     try:
         value = json.loads(raw)  # UnicodeDecodeError and JSONDecodeError are ValueErrors
     except RecursionError:
@@ -456,8 +485,12 @@ def _loads(raw: bytes) -> Any:
     stack = [(value, 1)]
     while stack:  # iterative: walking a deep value must not recurse either
         item, depth = stack.pop()
+        if isinstance(item, str) and has_surrogate(item):
+            raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
         if not isinstance(item, dict | list):
             continue
+        if isinstance(item, dict) and any(has_surrogate(key) for key in item):
+            raise ValueError("a key holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
         if depth > MAX_JSON_DEPTH:
             raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))

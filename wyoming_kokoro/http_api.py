@@ -21,6 +21,7 @@ import ipaddress
 import json
 import logging
 import socket
+import time
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
@@ -28,12 +29,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from kokoro_engine import SAMPLE_RATE
 
 from .catalog import load_catalog
+from .context import client_host
 from .encode import FORMATS, StreamEncoder, available_formats
 from .errors import KokoroError, RequestError, as_kokoro_error, wire_form
+from .handler import has_surrogate
 from .service import MAX_CHARS, SPEED_ACCEPTED, RequestLog, SpeechRequest, SpeechService
 
 if TYPE_CHECKING:
@@ -106,7 +110,9 @@ def error_response(err: BaseException, param: str | None = None) -> web.Response
             429: "rate_limit_error"}.get(form.http, "server_error" if form.http >= 500 else "invalid_request_error")
     body = {"error": {"message": str(failure), "type": kind, "param": getattr(failure, "param", param),
                       "code": form.wyoming}}
-    return web.json_response(body, status=form.http)
+    # 429 and 503 are "not now": say when to try again (one turn of the worker is about a second)
+    headers = {"Retry-After": "1"} if form.http in (429, 503) else None
+    return web.json_response(body, status=form.http, headers=headers)
 
 
 def _short(value: Any) -> str:
@@ -125,10 +131,14 @@ def _header_value(text: str) -> str:
 
 
 def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON (a scalar is 0), without recursion; stops counting past the limit."""
+    """Nesting depth of parsed JSON (a scalar is 0), without recursion; stops counting past the limit.
+    HttpError for a string (or key) with a lone surrogate: valid JSON, not Unicode text."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str) and has_surrogate(item) \
+                or isinstance(item, dict) and any(has_surrogate(key) for key in item):
+            raise HttpError("the body holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
         if isinstance(item, dict | list):
             deepest = max(deepest, depth)
             if depth <= MAX_JSON_DEPTH:
@@ -258,6 +268,36 @@ class _Refuse(asyncio.Protocol):
         transport.close()
 
 
+class _ParseErrorLog:
+    """aiohttp's server logger, but a client's malformed request (bad header characters, an over-long
+    line, Content-Length with Transfer-Encoding: aiohttp's parser errors, answered 400) is logged at
+    INFO without a traceback, at most once a minute per client address, so no client writes to the
+    log at will. Everything else goes to aiohttp's logger as it was."""
+
+    interval = 60.0
+    max_addresses = 1024
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._last: dict[str, float] = {}
+
+    def exception(self, msg: str, *args: Any, exc_info: Any = None, **kwargs: Any) -> None:
+        if not isinstance(exc_info, HttpProcessingError):
+            self._logger.exception(msg, *args, exc_info=exc_info, **kwargs)
+            return
+        address, now = str(args[0]) if args else "?", time.monotonic()
+        if now - self._last.get(address, -self.interval) < self.interval:
+            return
+        if len(self._last) >= self.max_addresses:
+            self._last = {a: t for a, t in self._last.items() if now - t < self.interval}
+        self._last[address] = now
+        _LOGGER.info("Malformed HTTP request from %s (answered 400; more from it this minute are not logged): "
+                     "%.200s", address, exc_info.message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+
 class _Runner(web.AppRunner):
     def __init__(self, app: web.Application, limits: HttpLimits, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
@@ -298,9 +338,12 @@ class HttpApi:
         # handler_cancellation: a client that disconnects cancels its handler (and so its job) at once.
         # lingering_time: how long a body still arriving after its answer (a 413, a 408) is read and
         # dropped before the connection closes.
+        from aiohttp.log import server_logger
+
         self.runner = _Runner(app, self.limits, access_log=None, shutdown_timeout=2.0,
                               keepalive_timeout=self.limits.head_timeout, handler_cancellation=True,
-                              lingering_time=min(2.0, self.limits.head_timeout))
+                              lingering_time=min(2.0, self.limits.head_timeout),
+                              logger=_ParseErrorLog(server_logger))
         return self.runner
 
     @web.middleware
@@ -319,6 +362,9 @@ class HttpApi:
                 raise
             body = {"error": {"message": err.reason, "type": "invalid_request_error", "param": None, "code": None}}
             return web.json_response(body, status=err.status)
+        except Exception as err:  # a bug: the traceback is the log's, the client gets the JSON shape
+            _LOGGER.error("HTTP request failed", exc_info=err)
+            return error_response(err)
         finally:
             self.requests += 1
 
@@ -382,10 +428,10 @@ class HttpApi:
             _LOGGER.info("Closing an HTTP request whose body took over %g s", self.limits.body_timeout)
             raise HttpError(f"the request body took longer than {self.limits.body_timeout:g} s",
                             "request-timeout") from None
-        return parse_json_body(data)
+        return await asyncio.to_thread(parse_json_body, data)  # up to 1.2 MB: not on the event loop
 
     async def speech(self, request: web.Request) -> web.StreamResponse:
-        client = request.remote or "local"
+        client = client_host(request.remote or "local")
         if self.jobs[client] >= self.limits.jobs_per_client:
             raise HttpError(f"more than {self.limits.jobs_per_client} speech requests in progress from this "
                             "address (--max-pending-per-connection)", "too-many-requests")
@@ -402,13 +448,17 @@ class HttpApi:
         speech = await self.service.prepare(speech_request)
         stats = RequestLog(speech.voice, len(speech.text))
         # A file needs no --trailing-silence (that is for satellites that clip the end of a stream).
-        audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False)
+        audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False,
+                                   max_audio_seconds=FORMATS[fmt].max_seconds)
         async with contextlib.aclosing(audio):  # leaving early (an error, a departed client) ends the job
             first = await anext(audio, None)  # errors before any audio get their own status
+            while first is not None and not len(first.pcm) and not first.data:
+                first = await anext(audio, None)  # the engine's turn boundaries before any audio
             response = web.StreamResponse(headers={
                 "Content-Type": FORMATS[fmt].content_type, "X-Kokoro-Voice": _header_value(speech.voice),
                 "X-Kokoro-Sample-Rate": str(SAMPLE_RATE), "Cache-Control": "no-store"})
-            response.enable_chunked_encoding()
+            # No length is known: HTTP/1.1 gets chunked encoding (aiohttp's choice without a length);
+            # an HTTP/1.0 client, the body until the connection closes (it has no chunked encoding).
             sock = request.transport.get_extra_info("socket") if request.transport is not None else None
             if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer)

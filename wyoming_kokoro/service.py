@@ -4,8 +4,9 @@ The Wyoming handler and the HTTP API are adapters: they turn their protocol's re
 `SpeechRequest` and the audio and errors that come back into their protocol's events or bytes.
 Everything between is here, once:
 
-- validation and every limit (text length, voice expression length, jobs in all), with checks
-  linear in what the client sent, so that nothing a client sends stalls the event loop;
+- validation and every limit (text length, voice expression length, jobs in all): on the event loop
+  only checks of a field's type and length; the text itself (the speakable rule, the SSML document,
+  read once per request) is read on a thread (`read`), so nothing a client sends stalls the loop;
 - voice resolution against one allow-list (the voices offered, the `--blend` names, blends of
   those), for a request's voice and an SSML `<voice name>` alike: a request never names a file;
 - first-use downloads, the speed policy, the silences, int16 conversion, and cancellation (closing
@@ -36,7 +37,7 @@ from .errors import Busy, KokoroError, RequestError, WorkerStopped, as_kokoro_er
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
-    from kokoro_engine import KokoroEngine
+    from kokoro_engine import KokoroEngine, Segment
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Speech:
     text_format: str | None
     speed: float
     lang: str | None  # G2P language override (None: the voice's own)
+    segments: list[Segment] | None = None  # an SSML text as read (once, off the event loop) by `read`
 
 
 @dataclass
@@ -163,17 +165,39 @@ class SpeechService:
 
     @staticmethod
     def check_text(text: Any, text_format: Any = None) -> str:
-        """Refuse what cannot be spoken (the engine's one rule, `check_speakable`, linear); the text
-        itself goes to the engine as it came (its normalizer reads markdown and inline phonemes)."""
-        from kokoro_engine import check_speakable
+        """A text's type and length (on the event loop: nothing here reads the text); whether it has
+        anything to speak is `read`'s, off the loop. The text goes to the engine as it came (its
+        normalizer reads markdown and inline phonemes)."""
+        from kokoro_engine import NothingToSpeak
 
         if not isinstance(text, str):
             raise RequestError("text must be a string", "bad-request")
         if len(text) > MAX_CHARS:
             raise RequestError(f"text longer than {MAX_CHARS} characters", "text-too-long")
         SpeechService.check_text_format(text_format)
-        check_speakable(text, text_format)
-        return text.strip()
+        text = text.strip()
+        if not text:
+            raise NothingToSpeak("text is empty")
+        return text
+
+    @staticmethod
+    def read_text(speech: Speech) -> Speech:
+        """The text read once, on a thread: the engine's speakable rule for plain text; an SSML document
+        through the one SSML reader (its segments travel with the request, so the worker does not read
+        it again). Raises KokoroError (nothing-to-speak, bad-ssml)."""
+        from dataclasses import replace
+
+        from kokoro_engine import check_segments, check_speakable, is_ssml, parse_ssml
+
+        if not is_ssml(speech.text, speech.text_format):
+            check_speakable(speech.text, speech.text_format)
+            return speech
+        lang = speech.lang or first_voice(speech.voice)[:1].lower()
+        return replace(speech, segments=check_segments(parse_ssml(speech.text, lang)))
+
+    async def read(self, speech: Speech) -> Speech:
+        """`read_text` off the event loop."""
+        return await asyncio.to_thread(self.read_text, speech)
 
     def speed(self, speed: Any) -> float:
         """The speed policy: None is --speed; SPEED_ACCEPTED is accepted, the engine's range is spoken."""
@@ -181,7 +205,9 @@ class SpeechService:
 
         if speed is None:
             return self.config.speed
-        if isinstance(speed, bool) or not isinstance(speed, int | float) or not math.isfinite(speed) \
+        # an int is compared as it is: a 401-digit one overflows float()
+        if isinstance(speed, bool) or not isinstance(speed, int | float) \
+                or (isinstance(speed, float) and not math.isfinite(speed)) \
                 or not SPEED_ACCEPTED[0] <= speed <= SPEED_ACCEPTED[1]:
             raise RequestError(f"speed must be a number from {SPEED_ACCEPTED[0]} to {SPEED_ACCEPTED[1]}",
                                "bad-request")
@@ -289,14 +315,14 @@ class SpeechService:
                     continue
                 await self._download_voice(part)
 
-    async def ensure_span_voices(self, text: str, text_format: str | None) -> None:
-        """First-use downloads for the `<voice name>` spans of an SSML text (parsed off the event loop);
-        a span voice that cannot be had is logged and the span keeps the request's voice."""
-        from kokoro_engine import is_ssml, voice_names
+    async def ensure_span_voices(self, speech: Speech) -> None:
+        """First-use downloads for the `<voice name>` spans of a read SSML text; a span voice that
+        cannot be had is logged and the span keeps the request's voice."""
+        from kokoro_engine import voice_names
 
-        if not (self.config.can_download and is_ssml(text, text_format)):
+        if not (self.config.can_download and speech.segments):
             return
-        for name in await asyncio.to_thread(voice_names, text):
+        for name in voice_names(speech.segments):
             try:
                 await self.ensure_voices(self.resolve_voice(name))
             except KokoroError as err:
@@ -318,11 +344,13 @@ class SpeechService:
             if isinstance(err, RemoteFileMissing):  # the hub does not have it: stop advertising it
                 self.state.installed[name] = False
                 self.build_info()
-            raise DownloadError(f"voice {name} could not be downloaded: {err}") from err
+            # the detail (a path, the hub's answer) is the log's
+            raise DownloadError(f"voice {name} could not be downloaded (the server log says why)") from err
 
     # --- requests ---------------------------------------------------------------------------------------
     def check(self, request: SpeechRequest) -> Speech:
-        """Validate a request and resolve its voice (on the loop: every check is linear). Raises KokoroError."""
+        """Validate a request's fields and resolve its voice (on the loop: types and lengths, no reading
+        of the text: `read` does that). Raises KokoroError."""
         if self.state.shutting_down:
             raise WorkerStopped()
         text_format = self.check_text_format(request.text_format)
@@ -331,10 +359,10 @@ class SpeechService:
         return Speech(text, voice, text_format, self.speed(request.speed), self.lang_for(voice))
 
     async def prepare(self, request: SpeechRequest) -> Speech:
-        """`check`, then the first-use downloads of its voices (the request's and its SSML spans')."""
-        speech = self.check(request)
+        """`check`, `read`, then the first-use downloads of its voices (the request's and its SSML spans')."""
+        speech = await self.read(self.check(request))
         await self.ensure_voices(speech.voice)
-        await self.ensure_span_voices(speech.text, speech.text_format)
+        await self.ensure_span_voices(speech)
         return speech
 
     async def speak(self, speech: Speech, *, leading_silence: float = 0.0, trailing_silence: bool = True,
@@ -361,10 +389,14 @@ class SpeechService:
             audio = engine.synthesize(
                 speech.text, speech.voice, speed=speech.speed, lang=speech.lang, seed=config.seed,
                 text_format=speech.text_format, sentence_silence=config.sentence_silence,
-                leading_silence=leading_silence, trailing_silence=trailing, max_audio_seconds=cap)
+                leading_silence=leading_silence, trailing_silence=trailing, max_audio_seconds=cap,
+                segments=speech.segments)
             try:
                 for chunk in audio:
                     pcm = to_int16(chunk.audio)
+                    if not len(pcm):  # the engine's turn boundary: nothing to encode or send
+                        yield SpeechAudio(pcm, b"", False)
+                        continue
                     yield SpeechAudio(pcm, encoder.feed(pcm) if encoder is not None else b"", bool(chunk.phonemes))
                 if encoder is not None:
                     yield SpeechAudio(np.zeros(0, np.int16), encoder.finish(), False)
@@ -413,15 +445,16 @@ class SpeechService:
             if left is not None and left <= 0:
                 continue
             try:
-                speech = self.check(SpeechRequest(text, voice, text_format=text_format))
+                speech = await self.read(self.check(SpeechRequest(text, voice, text_format=text_format)))
             except KokoroError as err:
                 if err.code == "nothing-to-speak":
                     continue
                 raise
-            await self.ensure_span_voices(speech.text, text_format)
+            await self.ensure_span_voices(speech)
             async for audio in self.speak(speech, trailing_silence=False, max_audio_seconds=left,
                                           leading_silence=config.sentence_silence if after_speech else 0.0):
-                after_speech = audio.speech
+                if len(audio.pcm):  # not a turn boundary
+                    after_speech = audio.speech
                 if left is not None:
                     left -= audio.seconds
                 yield audio

@@ -28,15 +28,36 @@ def _interface_addresses() -> Iterator[tuple[ifaddr.Adapter, ipaddress.IPv4Addre
             yield adapter, ipaddress.ip_address(ip.ip if isinstance(ip.ip, str) else ip.ip[0])
 
 
+def _reachable(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """An address a LAN client can connect to: not loopback, link-local, unspecified or multicast."""
+    return not (addr.is_loopback or addr.is_link_local or addr.is_unspecified or addr.is_multicast)
+
+
 def lan_addresses(host: str | None = None, *, ipv6: bool = True) -> list[str]:
-    """Addresses Home Assistant can reach: a concrete bind host as is, else every non-loopback,
-    non-link-local interface address (Home Assistant drops 0.0.0.0 and link-local). IPv6 ones only
-    when the server also listens on IPv6 (`ipv6`), so no client is sent to a closed port."""
+    """Addresses Home Assistant can reach: a concrete bind host only if it is one of this machine's
+    interface addresses that a LAN client can reach (not loopback, link-local or a foreign address:
+    announcing one sends Home Assistant nowhere; a warning says why nothing is announced), else every
+    such interface address (Home Assistant drops 0.0.0.0 and link-local). IPv6 ones only when the
+    server also listens on IPv6 (`ipv6`), so no client is sent to a closed port."""
     if host and host not in ("0.0.0.0", "::", ""):
-        return [host]
+        try:
+            wanted = {ipaddress.ip_address(host.strip("[]").split("%", 1)[0])}
+        except ValueError:  # a host name: what it resolves to here
+            try:
+                wanted = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+                          for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+            except (OSError, ValueError):
+                wanted = set()
+        own = {addr for _adapter, addr in _interface_addresses()}
+        usable = [str(addr) for addr in sorted(wanted, key=str) if _reachable(addr) and addr in own]
+        if not usable:
+            _LOGGER.warning("Zeroconf: --uri host %s is not an address a LAN client can reach (loopback, "
+                            "link-local or not this machine's); bind to 0.0.0.0 or a LAN address to be "
+                            "discovered", host)
+        return usable
     found: list[str] = []
     for _adapter, addr in _interface_addresses():
-        if addr.is_loopback or addr.is_link_local or addr.is_unspecified:
+        if not _reachable(addr):
             continue
         if (addr.version == 4 and host != "::") or (addr.version == 6 and ipv6):
             found.append(str(addr))
@@ -69,7 +90,7 @@ class ZeroconfService:
     async def register(self) -> None:
         addresses = lan_addresses(self.host, ipv6=self.ipv6)
         if not addresses:
-            _LOGGER.warning("Zeroconf: no LAN address found; not announcing")
+            _LOGGER.warning("Zeroconf: no LAN address to announce; not announcing")
             return
         self._info = AsyncServiceInfo(
             SERVICE_TYPE, f"{self.name}.{SERVICE_TYPE}",

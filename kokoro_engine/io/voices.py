@@ -8,7 +8,9 @@ pipeline does; kokoro-onnx counts tokens instead, which is one row off for some 
 from __future__ import annotations
 
 import difflib
+import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,12 @@ from kokoro_engine import limits
 from kokoro_engine.errors import KokoroError
 from kokoro_engine.io.assets import package_dir
 
+_LOGGER = logging.getLogger(__name__)
+
 PACK_SHAPE = (510, 1, 256)
+# Blends kept built (each a 0.5 MB pack): a household uses a few, and a document that names many
+# rebuilds the oldest instead of holding one per span.
+MAX_CACHED_BLENDS = limits.MAX_SSML_VOICES  # every voice one document may name
 _DIGITS = frozenset("0123456789")
 
 
@@ -166,6 +173,7 @@ class VoiceLibrary:
         self._files: dict[str, Path] = {}
         self._bundles: dict[str, Path] = {}
         self._cache: dict[str, VoicePack] = {}
+        self._blends: OrderedDict[tuple[tuple[str, float], ...], VoicePack] = OrderedDict()
         self._lock = threading.Lock()
         self.refresh()
 
@@ -191,6 +199,7 @@ class VoiceLibrary:
         with self._lock:
             self._files, self._bundles = files, bundles
             self._cache.clear()
+            self._blends.clear()
 
     def _folders(self) -> list[Path]:
         folders: list[Path] = []
@@ -242,16 +251,38 @@ class VoiceLibrary:
         and other callers that name files on purpose, never for a request."""
         return self._resolve(expr, files=True)
 
+    def lang_of(self, expr: str) -> str:
+        """The language a voice expression speaks (its first voice's), without loading a pack;
+        VoiceNotFound for a name the library lacks, VoiceError for a malformed expression."""
+        if isinstance(expr, str) and not expr.strip():
+            raise VoiceNotFound(expr)
+        parts = parse_voice_expression(expr)
+        for name, _w in parts:
+            if name not in self:
+                raise VoiceNotFound(name, difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5))
+        return parts[0][0][:1].lower()
+
     def _resolve(self, expr: str, *, files: bool) -> VoicePack:
         if isinstance(expr, str) and not expr.strip():
             raise VoiceNotFound(expr)
         parts = parse_voice_expression(expr)  # bounded and linear: a hostile name costs nothing
         if len(parts) == 1 and ":" not in expr:
             return self._single(parts[0][0], files)
-        packs = [(self._single(name, files), weight) for name, weight in parts]
-        total = sum(w for _, w in packs)
-        tensor = sum((pack.tensor * (w / total) for pack, w in packs), torch.zeros_like(packs[0][0].tensor))
-        return VoicePack(name=expr.replace(" ", ""), tensor=tensor, lang=packs[0][0].lang)
+        total = sum(w for _, w in parts)
+        key = tuple((name, w / total) for name, w in parts)
+        with self._lock:
+            if (cached := self._blends.get(key)) is not None:
+                self._blends.move_to_end(key)
+                return VoicePack(name=expr.replace(" ", ""), tensor=cached.tensor, lang=cached.lang)
+        packs = [(self._single(name, files), weight) for name, weight in key]
+        tensor = sum((pack.tensor * w for pack, w in packs), torch.zeros_like(packs[0][0].tensor))
+        pack = VoicePack(name=expr.replace(" ", ""), tensor=tensor, lang=packs[0][0].lang)
+        if not files or all(name in self for name, _ in key):  # the cache holds the library's own packs
+            with self._lock:
+                self._blends[key] = pack
+                while len(self._blends) > MAX_CACHED_BLENDS:
+                    self._blends.popitem(last=False)
+        return pack
 
     def _single(self, name: str, files: bool = False) -> VoicePack:
         with self._lock:
@@ -269,7 +300,9 @@ class VoiceLibrary:
         except VoiceFileError:
             raise
         except VoiceError as exc:  # found at first use: the file is there but broken
-            raise VoiceFileError(name, f"voice {name} cannot be loaded: {exc}") from exc
+            # The detail names a server path and the loader's message: the log's, not a client's.
+            _LOGGER.warning("Voice %s cannot be loaded: %s", name, exc)
+            raise VoiceFileError(name, f"voice {name} cannot be loaded: its pack is damaged") from exc
         with self._lock:
             self._cache[name] = pack
         return pack

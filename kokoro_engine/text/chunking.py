@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from typing import Protocol
 
-__all__ = ["MAX_TOKENS", "SENTENCE_BREAKS", "chunk_phonemes", "count_tokens", "iter_text_chunks", "split_sentences", "text_to_chunks"]
+__all__ = ["MAX_TOKENS", "SENTENCE_BREAKS", "chunk_phonemes", "count_tokens", "iter_text_chunks", "iter_text_turns", "split_sentences", "text_to_chunks"]
 
 MAX_TOKENS = 510
 # A sentence longer than this is phonemized in pieces (cut at a clause mark, else a space): each step
@@ -351,26 +351,44 @@ def iter_text_chunks(
     "—") lend their text to the next chunk, or to the last one at the end, so no text goes missing;
     that is why each chunk is handed out only once the next one (or the end) is known.
     """
+    for chunk in iter_text_turns(text, lang, g2p, vocab, limit):
+        if chunk is not None:
+            yield chunk
+
+
+def iter_text_turns(
+    text: str,
+    lang: str,
+    g2p: _Phonemizer | Callable[[str], str],
+    vocab: Collection[str],
+    limit: int = MAX_TOKENS,
+    due: Callable[[], bool] | None = None,
+) -> Iterator[tuple[str, str] | None]:
+    """`iter_text_chunks`, and a None whenever `due()` says the caller's turn is over after a sentence
+    that made no chunk (20,000 `!` are 20,000 sentences without a phoneme: a scheduler gets its
+    turn back between them, and a cancelled request ends there)."""
     phonemize = g2p.phonemize if hasattr(g2p, "phonemize") else g2p
     held: tuple[str, str] | None = None
-    pending = ""  # text of phoneme-less sentences, prepended to the next chunk's text
+    pending: list[str] = []  # text of phoneme-less sentences, prepended to the next chunk's text
     for sentence in (piece for whole in split_sentences(text, lang) for piece in g2p_pieces(whole)):
         ps = phonemize(sentence)
         spans = _chunk_spans(ps, vocab, limit)
         spans = [(a, b) for a, b in spans if count_tokens(ps[a:b], vocab)]
         if not spans:
-            pending = f"{pending} {sentence}".strip()
+            pending.append(sentence)
+            if due is not None and due():
+                yield None
             continue
         texts = [sentence] if len(spans) == 1 else _split_text(sentence, ps, spans)
         for span_text, (a, b) in zip(texts, spans, strict=True):
             if pending:
-                span_text, pending = f"{pending} {span_text}".strip(), ""
+                span_text, pending = " ".join([*pending, span_text]).strip(), []
             if held is not None:
                 yield held
             held = (span_text, ps[a:b])
     if held is not None:
         # else: nothing speakable at all; the caller sees no chunks
-        yield (f"{held[0]} {pending}", held[1]) if pending else held
+        yield (f"{held[0]} {' '.join(pending)}".strip(), held[1]) if pending else held
 
 
 def split_first_clause(chunks: list[tuple[str, str]], vocab: Collection[str], *, longer_than: int = 40,

@@ -1,10 +1,15 @@
-"""A useful SSML subset → a list of segments the engine speaks one after another.
+"""The one SSML reader: a useful SSML subset → segments the engine speaks one after another.
 
 Supported: `<speak> <p> <s> <break> <prosody rate> <say-as> <phoneme> <sub> <voice name> <lang xml:lang>`
 (also `xml:lang` on any element). Unknown tags keep their text. Malformed documents are spoken with
 the tags removed (and a warning logged): SSML is a convenience, never a reason to say nothing.
-A document nested deeper than `limits.MAX_SSML_DEPTH` elements is refused (BadSSML, code bad-ssml).
-Every function here is linear in the document: no pattern that backtracks over a client's text.
+
+One reader (`SsmlReader`, expat) serves a whole document (`parse_ssml`) and a stream fed a chunk at
+a time (`kokoro_engine.text.streaming`). It refuses what would make a small document cost a lot: a
+document type declaration (and so every entity declaration: only XML's five entities and character
+references are read) and nesting deeper than `limits.MAX_SSML_DEPTH` elements (BadSSML, code
+bad-ssml). Every function here is linear in the document: no pattern that backtracks over a
+client's text.
 """
 
 from __future__ import annotations
@@ -12,23 +17,24 @@ from __future__ import annotations
 import html
 import logging
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Protocol
+from xml.parsers import expat
 
 from num2words import num2words
 
 from kokoro_engine.errors import BadSSML
-from kokoro_engine.limits import MAX_SSML_DEPTH, SPEED_MAX, SPEED_MIN
+from kokoro_engine.limits import MAX_SSML_DEPTH, MAX_SSML_VOICES, SPEED_MAX, SPEED_MIN
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_BREAK_S = 10.0  # one tag must not buy minutes of silence
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.75, "x-strong": 1.2}
 _RATE_WORDS = {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 _MAX_NUMBER_DIGITS = 36  # longer digit runs are read digit by digit (int() and num2words stay cheap)
 _NUM2WORDS_LANG = {"a": "en", "b": "en", "e": "es", "f": "fr", "h": "hi", "i": "it", "p": "pt_BR", "j": "ja",
                    "z": "zh"}
+_DIGITS = frozenset("0123456789")
 
 
 @dataclass(frozen=True)
@@ -43,16 +49,30 @@ class Segment:
 
 
 def is_ssml(text: str, text_format: str | None = None) -> bool:
-    return (text_format or "").lower() == "ssml" or text.lstrip().startswith("<speak")
+    """Asked for (`text_format` ssml), or a document: `<speak`, or an XML declaration before it."""
+    return (text_format or "").lower() == "ssml" or text.lstrip().startswith(("<speak", "<?xml"))
+
+
+def _decimal(text: str) -> float | None:
+    """A plain non-negative decimal (`2`, `1.5`, `.5`), else None: set checks, no pattern."""
+    whole, dot, fraction = text.partition(".")
+    if not (fraction if dot else whole) or not _DIGITS.issuperset(whole) or not _DIGITS.issuperset(fraction):
+        return None
+    return float(text)
 
 
 def parse_time(value: str) -> float | None:
-    """'500ms', '1.5s', '2' (seconds) → seconds, capped at MAX_BREAK_S; None if unreadable."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)?\s*", value or "")
-    if not m:
-        return None
-    seconds = float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
-    return min(seconds, MAX_BREAK_S)
+    """'500ms', '1.5s', '2' (seconds) → seconds, capped at MAX_BREAK_S; None if unreadable. Linear:
+    a strip and a suffix (a pattern with `\\s*` on both sides of an optional unit backtracked
+    quadratically over a run of spaces)."""
+    v = (value or "").strip()
+    scale = 1.0
+    if v.endswith("ms"):
+        v, scale = v[:-2], 1000.0
+    elif v.endswith("s"):
+        v = v[:-1]
+    seconds = _decimal(v.rstrip())
+    return None if seconds is None else min(seconds / scale, MAX_BREAK_S)
 
 
 def parse_rate(value: str) -> float:
@@ -60,13 +80,13 @@ def parse_rate(value: str) -> float:
     engine's speed range (`limits.SPEED_MIN`–`SPEED_MAX`)."""
     v = (value or "").strip().lower()
     rate = 1.0
+    sign = v[:1] if v[:1] in "+-" and v else ""
     if v in _RATE_WORDS:
         rate = _RATE_WORDS[v]
-    elif m := re.fullmatch(r"([+-])?(\d+(?:\.\d+)?)%", v):
-        pct = float(m.group(2))
-        rate = 1.0 + pct / 100 if m.group(1) == "+" else 1.0 - pct / 100 if m.group(1) == "-" else pct / 100
-    elif re.fullmatch(r"\d+(?:\.\d+)?|\.\d+", v):
-        rate = float(v)
+    elif v.endswith("%") and (pct := _decimal(v[len(sign):-1])) is not None:
+        rate = 1.0 + pct / 100 if sign == "+" else 1.0 - pct / 100 if sign == "-" else pct / 100
+    elif (factor := _decimal(v)) is not None:
+        rate = factor
     elif v:
         _LOGGER.warning("SSML: unknown prosody rate %r, ignored", value[:40])
     return min(max(rate, SPEED_MIN), SPEED_MAX)
@@ -122,71 +142,6 @@ def _date(text: str, fmt: str, lang: str | None) -> str:
     return f"{_n2w(day, lang)} {_n2w(month, lang)} {_n2w(year, lang)}"
 
 
-class _Flattener:
-    """Walks the element tree, keeping the voice/lang/rate in effect, and collects segments."""
-
-    def __init__(self, lang: str | None) -> None:
-        self.segments: list[Segment] = []
-        self.base_lang = lang
-
-    def add_text(self, text: str | None, state: tuple[str | None, str | None, float]) -> None:
-        if not text or not text.strip():
-            if text and self.segments and self.segments[-1].text:
-                self.segments[-1] = _extend(self.segments[-1], " ")
-            return
-        voice, lang, rate = state
-        last = self.segments[-1] if self.segments else None
-        if last is not None and last.text and (last.voice, last.lang, last.rate) == state:
-            self.segments[-1] = _extend(last, text)
-        else:
-            self.segments.append(Segment(text=text, voice=voice, lang=lang, rate=rate))
-
-    def boundary(self) -> None:
-        """End of a sentence or paragraph: what follows starts a new segment."""
-        if self.segments and self.segments[-1].text:
-            self.segments.append(Segment())  # an empty marker, dropped at the end
-
-    def walk(self, el: ET.Element, state: tuple[str | None, str | None, float], depth: int = 1) -> None:
-        if depth > MAX_SSML_DEPTH:
-            raise BadSSML(f"SSML nested deeper than {MAX_SSML_DEPTH} elements")
-        tag = el.tag.rsplit("}", 1)[-1].lower() if isinstance(el.tag, str) else ""
-        voice, lang, rate = state
-        if el.get(_XML_LANG) or (tag == "lang" and el.get("lang")):
-            lang = el.get(_XML_LANG) or el.get("lang")
-        if tag == "break":
-            seconds = parse_time(el.get("time", "")) if el.get("time") else None
-            if seconds is None:
-                seconds = _STRENGTH.get((el.get("strength") or "medium").lower(), _STRENGTH["medium"])
-            if seconds > 0:
-                self.segments.append(Segment(pause_s=seconds))
-            self.add_text(el.tail, state)
-            return
-        if tag == "voice" and el.get("name"):
-            voice = el.get("name")
-        if tag == "prosody" and el.get("rate") is not None:
-            rate = min(max(rate * parse_rate(el.get("rate", "")), SPEED_MIN), SPEED_MAX)
-        inner = (voice, lang, rate)
-        if tag in ("p", "s"):
-            self.boundary()
-        if tag == "sub" and el.get("alias") is not None:
-            self.add_text(el.get("alias"), inner)
-        elif tag == "phoneme" and el.get("ph"):
-            word = "".join(el.itertext()).strip() or "_"
-            self.add_text(f" [{word}](/{el.get('ph')}/) ", inner)
-        elif tag == "say-as":
-            self.add_text(say_as("".join(el.itertext()), el.get("interpret-as", ""), el.get("format"),
-                                 _lang_code(lang or self.base_lang)), inner)
-        else:
-            self.add_text(el.text, inner)
-            for child in el:
-                self.walk(child, inner, depth + 1)
-        if tag in ("p", "s"):
-            self.boundary()
-        self.add_text(el.tail, state)
-
-
-def _extend(seg: Segment, text: str) -> Segment:
-    return Segment(seg.text + text, seg.voice, seg.lang, seg.rate, seg.pause_s)
 
 
 def _lang_code(lang: str | None) -> str | None:
@@ -200,9 +155,112 @@ def _lang_code(lang: str | None) -> str | None:
         return None
 
 
-# A tag: `<` and a name, `/`, `!` or `?`, up to the `>` outside quoted values. Each alternative starts
-# with its own character, so a match (or a failed one) costs one pass over the tag.
-_TAG = re.compile(r"""<[A-Za-z/!?](?:[^>"']|"[^"]*"|'[^']*')*>""")
+# --- the reader -------------------------------------------------------------------------------------
+
+def local_name(name: str) -> str:
+    """An element's name without its prefix, lower case (`ssml:voice` → `voice`)."""
+    return name.rsplit(":", 1)[-1].lower()
+
+
+def pause_of(attrs: dict[str, str]) -> float:
+    """A `<break>`'s pause in seconds (its time, else its strength, else medium)."""
+    seconds = parse_time(attrs["time"]) if attrs.get("time") else None
+    if seconds is None:
+        seconds = _STRENGTH.get((attrs.get("strength") or "medium").lower(), _STRENGTH["medium"])
+    return seconds
+
+
+def text_speaks(text: str) -> bool:
+    """Whether text (SSML character data, or a plain text's) has something a voice says: a letter or digit."""
+    return any(ch.isalnum() for ch in text)
+
+
+def element_speaks(local: str, attrs: dict[str, str]) -> bool:
+    """Whether an element says something of its own, whatever its content: a `<break>` with a pause,
+    a `<sub>` whose alias speaks, a `<phoneme>` with phonemes. The one rule the whole-document and
+    the streamed reading share (with `text_speaks` for character data)."""
+    if local == "break":
+        return pause_of(attrs) > 0
+    if local == "sub":
+        return text_speaks(attrs.get("alias") or "")
+    return local == "phoneme" and bool((attrs.get("ph") or "").strip())
+
+
+class SsmlEvents(Protocol):
+    """What a reader's client is told, in document order."""
+
+    def start(self, name: str, attrs: dict[str, str], depth: int) -> None: ...  # depth: 1 for the root
+
+    def end(self, name: str) -> None: ...
+
+    def data(self, text: str) -> None: ...
+
+    def other(self) -> None: ...  # a comment or a processing instruction
+
+
+class SsmlReader:
+    """expat, fed a whole document or a chunk at a time (`feed`), each byte parsed once. Refuses a
+    document type declaration (BadSSML): internal entities are how a small document expands to
+    gigabytes, and SSML needs none. Nesting past `MAX_SSML_DEPTH` elements (the root included) is
+    BadSSML; anything else not well-formed raises `expat.ExpatError` for the caller to fall back on."""
+
+    def __init__(self, events: SsmlEvents) -> None:
+        self.events = events
+        self.depth = 0
+        parser = expat.ParserCreate("utf-8")
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.StartDoctypeDeclHandler = self._refuse
+        parser.EntityDeclHandler = self._refuse
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = events.data
+        parser.CommentHandler = lambda _data: events.other()
+        parser.ProcessingInstructionHandler = lambda _target, _data: events.other()
+        self.parser = parser
+
+    @property
+    def index(self) -> int:
+        """The byte offset of the event being reported."""
+        return self.parser.CurrentByteIndex
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        self.parser.Parse(data, final)
+
+    @staticmethod
+    def _refuse(*_args: object) -> None:
+        raise BadSSML("SSML with a document type or entity declarations is refused")
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.depth > MAX_SSML_DEPTH:
+            raise BadSSML(f"SSML nested deeper than {MAX_SSML_DEPTH} elements")
+        self.events.start(name, attrs, self.depth)
+
+    def _end(self, name: str) -> None:
+        self.depth -= 1
+        self.events.end(name)
+
+
+def tag_end(text: str | bytes | bytearray, start: int) -> int:
+    """The offset after the `>` that ends the tag starting at `start` (a `>` inside a quoted attribute
+    value does not end it), or -1 if the tag is not complete in `text`. Linear: each quote's partner
+    is found with one `find`."""
+    if isinstance(text, str):
+        gt, quotes = ">", ("\"", "'")
+    else:
+        gt, quotes = b">", (b"\"", b"'")  # type: ignore[assignment]
+    i = start
+    while True:
+        end = text.find(gt, i)  # type: ignore[arg-type]
+        if end < 0:
+            return -1
+        first = min((q for q in (text.find(quote, i, end) for quote in quotes) if q >= 0), default=-1)  # type: ignore[arg-type]
+        if first < 0:
+            return end + 1
+        close = text.find(text[first:first + 1], first + 1)  # type: ignore[arg-type]
+        if close < 0:
+            return -1
+        i = close + 1
 
 
 def strip_tags(text: str) -> str:
@@ -226,49 +284,147 @@ def strip_tags(text: str) -> str:
             parts.append(" ")
             i = end + 3
             continue
-        match = _TAG.match(text, lt) if lt + 1 < n and (text[lt + 1].isalpha() or text[lt + 1] in "/!?") else None
-        if match is None:
-            if lt + 1 < n and (text[lt + 1].isalpha() or text[lt + 1] in "/!?"):
-                parts.append(text[lt:])  # an unfinished tag: no later `>` closes anything either
-                break
+        if not (lt + 1 < n and (text[lt + 1].isalpha() or text[lt + 1] in "/!?")):
             parts.append("<")
             i = lt + 1
             continue
+        end = tag_end(text, lt)
+        if end < 0:
+            parts.append(text[lt:])  # an unfinished tag: no later `>` closes anything either
+            break
         parts.append(" ")
-        i = match.end()
+        i = end
     return re.sub(r"\s+", " ", html.unescape("".join(parts))).strip()
 
 
-def _tree(text: str) -> ET.Element:
-    """The document's element tree; one without `<speak>` is wrapped in one. Raises ET.ParseError."""
+def _document(text: str) -> bytes:
+    """The document as UTF-8 for the reader; one without `<speak>` is wrapped in one. A lone surrogate
+    (not Unicode: the servers refuse it first) becomes `?`."""
     body = text.strip()
-    if not re.match(r"<(?:\w+:)?speak[\s>/]", body):
+    head = body[:64]
+    name = head[1:].split(None, 1)[0].split(">", 1)[0].split("/", 1)[0] if head.startswith("<") and head[1:] else ""
+    if local_name(name) != "speak" and not head.startswith(("<?xml", "<!DOCTYPE")):  # the reader judges those
         body = f"<speak>{body}</speak>"
-    return ET.fromstring(body)
+    return body.encode("utf-8", "replace")
 
 
-def voice_names(text: str) -> list[str]:
-    """The distinct `<voice name>` values of a document, in order (none if it is malformed): what a
-    server resolves and downloads before the request is queued."""
-    try:
-        root = _tree(text)
-    except ET.ParseError:
-        return []
-    names = (el.get("name", "").strip() for el in root.iter()
-             if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1].lower() == "voice")
-    return list(dict.fromkeys(name for name in names if name))
+class _Flattener:
+    """Reader events → segments, keeping the voice/lang/rate in effect."""
+
+    def __init__(self, lang: str | None) -> None:
+        self.segments: list[Segment] = []
+        self.base_lang = lang
+        # per open element: (local name, state inside it, state after it, what its text is for)
+        self.stack: list[tuple[str, tuple[str | None, str | None, float], str, dict[str, str]]] = []
+        self.state: tuple[str | None, str | None, float] = (None, None, 1.0)
+        self.collected: list[str] = []  # the text of the `<say-as>` / `<phoneme>` being read
+        self.voices: dict[str, None] = {}
+
+    def add_text(self, text: str | None, state: tuple[str | None, str | None, float]) -> None:
+        if not text or not text.strip():
+            if text and self.segments and self.segments[-1].text:
+                self.segments[-1] = _extend(self.segments[-1], " ")
+            return
+        voice, lang, rate = state
+        last = self.segments[-1] if self.segments else None
+        if last is not None and last.text and (last.voice, last.lang, last.rate) == state:
+            self.segments[-1] = _extend(last, text)
+        else:
+            self.segments.append(Segment(text=text, voice=voice, lang=lang, rate=rate))
+
+    def boundary(self) -> None:
+        """End of a sentence or paragraph: what follows starts a new segment."""
+        if self.segments and self.segments[-1].text:
+            self.segments.append(Segment())  # an empty marker, dropped at the end
+
+    def mode(self) -> str:
+        return self.stack[-1][2] if self.stack else "text"
+
+    def start(self, name: str, attrs: dict[str, str], depth: int) -> None:
+        outer = self.mode()
+        tag = local_name(name)
+        if outer != "text":  # inside a `<sub>` (skipped) or a `<say-as>`/`<phoneme>` (its text collected)
+            self.stack.append((tag, self.state, outer, attrs))
+            return
+        voice, lang, rate = self.state
+        if attrs.get("xml:lang") or (tag == "lang" and attrs.get("lang")):
+            lang = attrs.get("xml:lang") or attrs.get("lang")
+        mode = "text"
+        if tag == "break":
+            seconds = pause_of(attrs)
+            if seconds > 0:
+                self.segments.append(Segment(pause_s=seconds))
+            mode = "skip"
+        if tag == "voice" and attrs.get("name"):
+            voice = attrs["name"]
+            if voice.strip() and voice.strip() not in self.voices:
+                if len(self.voices) >= MAX_SSML_VOICES:
+                    raise BadSSML(f"SSML names more than {MAX_SSML_VOICES} voices")
+                self.voices[voice.strip()] = None
+        if tag == "prosody" and attrs.get("rate") is not None:
+            rate = min(max(rate * parse_rate(attrs["rate"]), SPEED_MIN), SPEED_MAX)
+        inner = (voice, lang, rate)
+        if tag in ("p", "s"):
+            self.boundary()
+        if tag == "sub" and attrs.get("alias") is not None:
+            self.add_text(attrs["alias"], inner)
+            mode = "skip"
+        elif tag == "phoneme" and attrs.get("ph") or tag == "say-as":
+            self.collected = []
+            mode = "collect"
+        self.stack.append((tag, self.state, mode, attrs))
+        self.state = inner
+
+    def end(self, _name: str) -> None:
+        tag, outer_state, mode, attrs = self.stack.pop()
+        if self.mode() != "text":
+            return  # an element inside a skipped or collected one
+        inner, self.state = self.state, outer_state
+        if mode == "collect":
+            text = "".join(self.collected)
+            self.collected = []
+            if tag == "phoneme":
+                self.add_text(f" [{text.strip() or '_'}](/{attrs.get('ph')}/) ", inner)
+            else:
+                self.add_text(say_as(text, attrs.get("interpret-as", ""), attrs.get("format"),
+                                     _lang_code(inner[1] or self.base_lang)), inner)
+        if tag in ("p", "s"):
+            self.boundary()
+
+    def data(self, text: str) -> None:
+        mode = self.mode()
+        if mode == "collect":
+            self.collected.append(text)
+        elif mode == "text":
+            self.add_text(text, self.state)
+
+    def other(self) -> None:
+        pass
+
+
+def _extend(seg: Segment, text: str) -> Segment:
+    return Segment(seg.text + text, seg.voice, seg.lang, seg.rate, seg.pause_s)
 
 
 def parse_ssml(text: str, lang: str | None = None) -> list[Segment]:
-    """SSML → segments in order. A document without `<speak>` is wrapped in one; malformed input is
-    spoken as its text (tags removed) with a warning."""
+    """SSML → segments in order, read once. A document without `<speak>` is wrapped in one; malformed
+    input is spoken as its text (tags removed) with a warning; a DTD, entity declarations or nesting
+    past MAX_SSML_DEPTH raise BadSSML, as do more than MAX_SSML_VOICES distinct `<voice name>`s."""
+    flat = _Flattener(lang)
     try:
-        root = _tree(text)
-    except ET.ParseError as err:
+        SsmlReader(flat).feed(_document(text), True)
+    except expat.ExpatError as err:
         _LOGGER.warning("Malformed SSML (%s): speaking its text without the tags", err)
         plain = strip_tags(text)
         return [Segment(text=plain)] if plain else []
-    flat = _Flattener(lang)
-    flat.walk(root, (None, None, 1.0))
     return [Segment(s.text.strip(), s.voice, s.lang, s.rate, s.pause_s) if s.text else s
             for s in flat.segments if s.text.strip() or s.pause_s > 0]
+
+
+def voice_names(text: str | list[Segment]) -> list[str]:
+    """The distinct `<voice name>` values of a document (or of its parsed segments), in order: what a
+    server resolves and downloads before the request is queued."""
+    segments = parse_ssml(text) if isinstance(text, str) else text
+    return list(dict.fromkeys(s.voice.strip() for s in segments if s.voice and s.voice.strip()))
+
+
