@@ -73,6 +73,15 @@ def test_say_as_phoneme_sub(engine) -> None:
     assert ph('<speak><sub alias="World Wide Web">WWW</sub></speak>', "a") == ph("World Wide Web", "a")
     # French ordinal through num2words in French
     assert ph('<speak><say-as interpret-as="ordinal">2</say-as></speak>', "f") == ph("deuxième", "f")
+    # Dates and times in each language's words, as plain text reads them (not "doce uno dos mil …")
+    for lang, date, time, spoken_date, spoken_time in [
+        ("e", "12/01/2027", "6:45", "12 de enero de 2027", "6 y 45"),
+        ("f", "01/09/2026", "14:00", "premier septembre 2026", "14 heures"),
+        ("p", "12/01/2027", "2:10", "12 de janeiro de 2027", "duas e 10"),
+        ("j", "2026/12/03", "14:00", "にせんにじゅうろくねんじゅうにがつみっか", "じゅうよじ"),
+    ]:
+        assert ph(f'<speak><say-as interpret-as="date">{date}</say-as></speak>', lang) == ph(spoken_date, lang)
+        assert ph(f'<speak><say-as interpret-as="time">{time}</say-as></speak>', lang) == ph(spoken_time, lang)
 
 
 def test_ssml_structure_voice_lang_unknown_and_malformed(engine) -> None:

@@ -119,9 +119,9 @@ def say_as(text: str, interpret_as: str, fmt: str | None, lang: str | None) -> s
     if kind == "date":
         return _date(text, (fmt or "").lower(), lang)
     if kind == "time":
-        from kokoro_engine.text.normalize import times
+        from kokoro_engine.text.normalize import clock_times, times
 
-        return times(text) if english else text
+        return times(text) if english else clock_times(text, lang or "a")
     return text
 
 
@@ -135,11 +135,9 @@ def _date(text: str, fmt: str, lang: str | None) -> str:
     year, month, day = values["y"], values["m"], values["d"]
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return text
-    if (lang or "a") in ("a", "b"):
-        from kokoro_engine.text.normalize import iso_dates
+    from kokoro_engine.text.normalize import spoken_date
 
-        return iso_dates(f"{year:04d}-{month:02d}-{day:02d}")
-    return f"{_n2w(day, lang)} {_n2w(month, lang)} {_n2w(year, lang)}"
+    return spoken_date(year, month, day, lang or "a") or text  # in the words plain text gets
 
 
 
