@@ -284,20 +284,33 @@ def prepare(args: argparse.Namespace) -> SpeechService:
     return service
 
 
-def _warm_up(service: SpeechService) -> None:
+def _warm_up(service: SpeechService) -> asyncio.Task:
     """Queue one short synthesis first on the worker: the G2P dictionaries (spaCy, MeCab) and the
     model's first call load now instead of during the first request. `describe` is answered
-    meanwhile; requests that arrive in the first seconds wait behind it, in order."""
+    meanwhile; requests that arrive in the first seconds wait behind it, in order. The server is
+    ready (`/health` 200, which load balancers and readiness probes wait for) once it has ended,
+    also when it failed: a request then gets its own error rather than no replica at all."""
     from .worker import Job
 
     start = time.monotonic()
 
     def chunks():
         yield from service.engine.synthesize("Hello.", service.config.default_voice, seed=0)
-        _LOGGER.info("Warm-up done in %.1f s", time.monotonic() - start)
 
     job = Job(make_chunks=chunks, loop=asyncio.get_running_loop())
     service.worker.submit(job)
+
+    async def wait() -> None:
+        try:
+            async for _chunk in job.results():
+                pass
+            _LOGGER.info("Warm-up done in %.1f s; ready", time.monotonic() - start)
+        except Exception as err:
+            _LOGGER.warning("Warm-up failed after %.1f s (%s); ready anyway", time.monotonic() - start, err)
+        finally:
+            service.state.ready = True
+
+    return asyncio.create_task(wait())
 
 
 async def serve(args: argparse.Namespace, service: SpeechService) -> None:
@@ -341,12 +354,13 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
         except Exception as err:  # discovery is a convenience: serve without it rather than not at all
             _LOGGER.warning("Zeroconf announcement failed: %s", err)
             zc = None
-    _warm_up(service)
+    warm_up = _warm_up(service)  # held: a task nobody references may be collected
     _LOGGER.info("Ready on %s (default voice %s) %.1f s after start", args.uri, service.config.default_voice,
                  time.monotonic() - _STARTED)
     try:
         await stop.wait()
     finally:
+        warm_up.cancel()
         await _shut_down(service, servers, zc, http)
 
 

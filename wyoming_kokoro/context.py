@@ -57,6 +57,7 @@ class ServerState:
     installed: dict[str, bool]  # voice → usable now (a corrupt pack, a voice the hub lacks: False)
     connections: set[Any] = field(default_factory=set)  # the open Wyoming connections' handlers
     shutting_down: bool = False
+    ready: bool = False  # warm-up has finished: /health answers "ok" (503 "starting" before)
     info: Info | None = None  # built from `installed`; rebuilt when it changes
     voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)  # one download per voice
 

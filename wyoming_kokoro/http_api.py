@@ -486,8 +486,9 @@ class HttpApi:
 
         engine, config = self.service.engine, self.service.config
         cap = self.runner.cap if self.runner is not None else None
-        return web.json_response({
-            "status": "ok", "model": config.model or "Kokoro-82M", "device": str(engine.device),
+        ready = self.service.state.ready  # 503 until warm-up ends: probes send no traffic meanwhile
+        return web.json_response(status=200 if ready else 503, data={
+            "status": "ok" if ready else "starting", "model": config.model or "Kokoro-82M", "device": str(engine.device),
             "dtype": dtype_name(engine.model.compute_dtype), "int8_convolutions": engine.model.int8_convs,
             "default_voice": config.default_voice, "formats": available_formats(),
             "speed_range": list(SPEED_ACCEPTED), "speed_clamp": [SPEED_MIN, SPEED_MAX],
