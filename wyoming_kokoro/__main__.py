@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="silence between sentences")
     p.add_argument("--trailing-silence", type=float, default=0.0, metavar="SECONDS",
                    help="silence after the last word, so satellites do not clip it")
+    p.add_argument("--leading-silence", type=float, default=0.0, metavar="SECONDS",
+                   help="silence before the first word, for speakers that wake late and clip it")
     p.add_argument("--debug", action="store_true")
     p.add_argument("--log-format", default=logging.BASIC_FORMAT)
     p.add_argument("--version", action="version", version=__version__)
@@ -117,7 +119,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if min(args.idle_timeout, args.synthesis_timeout, args.first_event_timeout, args.max_audio_seconds) < 0:
         raise StartupError("--idle-timeout, --first-event-timeout, --synthesis-timeout and --max-audio-seconds "
                            "must not be negative")
-    for option in ("sentence_silence", "trailing_silence"):
+    for option in ("sentence_silence", "trailing_silence", "leading_silence"):
         if not 0.0 <= getattr(args, option) <= 10.0:
             raise StartupError(f"--{option.replace('_', '-')} must be between 0 and 10 seconds")
     return args
@@ -275,6 +277,7 @@ def prepare(args: argparse.Namespace) -> SpeechService:
         streaming=not args.no_streaming, blends=blends, english_only=frozenset(english_only),
         also_english=frozenset(also_english), download_dir=download_dir, can_download=can_download,
         model=model.name, sentence_silence=args.sentence_silence, trailing_silence=args.trailing_silence,
+        leading_silence=args.leading_silence,
         voice_for=voice_for, max_connections=args.max_connections,
         max_connections_per_address=min(args.max_connections_per_address, args.max_connections),
         max_pending=args.max_pending_per_connection, max_jobs=args.max_jobs, idle_timeout=args.idle_timeout,

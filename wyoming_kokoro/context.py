@@ -40,6 +40,7 @@ class ServerConfig:
     model: str = ""  # model file name, for status pages
     sentence_silence: float = 0.0  # seconds between sentences
     trailing_silence: float = 0.0  # seconds after the last word, so satellites do not clip it
+    leading_silence: float = 0.0  # seconds before the first word, for speakers that wake late
     voice_for: Mapping[str, str] = field(default_factory=dict)  # Kokoro language letter → voice (--voice-for)
     max_connections: int = 64  # open Wyoming connections (--max-connections)
     max_connections_per_address: int = 32  # of those, from one client address

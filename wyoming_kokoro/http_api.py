@@ -401,7 +401,8 @@ class HttpApi:
         speech_request, fmt = self.parse_speech(await self._read_body(request))
         speech = await self.service.prepare(speech_request)
         stats = RequestLog(speech.voice, len(speech.text))
-        # A file needs no --trailing-silence (that is for satellites that clip the end of a stream).
+        # A file needs no --trailing-silence (that is for satellites that clip the end of a stream);
+        # --leading-silence it gets: a player that wakes late clips the start of a file too.
         audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False)
         async with contextlib.aclosing(audio):  # leaving early (an error, a departed client) ends the job
             first = await anext(audio, None)  # errors before any audio get their own status

@@ -337,12 +337,12 @@ class SpeechService:
         await self.ensure_span_voices(speech.text, speech.text_format)
         return speech
 
-    async def speak(self, speech: Speech, *, leading_silence: float = 0.0, trailing_silence: bool = True,
+    async def speak(self, speech: Speech, *, leading_silence: float | None = None, trailing_silence: bool = True,
                     encoder: Encoder | None = None,
                     max_audio_seconds: float | None = None) -> AsyncGenerator[SpeechAudio, None]:
         """The audio of `speech`, one engine chunk at a time (int16; `encoder`'s bytes too, made on the
-        worker thread), --sentence-silence between its sentences and --trailing-silence after it
-        (unless `trailing_silence` is False). Raises KokoroError: before the first chunk for what the
+        worker thread), --leading-silence before it (or `leading_silence` seconds), --sentence-silence
+        between its sentences and --trailing-silence after it (unless `trailing_silence` is False). Raises KokoroError: before the first chunk for what the
         engine refuses (nothing to speak, a voice pack found corrupt), or mid-way (a timeout, a
         shutdown). The audio stops at --max-audio-seconds (or `max_audio_seconds`, if less), pauses
         included. Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
@@ -353,6 +353,7 @@ class SpeechService:
             raise Busy(f"the server is busy: {self.jobs} requests in progress")
         config, engine = self.config, self.engine
         trailing = config.trailing_silence if trailing_silence else 0.0
+        leading = config.leading_silence if leading_silence is None else leading_silence
         cap = config.max_audio_seconds
         if max_audio_seconds is not None:
             cap = max_audio_seconds if cap is None else min(cap, max_audio_seconds)
@@ -361,7 +362,7 @@ class SpeechService:
             audio = engine.synthesize(
                 speech.text, speech.voice, speed=speech.speed, lang=speech.lang, seed=config.seed,
                 text_format=speech.text_format, sentence_silence=config.sentence_silence,
-                leading_silence=leading_silence, trailing_silence=trailing, max_audio_seconds=cap)
+                leading_silence=leading, trailing_silence=trailing, max_audio_seconds=cap)
             try:
                 for chunk in audio:
                     pcm = to_int16(chunk.audio)
@@ -397,8 +398,8 @@ class SpeechService:
     async def speak_stream(self, voice: str,
                            pieces: AsyncIterator[tuple[str, str]]) -> AsyncGenerator[SpeechAudio, None]:
         """A streamed request: `pieces` are (text, "text" | "ssml") as the stream's sentence buffer cuts
-        them; each is spoken as it comes, with --sentence-silence joining it to speech before it and
-        --trailing-silence once at the end. `voice` is resolved (`resolve_voice`). A piece with nothing
+        them; each is spoken as it comes, with --leading-silence before the first, --sentence-silence
+        joining each to speech before it and --trailing-silence once at the end. `voice` is resolved (`resolve_voice`). A piece with nothing
         to speak is skipped; a stream that spoke nothing raises (empty-text). An error raised by
         `pieces` ends the stream with it. --max-audio-seconds bounds the whole stream: once it is
         reached the rest of the text is read and dropped."""
@@ -419,8 +420,10 @@ class SpeechService:
                     continue
                 raise
             await self.ensure_span_voices(speech.text, text_format)
+            # --leading-silence before the stream's first piece, the sentence silence between pieces
+            joint = config.sentence_silence if after_speech else (0.0 if spoke else None)
             async for audio in self.speak(speech, trailing_silence=False, max_audio_seconds=left,
-                                          leading_silence=config.sentence_silence if after_speech else 0.0):
+                                          leading_silence=joint):
                 after_speech = audio.speech
                 if left is not None:
                     left -= audio.seconds
