@@ -34,6 +34,7 @@ from kokoro_engine import SAMPLE_RATE
 from .catalog import load_catalog
 from .encode import FORMATS, StreamEncoder, available_formats
 from .errors import KokoroError, RequestError, as_kokoro_error, wire_form
+from .metrics import CONTENT_TYPE
 from .service import MAX_CHARS, SPEED_ACCEPTED, RequestLog, SpeechRequest, SpeechService
 
 if TYPE_CHECKING:
@@ -288,6 +289,7 @@ class HttpApi:
         app.router.add_get("/v1/models/{model}", self.model)
         app.router.add_get("/v1/audio/voices", self.voices)
         app.router.add_get("/health", self.health)
+        app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/", self.page)
         app.router.add_get("/web/{name}", self.static)
         return app
@@ -307,7 +309,7 @@ class HttpApi:
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
         try:
             self._check_host(request)
-            if request.path.startswith("/v1/"):
+            if request.path.startswith("/v1/") or request.path == "/metrics":
                 self._authorize(request)
             return await handler(request)
         except KokoroError as err:
@@ -392,6 +394,9 @@ class HttpApi:
         self.jobs[client] += 1
         try:
             return await self._speech(request)
+        except KokoroError as err:  # refused before any audio (mid-stream failures are counted there)
+            self.service.metrics.request("http", err)
+            raise
         finally:
             self.jobs[client] -= 1
             if not self.jobs[client]:
@@ -434,11 +439,13 @@ class HttpApi:
                 # Mid-stream the status line has gone: end the connection without the final chunk, so
                 # the client sees a broken transfer rather than a short file that looks complete.
                 _LOGGER.warning("HTTP synthesis ended mid-stream (%s): %s", err.code, err)
+                self.service.metrics.request("http", err, stats)
                 if request.transport is not None:
                     request.transport.abort()
                 return response
         self.speech_requests += 1
         stats.log()
+        self.service.metrics.request("http", None, stats)
         return response
 
     async def _sent(self, request: web.Request, write: Any) -> None:
@@ -503,6 +510,11 @@ class HttpApi:
             "http_jobs": sum(self.jobs.values()), "http_jobs_per_client": self.limits.jobs_per_client,
             "http_requests": self.requests, "http_speech_requests": self.speech_requests,
         })
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus' text format (wyoming_kokoro.metrics); behind --api-key when one is set."""
+        body = await asyncio.to_thread(self.service.metrics.render)  # reads /proc: off the event loop
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 
     # --- page -----------------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.Response:

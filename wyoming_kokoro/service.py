@@ -17,6 +17,7 @@ Errors are `KokoroError`s with a code; `errors.ERRORS` maps the code to each pro
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -37,6 +38,8 @@ from .worker import Job, Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
     from kokoro_engine import KokoroEngine
+
+    from .metrics import ServerMetrics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +106,13 @@ class SpeechService:
         self.engine, self.worker, self.config, self.state = engine, worker, config, state
         self.jobs = 0  # jobs submitted by this service and not yet ended
         engine.voice_names = self.ssml_voice  # SSML <voice name> resolves like a request's voice
+
+    @functools.cached_property
+    def metrics(self) -> ServerMetrics:
+        """This server's `/metrics` (its own registry); the adapters report each request's end to it."""
+        from .metrics import ServerMetrics
+
+        return ServerMetrics(self)
 
     # --- what is offered --------------------------------------------------------------------------
     def info(self) -> Info:
