@@ -366,8 +366,12 @@ class HttpApi:
         if not isinstance(fmt, str) or fmt not in FORMATS or fmt not in available_formats():
             raise HttpError(f"unsupported response_format {_short(fmt)} (use one of "
                             f"{', '.join(available_formats())})", param="response_format")
-        if body.get("stream_format", "audio") != "audio":
-            raise HttpError("only stream_format 'audio' is supported", param="stream_format")
+        if body.get("stream_format", "audio") not in ("audio", "sse"):
+            raise HttpError("stream_format must be 'audio' or 'sse'", param="stream_format")
+        if body.get("timestamps", False) not in (True, False):
+            raise HttpError("timestamps must be true or false", param="timestamps")
+        if body.get("timestamps") is True and body.get("stream_format") != "sse":
+            raise HttpError("timestamps come with stream_format 'sse'", param="timestamps")
         return SpeechRequest(text=body.get("input"), voice=self.openai_voice(body.get("voice")),
                              speed=body.get("speed")), fmt
 
@@ -403,8 +407,13 @@ class HttpApi:
                 del self.jobs[client]
 
     async def _speech(self, request: web.Request) -> web.StreamResponse:
-        speech_request, fmt = self.parse_speech(await self._read_body(request))
+        body = await self._read_body(request)
+        speech_request, fmt = self.parse_speech(body)
         speech = await self.service.prepare(speech_request)
+        if body.get("stream_format") == "sse":
+            from .sse import speech_events
+
+            return await speech_events(self, request, speech, fmt, timestamps=body.get("timestamps") is True)
         stats = RequestLog(speech.voice, len(speech.text))
         # A file needs no --trailing-silence (that is for satellites that clip the end of a stream);
         # --leading-silence it gets: a player that wakes late clips the start of a file too.

@@ -89,6 +89,7 @@ class SpeechAudio:
     pcm: np.ndarray
     data: bytes = b""
     speech: bool = True  # False: a pause or silence
+    words: list | None = None  # with `speak(timestamps=True)`: its words' `WordTiming`s (seconds in this chunk)
 
     @property
     def seconds(self) -> float:
@@ -348,14 +349,15 @@ class SpeechService:
         return speech
 
     async def speak(self, speech: Speech, *, leading_silence: float | None = None, trailing_silence: bool = True,
-                    encoder: Encoder | None = None,
-                    max_audio_seconds: float | None = None) -> AsyncGenerator[SpeechAudio, None]:
+                    encoder: Encoder | None = None, max_audio_seconds: float | None = None,
+                    timestamps: bool = False) -> AsyncGenerator[SpeechAudio, None]:
         """The audio of `speech`, one engine chunk at a time (int16; `encoder`'s bytes too, made on the
         worker thread), --leading-silence before it (or `leading_silence` seconds), --sentence-silence
         between its sentences and --trailing-silence after it (unless `trailing_silence` is False). Raises KokoroError: before the first chunk for what the
         engine refuses (nothing to speak, a voice pack found corrupt), or mid-way (a timeout, a
         shutdown). The audio stops at --max-audio-seconds (or `max_audio_seconds`, if less), pauses
-        included. Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
+        included. `timestamps`: each chunk carries its words' timings (made on the worker thread,
+        where the G2P runs). Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
         (or from a task that is cancelled), so that the job ends then, not when the iterator is collected."""
         if self.state.shutting_down:
             raise WorkerStopped()
@@ -376,7 +378,10 @@ class SpeechService:
             try:
                 for chunk in audio:
                     pcm = to_int16(chunk.audio)
-                    yield SpeechAudio(pcm, encoder.feed(pcm) if encoder is not None else b"", bool(chunk.phonemes))
+                    words = engine.word_timings(chunk, speech.lang or first_voice(speech.voice)[:1]) \
+                        if timestamps else None
+                    yield SpeechAudio(pcm, encoder.feed(pcm) if encoder is not None else b"", bool(chunk.phonemes),
+                                      words)
                 if encoder is not None:
                     yield SpeechAudio(np.zeros(0, np.int16), encoder.finish(), False)
             finally:
