@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -392,7 +392,9 @@ class KokoroEngine:
         if chunk.durations is None or not chunk.phonemes:
             return []
         words = words_with_phonemes(chunk.text, self._resolve_lang(lang))
-        return word_timings(words, chunk.phonemes, chunk.durations.tolist(), self.model.vocab)
+        timings = word_timings(words, chunk.phonemes, chunk.durations.tolist(), self.model.vocab)
+        # a chunk cut at max_audio_seconds keeps the words it still speaks, up to its end
+        return [replace(t, end=min(t.end, chunk.seconds)) for t in timings if t.start < chunk.seconds]
 
     def _speak(self, text: str, phonemes: str, pack: VoicePack, speed: float,
                generator: torch.Generator) -> AudioChunk:

@@ -57,6 +57,14 @@ def test_words_start_where_their_phonemes_start_and_add_up_to_the_audio(engine) 
     assert spoken == WORDS
 
 
+def test_a_cut_chunk_keeps_the_words_it_still_speaks(engine) -> None:
+    (chunk,) = [c for c in engine.synthesize(TEXT, "jf_alpha", lang="a", seed=0, max_audio_seconds=1.0)]
+    full = engine.word_timings(next(iter(engine.synthesize(TEXT, "jf_alpha", lang="a", seed=0))), "a")
+    cut = engine.word_timings(chunk, "a")
+    assert chunk.seconds == 1.0 and 0 < len(cut) < len(full)
+    assert [t.word for t in cut] == [t.word for t in full[:len(cut)]] and cut[-1].end <= 1.0
+
+
 def test_languages_without_word_boundaries_give_no_timings(engine) -> None:
     chunk = next(c for c in engine.synthesize("キッチンの電気をつけました。", "jf_alpha", seed=0) if c.phonemes)
     assert chunk.durations is not None and engine.word_timings(chunk, "j") == []
@@ -112,6 +120,7 @@ def test_sse_streams_audio_with_the_words_it_speaks(http, engine) -> None:
 
 @pytest.mark.parametrize(("extra", "param"), [({"timestamps": True}, "timestamps"),
                                              ({"stream_format": "sse", "timestamps": "yes"}, "timestamps"),
+                                             ({"stream_format": "sse", "timestamps": 1}, "timestamps"),
                                              ({"stream_format": "words"}, "stream_format")])
 def test_timestamps_need_sse(http, extra: dict, param: str) -> None:
     status, _, (body,) = asyncio.run(_sse(http, {"model": "kokoro", "voice": "jf_alpha", "input": TEXT, **extra}))

@@ -368,7 +368,7 @@ class HttpApi:
                             f"{', '.join(available_formats())})", param="response_format")
         if body.get("stream_format", "audio") not in ("audio", "sse"):
             raise HttpError("stream_format must be 'audio' or 'sse'", param="stream_format")
-        if body.get("timestamps", False) not in (True, False):
+        if not isinstance(body.get("timestamps", False), bool):
             raise HttpError("timestamps must be true or false", param="timestamps")
         if body.get("timestamps") is True and body.get("stream_format") != "sse":
             raise HttpError("timestamps come with stream_format 'sse'", param="timestamps")
