@@ -8,8 +8,8 @@ frame where its first phoneme token starts, its end where its last one ends.
 
 Word boundaries come from misaki's English G2P (`phonemize_words`: each token's text with its
 phonemes), for English (`a`, `b`) and for the Latin-script words that Japanese and Mandarin text
-hands to the English G2P (their digits are read natively: no timings). The other languages' G2Ps give a phoneme string only (misaki's Japanese and
-Mandarin readers, espeak-ng): their words get no timings. A word whose phonemes are not in the
+hands to the English G2P (their digits are read natively: no timings). The other readers return a phoneme string without tokens (misaki's Japanese
+and Mandarin G2Ps return `None` for them; espeak-ng): their words get no timings. A word whose phonemes are not in the
 chunk as the G2P gives them (a household lexicon entry, inline phonemes) is left out.
 """
 
