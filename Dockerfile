@@ -70,7 +70,9 @@ VOLUME /data
 # Wyoming (Home Assistant), and the HTTP API with its voice page
 EXPOSE 10200 10201
 # The first start imports the pip-installed weights into /data: allow it time on small machines.
+# Healthy once describe answers and /health says the warm-up has ended (503 "starting" before).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=10m --retries=3 \
-    CMD ["python", "-m", "wyoming_kokoro.health_check", "--uri", "tcp://127.0.0.1:10200"]
+    CMD python -m wyoming_kokoro.health_check --uri "tcp://127.0.0.1:${KOKORO_PORT:-10200}" \
+        --http "tcp://127.0.0.1:${KOKORO_HTTP_PORT:-10201}"
 # run.sh execs the server, so Python is PID 1 and gets `docker stop`'s SIGTERM itself.
 ENTRYPOINT ["/usr/local/bin/wyoming-kokoro-run"]

@@ -33,7 +33,8 @@ _EXPORTS = {
     "kokoro_engine.text.ssml": ("Segment", "is_ssml", "parse_ssml", "strip_tags", "voice_names"),
     "kokoro_engine.text.speakable": ("check_segments", "check_speakable"),
     "kokoro_engine.text.streaming": ("SentenceBuffer",),
-    "kokoro_engine.device": ("cpu_class", "dtype_name", "resolve_device", "resolve_dtype", "resolve_quantize"),
+    "kokoro_engine.device": ("cpu_class", "dtype_name", "kernels_in_use", "resolve_device", "resolve_dtype",
+                             "resolve_quantize"),
     "kokoro_engine.memory": ("glibc_allocator", "prefault_free_memory", "release_free_memory", "resident_bytes",
                              "tune_allocator"),
 }
@@ -41,7 +42,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_engine import *`
     "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "cpu_class", "dtype_name", "EngineError", "ensure_pip_model",
     "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "glibc_allocator",
-    "is_ssml", "KokoroEngine", "language_status", "Lexicon", "LexiconError", "model_or_default",
+    "is_ssml", "kernels_in_use", "KokoroEngine", "language_status", "Lexicon", "LexiconError", "model_or_default",
     "parse_ssml", "parse_voice_expression", "prefault_free_memory", "release_free_memory", "resident_bytes",
     "resolve_device", "resolve_dtype", "resolve_lang", "resolve_quantize", "SENTENCE_BREAKS",
     "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
@@ -66,7 +67,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, for type checkers
-    from kokoro_engine.device import cpu_class, dtype_name, resolve_device, resolve_dtype, resolve_quantize
+    from kokoro_engine.device import (
+        cpu_class,
+        dtype_name,
+        kernels_in_use,
+        resolve_device,
+        resolve_dtype,
+        resolve_quantize,
+    )
     from kokoro_engine.errors import (
         BadSSML,
         EngineError,

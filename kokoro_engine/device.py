@@ -194,6 +194,25 @@ def cpu_class() -> str:
     return "other"
 
 
+def kernels_in_use(model: torch.nn.Module) -> dict[str, str]:
+    """What runs a loaded model's arithmetic, as labels for a server's status: the CPU class (as
+    capped), oneDNN's cap, ATen's vector ISA, the decoder's compute dtype, how many generator
+    convolutions are oneDNN int8 ones and the generator's layout."""
+    from kokoro_engine.model.generator import ChannelsLastConv1d
+
+    compute = getattr(model, "compute_dtype", torch.float32)
+    device = next(model.parameters()).device
+    on_cpu = device.type == "cpu"
+    return {
+        "device": str(device), "cpu_class": cpu_class() if on_cpu else "",
+        "onednn_isa_cap": (onednn_isa_cap() or "") if on_cpu else "",
+        "aten_isa": torch.backends.cpu.get_cpu_capability() if on_cpu else "",
+        "decoder_dtype": dtype_name(compute), "int8_convolutions": str(getattr(model, "int8_convs", 0)),
+        "layout": "channels-last" if any(isinstance(m, ChannelsLastConv1d) for m in model.modules())
+        else "pytorch",
+    }
+
+
 def cpu_has_fast(dtype: torch.dtype) -> bool:
     """Whether oneDNN can run `dtype` convolutions natively on this CPU."""
     if dtype == torch.bfloat16:

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,8 @@ class AudioChunk:
     text: str
     phonemes: str
     tokens: int
+    # Frames per token as the model predicted them (pads at both ends included; `timings`): speech only.
+    durations: np.ndarray | None = None
 
     @property
     def seconds(self) -> float:
@@ -99,7 +101,8 @@ class AudioCache:
 
     @staticmethod
     def chunk_bytes(chunk: AudioChunk) -> int:
-        return chunk.audio.nbytes + sys.getsizeof(chunk.text) + sys.getsizeof(chunk.phonemes)
+        return chunk.audio.nbytes + sys.getsizeof(chunk.text) + sys.getsizeof(chunk.phonemes) \
+            + (chunk.durations.nbytes if chunk.durations is not None else 0)
 
     @property
     def bytes(self) -> int:
@@ -466,6 +469,18 @@ class KokoroEngine:
             if turns is not None:
                 turns.reset()
 
+    def word_timings(self, chunk: AudioChunk, lang: str) -> list:
+        """When each word of a spoken chunk starts and ends in its audio (`kokoro_engine.timings`;
+        [] for a silence, or where the language's G2P gives no word boundaries)."""
+        from kokoro_engine.timings import word_timings, words_with_phonemes
+
+        if chunk.durations is None or not chunk.phonemes:
+            return []
+        words = words_with_phonemes(chunk.text, self._resolve_lang(lang))
+        timings = word_timings(words, chunk.phonemes, chunk.durations.tolist(), self.model.vocab)
+        # a chunk cut at max_audio_seconds keeps the words it still speaks, up to its end
+        return [replace(t, end=min(t.end, chunk.seconds)) for t in timings if t.start < chunk.seconds]
+
     def _speak(self, text: str, phonemes: str, pack: VoicePack, speed: float,
                generator: torch.Generator) -> AudioChunk:
         ids = self.model.tokenize(phonemes)
@@ -477,11 +492,11 @@ class KokoroEngine:
         style = pack.style_for(len(phonemes)).to(self.device)
         start = time.perf_counter()
         with torch.inference_mode():
-            audio, _ = self.model(input_ids, style, speed, generator)
+            audio, durations = self.model(input_ids, style, speed, generator)
         audio_np = audio.cpu().numpy().astype(np.float32, copy=False)
         _LOGGER.debug("%d tokens → %.2f s audio in %.2f s", len(ids), len(audio_np) / SAMPLE_RATE,
                       time.perf_counter() - start)
-        return AudioChunk(audio_np, text, phonemes, len(ids))
+        return AudioChunk(audio_np, text, phonemes, len(ids), durations.cpu().numpy().astype(np.int32))
 
 
 def _check_text(text: object) -> None:
@@ -532,7 +547,7 @@ def _capped(chunks: Iterator[AudioChunk], cap_samples: int | None) -> Iterator[A
         room = cap_samples - total
         if len(chunk.audio) > room:
             if room > 0:
-                yield AudioChunk(chunk.audio[:room], chunk.text, chunk.phonemes, chunk.tokens)
+                yield AudioChunk(chunk.audio[:room], chunk.text, chunk.phonemes, chunk.tokens, chunk.durations)
             _LOGGER.warning("Request audio cut at the %.0f s cap", cap_samples / SAMPLE_RATE)
             return
         total += len(chunk.audio)

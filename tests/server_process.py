@@ -38,11 +38,25 @@ def wait_for_port(port: int, proc: subprocess.Popen, log: IO[str], timeout: floa
     pytest.fail(f"server did not listen on port {port} within {timeout:.0f} s")
 
 
+def wait_ready(proc: subprocess.Popen, log: IO[str], timeout: float = 300) -> None:
+    """Until the server's warm-up has ended (its log says so): /health answers 200 from then on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log.seek(0)
+        text = log.read()
+        if "Warm-up done" in text or "Warm-up failed" in text:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"server exited: {text[-2000:]}")
+        time.sleep(0.2)
+    pytest.fail(f"server not warmed up within {timeout:.0f} s")
+
+
 @contextmanager
 def spawn_server(tmp_path_factory: pytest.TempPathFactory, *extra: str,
                  wait_ports: tuple[int, ...] = ()) -> Iterator[tuple[int, IO[str]]]:
     """Start the server on a free Wyoming port with `extra` options; yields (port, log file). Waits for
-    the Wyoming port and `wait_ports`; on exit checks a clean shutdown and no unretrieved task error."""
+    the Wyoming port, `wait_ports` and the end of warm-up; on exit checks a clean shutdown and no unretrieved task error."""
     with server_process(tmp_path_factory, *extra, wait_ports=wait_ports) as (port, log, _proc):
         yield port, log
 
@@ -60,6 +74,7 @@ def server_process(tmp_path_factory: pytest.TempPathFactory, *extra: str,
     try:
         for p in (port, *wait_ports):
             wait_for_port(p, proc, log)
+        wait_ready(proc, log)
         yield port, log, proc
     finally:
         proc.terminate()

@@ -71,6 +71,12 @@ def test_deploy_files_agree() -> None:
     assert {t[-1] for t in templates} == {f"kokoro:{p}" for p in exposed}, "one backend per port, by service name"
     assert cfg.count("option httpchk GET /health") == 2 and "check port 10201" in cfg
     assert 'app.router.add_get("/health"' in (ROOT / "wyoming_kokoro" / "http_api.py").read_text()
+    # compose waits for warm replicas too: the health check asks /health (ready) besides describe
+    for path in (ROOT / "docker-compose.yml", ROOT / "deploy" / "compose.replicas.yml"):
+        test = yaml.safe_load(path.read_text())["services"]["kokoro"]["healthcheck"]["test"]
+        assert test[1:4] == ["python", "-m", "wyoming_kokoro.health_check"] and "--http" in test, path
+    healthcheck = (ROOT / "Dockerfile").read_text().split("HEALTHCHECK", 1)[1].split("\nENTRYPOINT")[0]
+    assert "wyoming_kokoro.health_check" in healthcheck and "--http" in healthcheck
     docs = list(yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "kokoro.yaml").read_text()))
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     service = next(d for d in docs if d["kind"] == "Service")

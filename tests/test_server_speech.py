@@ -7,13 +7,14 @@ two texts that must be read alike are compared by their sample counts."""
 from __future__ import annotations
 
 import numpy as np
+import openai
 import pytest
 from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
 from kokoro_engine import SentenceBuffer
-from tests.server_process import spawn_server
+from tests.server_process import free_port, spawn_server
 from tests.test_server import _shape_ok
 from tests.wyoming_client import audio_samples, exchange, run
 
@@ -32,9 +33,11 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def silent_server(tmp_path_factory: pytest.TempPathFactory):
+    http = free_port()
     with spawn_server(tmp_path_factory, "--sentence-silence", "0.5", "--trailing-silence", "0.3",
-                      "--audio-cache-mb", "0") as (port, _log):
-        yield port
+                      "--leading-silence", "0.2", "--audio-cache-mb", "0", "--http", f"tcp://127.0.0.1:{http}",
+                      wait_ports=(http,)) as (port, _log):
+        yield port, http
 
 
 def _plain_audio(port: int, text: str, **kw) -> np.ndarray:
@@ -150,19 +153,33 @@ def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
     assert chosen.voice_for_language("en_GB") == "bf_alice"
 
 
-def test_sentence_and_trailing_silence_through_the_server(server, silent_server) -> None:
-    """--sentence-silence 0.5 puts half a second of zeros at each of the two sentence boundaries and
-    --trailing-silence 0.3 ends the audio with 0.3 s of zeros, plain and streamed (sentence by sentence)."""
+def test_sentence_leading_and_trailing_silence_through_the_server(server, silent_server) -> None:
+    """--leading-silence 0.2 starts the audio with 0.2 s of zeros, --sentence-silence 0.5 puts half a
+    second of zeros at each of the two sentence boundaries and --trailing-silence 0.3 ends the audio
+    with 0.3 s of zeros, plain and streamed (sentence by sentence); over HTTP the file gets the leading
+    and sentence silences (no trailing one: that is for satellites' streams)."""
     port, _ = server
+    silent, http = silent_server
     text = "The lights are on. The door is locked. The alarm is set."
-    expected = 2 * round(0.5 * RATE) + round(0.3 * RATE)
+    lead, expected = round(0.2 * RATE), round(0.2 * RATE) + 2 * round(0.5 * RATE) + round(0.3 * RATE)
+
+    def over_http(_port: int) -> np.ndarray:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{http}/v1", api_key="none", max_retries=0, timeout=280)
+        data = client.audio.speech.create(model="kokoro", voice="jf_alpha", input=text, response_format="pcm").read()
+        return np.frombuffer(data, "<i2")
+
     for name, render in (("plain", lambda p: _plain_audio(p, text)),
                          ("streamed", lambda p: _streamed_audio(p, text, 7))):
-        base, spaced = render(port), render(silent_server)
+        base, spaced = render(port), render(silent)
         assert len(spaced) - len(base) == expected, name
         assert _zero_runs(base)[1] < round(0.3 * RATE), name  # the plain server adds no tail of zeros
+        assert np.any(base[:lead]), name  # nor zeros at the start
+        assert not np.any(spaced[:lead]) and np.any(spaced[lead:2 * lead]), name
         inner, tail = _zero_runs(spaced)
         assert inner >= round(0.5 * RATE) and tail >= round(0.3 * RATE), (name, inner, tail)
+    base, spaced = _plain_audio(port, text), over_http(silent)
+    assert len(spaced) - len(base) == lead + 2 * round(0.5 * RATE)
+    assert not np.any(spaced[:lead]) and np.any(spaced[lead:2 * lead])
 
 
 def test_ssml_voice_resolves_like_a_request_voice(server) -> None:
@@ -235,6 +252,7 @@ def test_ssml_stream_silences_match_the_document(silent_server) -> None:
     whole document gets: one between sentences, none beside a `<break>`, the trailing one once."""
     doc = ('<speak><s>The lights are on.</s><break time="300ms"/><s>The door is locked.</s> '
            '<s><break time="200ms"/>The alarm is set.</s> The porch light is off. Good night.</speak>')
-    plain = _plain(silent_server, doc, text_format="ssml")
-    assert _streamed(silent_server, doc, 5, text_format="ssml") == plain
-    assert _streamed(silent_server, doc, 1) == plain
+    port, _http = silent_server
+    plain = _plain(port, doc, text_format="ssml")
+    assert _streamed(port, doc, 5, text_format="ssml") == plain
+    assert _streamed(port, doc, 1) == plain

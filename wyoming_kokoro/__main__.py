@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="silence between sentences")
     p.add_argument("--trailing-silence", type=float, default=0.0, metavar="SECONDS",
                    help="silence after the last word, so satellites do not clip it")
+    p.add_argument("--leading-silence", type=float, default=0.0, metavar="SECONDS",
+                   help="silence before the first word, for speakers that wake late and clip it")
     p.add_argument("--debug", action="store_true")
     p.add_argument("--log-format", default=logging.BASIC_FORMAT)
     p.add_argument("--version", action="version", version=__version__)
@@ -118,7 +120,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if min(args.idle_timeout, args.synthesis_timeout, args.first_event_timeout, args.max_audio_seconds) < 0:
         raise StartupError("--idle-timeout, --first-event-timeout, --synthesis-timeout and --max-audio-seconds "
                            "must not be negative")
-    for option in ("sentence_silence", "trailing_silence"):
+    for option in ("sentence_silence", "trailing_silence", "leading_silence"):
         if not 0.0 <= getattr(args, option) <= 10.0:
             raise StartupError(f"--{option.replace('_', '-')} must be between 0 and 10 seconds")
     return args
@@ -276,6 +278,7 @@ def prepare(args: argparse.Namespace) -> SpeechService:
         streaming=not args.no_streaming, blends=blends, english_only=frozenset(english_only),
         also_english=frozenset(also_english), download_dir=download_dir, can_download=can_download,
         model=model.name, sentence_silence=args.sentence_silence, trailing_silence=args.trailing_silence,
+        leading_silence=args.leading_silence,
         voice_for=voice_for, max_connections=args.max_connections,
         max_connections_per_address=min(args.max_connections_per_address, args.max_connections),
         max_pending=args.max_pending_per_connection, max_jobs=args.max_jobs, idle_timeout=args.idle_timeout,
@@ -285,20 +288,33 @@ def prepare(args: argparse.Namespace) -> SpeechService:
     return service
 
 
-def _warm_up(service: SpeechService) -> None:
+def _warm_up(service: SpeechService) -> asyncio.Task:
     """Queue one short synthesis first on the worker: the G2P dictionaries (spaCy, MeCab) and the
     model's first call load now instead of during the first request. `describe` is answered
-    meanwhile; requests that arrive in the first seconds wait behind it, in order."""
+    meanwhile; requests that arrive in the first seconds wait behind it, in order. The server is
+    ready (`/health` 200, which load balancers and readiness probes wait for) once it has ended,
+    also when it failed: a request then gets its own error rather than no replica at all."""
     from .worker import Job
 
     start = time.monotonic()
 
     def chunks():
         yield from service.engine.synthesize("Hello.", service.config.default_voice, seed=0)
-        _LOGGER.info("Warm-up done in %.1f s", time.monotonic() - start)
 
     job = Job(make_chunks=chunks, loop=asyncio.get_running_loop())
     service.worker.submit(job)
+
+    async def wait() -> None:
+        try:
+            async for _chunk in job.results():
+                pass
+            _LOGGER.info("Warm-up done in %.1f s; ready", time.monotonic() - start)
+        except Exception as err:
+            _LOGGER.warning("Warm-up failed after %.1f s (%s); ready anyway", time.monotonic() - start, err)
+        finally:
+            service.state.ready = True
+
+    return asyncio.create_task(wait())
 
 
 async def serve(args: argparse.Namespace, service: SpeechService) -> None:
@@ -311,7 +327,7 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # Queued before any port opens: a client (or /health) that sees the server also sees its job.
-    _warm_up(service)
+    warm_up = _warm_up(service)  # held: a task nobody references may be collected
     http = None
     if args.http:  # first: a busy port stops the start before anything is announced
         from .http_api import start_http
@@ -349,6 +365,7 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
     try:
         await stop.wait()
     finally:
+        warm_up.cancel()
         await _shut_down(service, servers, zc, http)
 
 

@@ -41,6 +41,7 @@ class ServerConfig:
     model: str = ""  # model file name, for status pages
     sentence_silence: float = 0.0  # seconds between sentences
     trailing_silence: float = 0.0  # seconds after the last word, so satellites do not clip it
+    leading_silence: float = 0.0  # seconds before the first word, for speakers that wake late
     voice_for: Mapping[str, str] = field(default_factory=dict)  # Kokoro language letter → voice (--voice-for)
     max_connections: int = 64  # open Wyoming connections (--max-connections)
     max_connections_per_address: int = 32  # of those, from one client address
@@ -58,6 +59,7 @@ class ServerState:
     installed: dict[str, bool]  # voice → usable now (a corrupt pack, a voice the hub lacks: False)
     connections: set[Any] = field(default_factory=set)  # the open Wyoming connections' handlers
     shutting_down: bool = False
+    ready: bool = False  # warm-up has finished: /health answers "ok" (503 "starting" before)
     info: Info | None = None  # built from `installed`; rebuilt when it changes
     voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)  # one download per voice
 

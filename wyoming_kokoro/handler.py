@@ -357,12 +357,15 @@ class KokoroEventHandler(AsyncEventHandler):
                 return
             stats = RequestLog(speech.voice, len(speech.text))
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
+            failure: KokoroError | None = None
             try:
                 await self._send(self.service.speak(speech), stats)
             except KokoroError as err:
+                failure = err
                 await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
             await self.write_event(AudioStop().event())
             stats.log()
+            self.service.metrics.request("wyoming", failure, stats)
 
     # --- streaming -----------------------------------------------------------------------------
     def _start_stream(self, data: dict, refusal: KokoroError | None) -> None:
@@ -387,11 +390,13 @@ class KokoroEventHandler(AsyncEventHandler):
         async with self._lock:
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             stats = RequestLog(stream.voice or "?", 0)
+            failure: KokoroError | None = None
             try:
                 if stream.voice is None:  # refused at synthesize-start
                     raise stream.error or RequestError("no voice", "bad-request")
                 await self._send(self.service.speak_stream(stream.voice, self._counted(stream, stats)), stats)
             except KokoroError as err:
+                failure = err
                 await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
             finally:
                 stream.abandoned = True  # what the client still sends is dropped, not queued
@@ -401,6 +406,7 @@ class KokoroEventHandler(AsyncEventHandler):
             await self.write_event(SynthesizeStopped().event())
             if stats.samples:
                 stats.log()
+            self.service.metrics.request("wyoming", failure, stats)
 
     @staticmethod
     async def _counted(stream: _Stream, stats: RequestLog) -> AsyncIterator[tuple[str, str]]:
@@ -414,6 +420,7 @@ class KokoroEventHandler(AsyncEventHandler):
         await self.write_event(Error(text=str(err), code=wyoming_code(err)).event())
         await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
         await self.write_event(AudioStop().event())
+        self.service.metrics.request("wyoming", err)
 
     async def _send(self, audio: AsyncGenerator[SpeechAudio, None], stats: RequestLog) -> None:
         """The service's audio as audio-chunk events of --samples-per-chunk samples. Leaving early (an

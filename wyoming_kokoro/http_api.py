@@ -38,6 +38,7 @@ from .context import client_host
 from .encode import FORMATS, StreamEncoder, available_formats
 from .errors import KokoroError, RequestError, as_kokoro_error, wire_form
 from .handler import has_surrogate
+from .metrics import CONTENT_TYPE
 from .service import MAX_CHARS, SPEED_ACCEPTED, RequestLog, SpeechRequest, SpeechService
 
 if TYPE_CHECKING:
@@ -328,6 +329,7 @@ class HttpApi:
         app.router.add_get("/v1/models/{model}", self.model)
         app.router.add_get("/v1/audio/voices", self.voices)
         app.router.add_get("/health", self.health)
+        app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/", self.page)
         app.router.add_get("/web/{name}", self.static)
         return app
@@ -350,7 +352,7 @@ class HttpApi:
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
         try:
             self._check_host(request)
-            if request.path.startswith("/v1/"):
+            if request.path.startswith("/v1/") or request.path == "/metrics":
                 self._authorize(request)
             return await handler(request)
         except KokoroError as err:
@@ -410,8 +412,12 @@ class HttpApi:
         if not isinstance(fmt, str) or fmt not in FORMATS or fmt not in available_formats():
             raise HttpError(f"unsupported response_format {_short(fmt)} (use one of "
                             f"{', '.join(available_formats())})", param="response_format")
-        if body.get("stream_format", "audio") != "audio":
-            raise HttpError("only stream_format 'audio' is supported", param="stream_format")
+        if body.get("stream_format", "audio") not in ("audio", "sse"):
+            raise HttpError("stream_format must be 'audio' or 'sse'", param="stream_format")
+        if not isinstance(body.get("timestamps", False), bool):
+            raise HttpError("timestamps must be true or false", param="timestamps")
+        if body.get("timestamps") is True and body.get("stream_format") != "sse":
+            raise HttpError("timestamps come with stream_format 'sse'", param="timestamps")
         return SpeechRequest(text=body.get("input"), voice=self.openai_voice(body.get("voice")),
                              speed=body.get("speed")), fmt
 
@@ -438,16 +444,25 @@ class HttpApi:
         self.jobs[client] += 1
         try:
             return await self._speech(request)
+        except KokoroError as err:  # refused before any audio (mid-stream failures are counted there)
+            self.service.metrics.request("http", err)
+            raise
         finally:
             self.jobs[client] -= 1
             if not self.jobs[client]:
                 del self.jobs[client]
 
     async def _speech(self, request: web.Request) -> web.StreamResponse:
-        speech_request, fmt = self.parse_speech(await self._read_body(request))
+        body = await self._read_body(request)
+        speech_request, fmt = self.parse_speech(body)
         speech = await self.service.prepare(speech_request)
+        if body.get("stream_format") == "sse":
+            from .sse import speech_events
+
+            return await speech_events(self, request, speech, fmt, timestamps=body.get("timestamps") is True)
         stats = RequestLog(speech.voice, len(speech.text))
-        # A file needs no --trailing-silence (that is for satellites that clip the end of a stream).
+        # A file needs no --trailing-silence (that is for satellites that clip the end of a stream);
+        # --leading-silence it gets: a player that wakes late clips the start of a file too.
         audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False,
                                    max_audio_seconds=FORMATS[fmt].max_seconds)
         async with contextlib.aclosing(audio):  # leaving early (an error, a departed client) ends the job
@@ -483,11 +498,13 @@ class HttpApi:
                 # Mid-stream the status line has gone: end the connection without the final chunk, so
                 # the client sees a broken transfer rather than a short file that looks complete.
                 _LOGGER.warning("HTTP synthesis ended mid-stream (%s): %s", err.code, err)
+                self.service.metrics.request("http", err, stats)
                 if request.transport is not None:
                     request.transport.abort()
                 return response
         self.speech_requests += 1
         stats.log()
+        self.service.metrics.request("http", None, stats)
         return response
 
     async def _sent(self, request: web.Request, write: Any) -> None:
@@ -536,8 +553,9 @@ class HttpApi:
 
         engine, config = self.service.engine, self.service.config
         cap = self.runner.cap if self.runner is not None else None
-        return web.json_response({
-            "status": "ok", "model": config.model or "Kokoro-82M", "device": str(engine.device),
+        ready = self.service.state.ready  # 503 until warm-up ends: probes send no traffic meanwhile
+        return web.json_response(status=200 if ready else 503, data={
+            "status": "ok" if ready else "starting", "model": config.model or "Kokoro-82M", "device": str(engine.device),
             "dtype": dtype_name(engine.model.compute_dtype), "int8_convolutions": engine.model.int8_convs,
             "default_voice": config.default_voice, "formats": available_formats(),
             "speed_range": list(SPEED_ACCEPTED), "speed_clamp": [SPEED_MIN, SPEED_MAX],
@@ -551,6 +569,11 @@ class HttpApi:
             "http_jobs": sum(self.jobs.values()), "http_jobs_per_client": self.limits.jobs_per_client,
             "http_requests": self.requests, "http_speech_requests": self.speech_requests,
         })
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus' text format (wyoming_kokoro.metrics); behind --api-key when one is set."""
+        body = await asyncio.to_thread(self.service.metrics.render)  # reads /proc: off the event loop
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 
     # --- page -----------------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.Response:

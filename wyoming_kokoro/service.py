@@ -18,6 +18,7 @@ Errors are `KokoroError`s with a code; `errors.ERRORS` maps the code to each pro
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -38,6 +39,8 @@ from .worker import Job, Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
     from kokoro_engine import KokoroEngine, Segment
+
+    from .metrics import ServerMetrics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class SpeechAudio:
     pcm: np.ndarray
     data: bytes = b""
     speech: bool = True  # False: a pause or silence
+    words: list | None = None  # with `speak(timestamps=True)`: its words' `WordTiming`s (seconds in this chunk)
 
     @property
     def seconds(self) -> float:
@@ -105,6 +109,13 @@ class SpeechService:
         self.engine, self.worker, self.config, self.state = engine, worker, config, state
         self.jobs = 0  # jobs submitted by this service and not yet ended
         engine.voice_names = self.ssml_voice  # SSML <voice name> resolves like a request's voice
+
+    @functools.cached_property
+    def metrics(self) -> ServerMetrics:
+        """This server's `/metrics` (its own registry); the adapters report each request's end to it."""
+        from .metrics import ServerMetrics
+
+        return ServerMetrics(self)
 
     # --- what is offered --------------------------------------------------------------------------
     def info(self) -> Info:
@@ -365,15 +376,16 @@ class SpeechService:
         await self.ensure_span_voices(speech)
         return speech
 
-    async def speak(self, speech: Speech, *, leading_silence: float = 0.0, trailing_silence: bool = True,
-                    encoder: Encoder | None = None,
-                    max_audio_seconds: float | None = None) -> AsyncGenerator[SpeechAudio, None]:
+    async def speak(self, speech: Speech, *, leading_silence: float | None = None, trailing_silence: bool = True,
+                    encoder: Encoder | None = None, max_audio_seconds: float | None = None,
+                    timestamps: bool = False) -> AsyncGenerator[SpeechAudio, None]:
         """The audio of `speech`, one engine chunk at a time (int16; `encoder`'s bytes too, made on the
-        worker thread), --sentence-silence between its sentences and --trailing-silence after it
-        (unless `trailing_silence` is False). Raises KokoroError: before the first chunk for what the
+        worker thread), --leading-silence before it (or `leading_silence` seconds), --sentence-silence
+        between its sentences and --trailing-silence after it (unless `trailing_silence` is False). Raises KokoroError: before the first chunk for what the
         engine refuses (nothing to speak, a voice pack found corrupt), or mid-way (a timeout, a
         shutdown). The audio stops at --max-audio-seconds (or `max_audio_seconds`, if less), pauses
-        included. Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
+        included. `timestamps`: each chunk carries its words' timings (made on the worker thread,
+        where the G2P runs). Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
         (or from a task that is cancelled), so that the job ends then, not when the iterator is collected."""
         if self.state.shutting_down:
             raise WorkerStopped()
@@ -381,6 +393,7 @@ class SpeechService:
             raise Busy(f"the server is busy: {self.jobs} requests in progress")
         config, engine = self.config, self.engine
         trailing = config.trailing_silence if trailing_silence else 0.0
+        leading = config.leading_silence if leading_silence is None else leading_silence
         cap = config.max_audio_seconds
         if max_audio_seconds is not None:
             cap = max_audio_seconds if cap is None else min(cap, max_audio_seconds)
@@ -389,7 +402,7 @@ class SpeechService:
             audio = engine.synthesize(
                 speech.text, speech.voice, speed=speech.speed, lang=speech.lang, seed=config.seed,
                 text_format=speech.text_format, sentence_silence=config.sentence_silence,
-                leading_silence=leading_silence, trailing_silence=trailing, max_audio_seconds=cap,
+                leading_silence=leading, trailing_silence=trailing, max_audio_seconds=cap,
                 segments=speech.segments)
             try:
                 for chunk in audio:
@@ -397,7 +410,10 @@ class SpeechService:
                     if not len(pcm):  # the engine's turn boundary: nothing to encode or send
                         yield SpeechAudio(pcm, b"", False)
                         continue
-                    yield SpeechAudio(pcm, encoder.feed(pcm) if encoder is not None else b"", bool(chunk.phonemes))
+                    words = engine.word_timings(chunk, speech.lang or first_voice(speech.voice)[:1]) \
+                        if timestamps else None
+                    yield SpeechAudio(pcm, encoder.feed(pcm) if encoder is not None else b"", bool(chunk.phonemes),
+                                      words)
                 if encoder is not None:
                     yield SpeechAudio(np.zeros(0, np.int16), encoder.finish(), False)
             finally:
@@ -429,8 +445,8 @@ class SpeechService:
     async def speak_stream(self, voice: str,
                            pieces: AsyncIterator[tuple[str, str]]) -> AsyncGenerator[SpeechAudio, None]:
         """A streamed request: `pieces` are (text, "text" | "ssml") as the stream's sentence buffer cuts
-        them; each is spoken as it comes, with --sentence-silence joining it to speech before it and
-        --trailing-silence once at the end. `voice` is resolved (`resolve_voice`). A piece with nothing
+        them; each is spoken as it comes, with --leading-silence before the first, --sentence-silence
+        joining each to speech before it and --trailing-silence once at the end. `voice` is resolved (`resolve_voice`). A piece with nothing
         to speak is skipped; a stream that spoke nothing raises (empty-text). An error raised by
         `pieces` ends the stream with it. --max-audio-seconds bounds the whole stream: once it is
         reached the rest of the text is read and dropped."""
@@ -451,8 +467,10 @@ class SpeechService:
                     continue
                 raise
             await self.ensure_span_voices(speech)
+            # --leading-silence before the stream's first piece, the sentence silence between pieces
+            joint = config.sentence_silence if after_speech else (0.0 if spoke else None)
             async for audio in self.speak(speech, trailing_silence=False, max_audio_seconds=left,
-                                          leading_silence=config.sentence_silence if after_speech else 0.0):
+                                          leading_silence=joint):
                 if len(audio.pcm):  # not a turn boundary
                     after_speech = audio.speech
                 if left is not None:

@@ -203,6 +203,11 @@ class Worker:
         with self._lock:
             return len(self._new) + len(self._running) + (self._current is not None)
 
+    def job_counts(self) -> tuple[int, int]:
+        """(in flight: started, in a chunk now or between turns; queued: waiting for their first turn)."""
+        with self._lock:
+            return len(self._running) + (self._current is not None), len(self._new)
+
     def abandoned_threads(self) -> int:
         """Threads the watchdog abandoned inside a stuck chunk that are still running (spinning or
         blocked in native code): reported in `/health`, each one logged when it is abandoned."""

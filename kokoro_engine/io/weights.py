@@ -79,11 +79,11 @@ def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | Path,
     """Write a canonical flat `.safetensors` (atomically: temporary file, then rename)."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    from kokoro_engine.io.atomic import atomic_path
+
     tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state_dict.items()}
-    save_file(tensors, str(tmp), metadata={"format": "pt", "layout": "kokoro-canonical"})
-    tmp.replace(path)
+    with atomic_path(path) as tmp:  # a name of its own: replicas may import into one volume at once
+        save_file(tensors, str(tmp), metadata={"format": "pt", "layout": "kokoro-canonical"})
 
 
 def fold_weight_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

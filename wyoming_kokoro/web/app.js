@@ -1,4 +1,5 @@
-// The voice page: lists /v1/audio/voices, plays /v1/audio/speech, builds blend expressions.
+// The voice page: lists /v1/audio/voices, plays /v1/audio/speech (highlighting the words as they are
+// spoken, from the reply's word timings), builds blend expressions.
 "use strict";
 
 const SAMPLES = {
@@ -92,23 +93,27 @@ async function speak(voice) {
   const t0 = performance.now();
   let first = null;
   try {
+    // Server-sent events: the audio in base64 deltas, each with the words it speaks (timestamps).
     const r = await fetch("v1/audio/speech", {
       method: "POST", headers: headers(),
-      body: JSON.stringify({ model: "kokoro", input: text, voice, response_format: "mp3", speed: Number($("speed").value) }),
+      body: JSON.stringify({ model: "kokoro", input: text, voice, response_format: "mp3", speed: Number($("speed").value),
+                             stream_format: "sse", timestamps: true }),
     });
     if (!r.ok) {
       const body = await r.json().catch(() => ({}));
       throw new Error(body.error ? body.error.message : r.status + " " + r.statusText);
     }
-    const reader = r.body.getReader();
     const parts = [];
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    const words = [];
+    for await (const event of serverEvents(r.body)) {
+      if (event.type === "error") throw new Error(event.error.message);
+      if (event.type !== "speech.audio.delta") continue;
       if (first === null) first = performance.now();
-      parts.push(value);
+      parts.push(Uint8Array.from(atob(event.audio), (c) => c.charCodeAt(0)));
+      words.push(...(event.words || []));
     }
     const total = performance.now();
+    showCaption(words);
     const player = $("player");
     if (player.src) URL.revokeObjectURL(player.src);
     player.src = URL.createObjectURL(new Blob(parts, { type: "audio/mpeg" }));
@@ -128,6 +133,54 @@ async function speak(voice) {
   } finally {
     buttons.forEach((b) => (b.disabled = false));
   }
+}
+
+// The JSON of each `data:` line of a text/event-stream body.
+async function* serverEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      for (const line of block.split("\n")) {
+        if (line.startsWith("data: ")) yield JSON.parse(line.slice(6));
+      }
+    }
+  }
+}
+
+// --- words as they are spoken ------------------------------------------------------------------------
+function showCaption(words) {
+  const box = $("caption");
+  box.textContent = "";
+  words.forEach((w, i) => {
+    const span = document.createElement("span");
+    span.textContent = w.word;
+    span.dataset.start = w.start;
+    span.dataset.end = w.end;
+    span.dataset.index = i;
+    box.append(span, " ");
+  });
+  box.hidden = words.length === 0;
+}
+
+function highlightWords() {
+  const t = $("player").currentTime;
+  for (const span of $("caption").children) {
+    const start = Number(span.dataset.start), end = Number(span.dataset.end);
+    span.classList.toggle("current", start <= t && t < end);
+    span.classList.toggle("spoken", end <= t);
+  }
+}
+
+function followPlayback() {
+  highlightWords();
+  if (!$("player").paused) requestAnimationFrame(followPlayback);
 }
 
 // --- blends ---------------------------------------------------------------------------------------
@@ -209,6 +262,9 @@ async function load() {
   }
 }
 
+$("player").addEventListener("play", followPlayback);
+$("player").addEventListener("seeked", highlightWords);
+$("player").addEventListener("ended", highlightWords);
 $("text").addEventListener("input", () => (state.textIsSample = false));
 $("speed").addEventListener("input", () => ($("speed-out").textContent = Number($("speed").value).toFixed(2)));
 $("play").addEventListener("click", () => state.selected && speak(state.selected));
