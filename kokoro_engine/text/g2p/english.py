@@ -10,7 +10,7 @@ import importlib.util
 import logging
 import re
 import threading
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from kokoro_engine.io.config import phoneme_set
 from kokoro_engine.text.g2p import G2PUnavailable
@@ -59,7 +59,7 @@ def _load_spacy() -> Any:
                 )
             import spacy
 
-            info = spacy.info(name)  # the package's meta.json: its components, without loading any
+            info = cast("dict[str, Any]", spacy.info(name))  # the package's meta.json: its components, without loading any
             unused = [c for c in info.get("components", info.get("pipeline", [])) if c not in SPACY_COMPONENTS]
             _nlp = spacy.load(name, exclude=unused)
             _LOGGER.debug("Loaded spaCy model %s", name)
