@@ -101,3 +101,60 @@ def test_server_options_for_the_kept_heap_and_language_unloading():
     for option in ("--keep-heap-mb", "--unload-languages-after"):
         with pytest.raises(StartupError):
             parse_args([option, "-1"])
+
+
+WEIGHTS_CHILD = """
+import gc, sys, torch
+from kokoro_engine.memory import release_free_memory, resident_bytes, tune_allocator
+tune_allocator()
+from kokoro_engine.io.weights import load_model
+from kokoro_engine.model.int8 import Int8Conv1d, int8_available
+def level():
+    gc.collect(); release_free_memory(); return resident_bytes()
+dtype, quantize = getattr(torch, sys.argv[2]), sys.argv[3] == "int8" and int8_available()
+base = level()
+model = load_model(sys.argv[1], dtype=dtype, quantize=quantize)
+held = level() - base
+def nbytes(module):
+    return sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()] if t.layout == torch.strided
+               and not t.is_mkldnn)
+from torch import nn
+from kokoro_engine.model.generator import ChannelsLastConv1d
+generator = model.decoder.generator
+kept_fp32 = {generator.conv_post, *generator.m_source.modules()}  # run in fp32 on purpose
+decoder_float = {str(m.weight.dtype) for m in model.decoder.modules() if m not in kept_fp32
+                 and isinstance(m, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear, ChannelsLastConv1d))}
+int8 = [m for m in model.modules() if isinstance(m, Int8Conv1d)]
+float_in_int8 = sum(t.numel() for m in int8 for t in m.buffers() if t.is_floating_point() and t.dim() > 1)
+print(int(quantize), len(int8), float_in_int8, ",".join(sorted(decoder_float)), nbytes(model.decoder),
+      nbytes(model) - nbytes(model.decoder), held)
+"""
+
+
+def _weights(dtype: str, quantize: str) -> tuple[int, int, int, set[str], int, int, int]:
+    from tests.realweights import real_model_path
+
+    out = subprocess.run([sys.executable, "-c", WEIGHTS_CHILD, str(real_model_path()), dtype, quantize], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600, check=True).stdout.split()
+    return int(out[0]), int(out[1]), int(out[2]), set(out[3].split(",")), int(out[4]), int(out[5]), int(out[6])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator and /proc")
+def test_the_model_holds_each_weight_once_in_the_dtype_that_runs():
+    """fp32: every weight once. bf16: the decoder's convolutions and linears in bf16 only, at half the
+    bytes. int8 (x86-64 with AVX2): the residual-block convolutions as int8 packs with per-channel
+    scales only, no float copy. And resident memory grows by what the tensors hold, not by copies
+    (state dicts, originals) left behind by loading."""
+    _, _, _, fp32_dtypes, fp32_decoder, text_side, fp32_held = _weights("float32", "none")
+    assert fp32_dtypes == {"torch.float32"}
+    assert fp32_held < (fp32_decoder + text_side) * 1.1 + (16 << 20)
+    _, _, _, bf16_dtypes, bf16_decoder, bf16_text_side, bf16_held = _weights("bfloat16", "none")
+    assert bf16_dtypes == {"torch.bfloat16"} and bf16_text_side == text_side  # the text side stays fp32
+    assert bf16_decoder < fp32_decoder * 0.51
+    assert bf16_held < (bf16_decoder + text_side) * 1.1 + (16 << 20)
+    quantized, convs, float_weights, _, int8_decoder, _, int8_held = _weights("bfloat16", "int8")
+    if not quantized:
+        pytest.skip("no int8 convolutions on this CPU")
+    assert convs == 48 and float_weights == 0
+    assert int8_decoder < bf16_decoder * 0.8  # the packs (opaque, not counted) replace the bf16 weights
+    assert int8_held < bf16_held  # the packs replace the bf16 weights: no copy beside them
