@@ -26,7 +26,8 @@ _EXPORTS = {
                                 "plain_voice_name"),
     "kokoro_engine.io.assets": ("AssetError", "FULL_MODEL_NAMES", "ensure_pip_model", "find_model",
                                 "model_or_default", "sha256_file"),
-    "kokoro_engine.text.g2p": ("G2PUnavailable", "UnknownLanguage", "language_status", "resolve_lang"),
+    "kokoro_engine.text.g2p": ("G2PUnavailable", "UnknownLanguage", "language_last_use", "language_status",
+                               "resolve_lang", "unload_languages"),
     "kokoro_engine.text.chunking": ("SENTENCE_BREAKS", "split_sentences"),
     "kokoro_engine.text.lexicon": ("Lexicon", "LexiconError", "find_default_files"),
     "kokoro_engine.text.normalize": ("strip_markdown",),
@@ -42,14 +43,14 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_engine import *`
     "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "cpu_class", "dtype_name", "EngineError", "ensure_pip_model",
     "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "glibc_allocator",
-    "is_ssml", "kernels_in_use", "KokoroEngine", "language_status", "Lexicon", "LexiconError", "model_or_default",
+    "is_ssml", "kernels_in_use", "KokoroEngine", "language_last_use", "language_status", "Lexicon", "LexiconError", "model_or_default",
     "parse_ssml", "parse_voice_expression", "prefault_free_memory", "release_free_memory", "resident_bytes",
     "resolve_device", "resolve_dtype", "resolve_lang", "resolve_quantize", "SENTENCE_BREAKS",
     "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
     "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
     "BadSSML", "check_segments", "check_speakable", "clamp_speed", "KokoroError", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH",
     "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS", "NothingToSpeak", "Segment", "plain_voice_name", "SentenceBuffer", "SPEED_MAX", "SPEED_MIN",
-    "TextTooLong", "VoiceNotFound",
+    "TextTooLong", "unload_languages", "VoiceNotFound",
 ]
 
 
@@ -117,7 +118,14 @@ if TYPE_CHECKING:  # the same names, for type checkers
     )
     from kokoro_engine.pipeline import AudioChunk, KokoroEngine
     from kokoro_engine.text.chunking import SENTENCE_BREAKS, split_sentences
-    from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, language_status, resolve_lang
+    from kokoro_engine.text.g2p import (
+        G2PUnavailable,
+        UnknownLanguage,
+        language_last_use,
+        language_status,
+        resolve_lang,
+        unload_languages,
+    )
     from kokoro_engine.text.lexicon import Lexicon, LexiconError, find_default_files
     from kokoro_engine.text.normalize import strip_markdown
     from kokoro_engine.text.speakable import check_segments, check_speakable

@@ -157,9 +157,9 @@ class KokoroEngine:
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
              device: str = "auto", dtype: str | None = None, stft: str = "auto",
              quantize: str | None = None, cache_bytes: int = 0,
-             lexicon_files: Iterable[str | Path] = ()) -> KokoroEngine:
+             lexicon_files: Iterable[str | Path] = (), fft: bool | None = False) -> KokoroEngine:
         """`model_path`, or without one the usual folders' model, else the pip-installed weights
-        (`assets.model_or_default`)."""
+        (`assets.model_or_default`). `fft`: FFT convolutions on the fp32 path (`load_model`)."""
         from kokoro_engine.device import default_stft, resolve_device, resolve_dtype, resolve_quantize
         from kokoro_engine.io.assets import AssetError, model_or_default
         from kokoro_engine.io.weights import load_model
@@ -172,7 +172,7 @@ class KokoroEngine:
         torch_dtype = resolve_dtype(dtype, torch_device)
         model = load_model(model_path, device=torch_device, dtype=torch_dtype,
                            stft=default_stft(torch_device) if stft == "auto" else stft,
-                           quantize=resolve_quantize(quantize, torch_device, torch_dtype))
+                           quantize=resolve_quantize(quantize, torch_device, torch_dtype), fft=fft)
         files = list(lexicon_files)
         try:
             lexicon = Lexicon(files, model.vocab) if files else None

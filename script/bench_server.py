@@ -116,6 +116,18 @@ async def under_load(port: int, voice: str, long_text: str, shorts: list[str], t
     return [first for first, _total, _audio in replies]
 
 
+def resident_mb(pid: int | None) -> str:
+    """The server's resident memory (VmRSS of /proc/PID/status), or "?" without a pid or /proc."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return f"{int(line.split()[1]) / 1024:.0f} MB"
+    except (OSError, ValueError):
+        pass
+    return "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True, help="a running server (audio cache off)")
@@ -124,6 +136,7 @@ def main() -> int:
     parser.add_argument("--lengths", default="short,medium,long")
     parser.add_argument("--seed", type=int, default=1, help="seed of the text generator")
     parser.add_argument("--no-compare", action="store_true", help="server figures only")
+    parser.add_argument("--pid", type=int, default=None, help="the server's process id: print its resident memory")
     args = parser.parse_args()
 
     import torch
@@ -155,6 +168,7 @@ def main() -> int:
     print(f"# {time.strftime('%Y-%m-%d')}, {_cpu_name()}, torch {torch.__version__}; server on port {args.port}, "
           f"voice {args.voice}, a new text every request, {args.rounds} rounds per length")
     print(f"# {isa_summary()}")
+    print(f"# server resident memory after warm-up: {resident_mb(args.pid)}", flush=True)
     if onednn_isa_cap() and onnx is not None:
         print("# ONNX Runtime cannot be capped: its columns are this CPU's native speed; compare with the reference")
     print(f"# ours: dtype {str(dtype).replace('torch.', '')}, int8 convolutions {quantize}; quality = log-mel dB and "
@@ -228,7 +242,8 @@ def main() -> int:
               f"{med['srv'] / med['eng']:>7.2f} {med['1st/onnx']:>8.2f} {med['1st/ref']:>7.2f} {med['mel']:>6.2f} "
               f"{med['dur']:>5.1f}", flush=True)
         print(f"#   first audio per round: {' '.join(f'{x:.2f}' for x in rows['first'])} s; "
-              f"server RTF {min(rows['srv']):.3f}-{max(rows['srv']):.3f}", flush=True)
+              f"server RTF {min(rows['srv']):.3f}-{max(rows['srv']):.3f}; server resident after these replies "
+              f"{resident_mb(args.pid)}", flush=True)
     idle_short = statistics.median(short_firsts) if short_firsts else float("nan")
     for together in (False, True):
         loaded: list[float] = []

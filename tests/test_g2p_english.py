@@ -275,3 +275,36 @@ def test_factory_failure_is_reported(monkeypatch) -> None:
     with pytest.raises(G2PUnavailable, match="espeak-ng could not start"):
         get_g2p("fr_FR")
     assert "espeak-ng could not start" in language_status()["f"]
+
+
+# Sentences whose tags steer misaki's reading: heteronyms (read/lead/live/record/use), numbers, money,
+# times, abbreviations, quotes and dashes.
+TAGGED_SENTENCES = [
+    "I read the book yesterday, and I will read it again tomorrow.",
+    "Lead the way to the lead pipe, then record a new record.",
+    "We live here, and the show is live at 7:30 pm.",
+    "The use of this tool is simple: use it twice.",
+    "It costs $4.50, or £3 - about 20% less than last year's 1,200 units.",
+    "Dr. Smith said \"close the door\" and closed the close door.",
+    "Turned off the living room dehumidifier; the garage is 21 degrees.",
+    "Does the dove fly? The does and bucks ran; he wound the wound.",
+]
+
+
+def test_spacy_holds_only_the_tagger_and_reads_as_the_full_pipeline(offline) -> None:
+    """misaki reads only `tag_`: the pipeline loaded holds the tagger and its tok2vec, nothing
+    excluded is loaded at all, and every tag, so every phoneme, is what the pipeline misaki itself
+    loads (`enable=["tok2vec", "tagger"]`, everything else loaded but off) gives."""
+    import spacy
+
+    nlp = english_mod._load_spacy()
+    assert nlp.pipe_names == ["tok2vec", "tagger"]
+    assert nlp.disabled == []  # excluded, not loaded and switched off
+    name = english_mod._installed_spacy_model()
+    full = spacy.load(name, enable=["tok2vec", "tagger"])
+    assert set(full.component_names) > set(nlp.component_names)  # the reference holds more
+    reference = english_mod._make_misaki(False, full, offline[0].fallback)
+    ours = offline[0]._g2p
+    for sentence in TAGGED_SENTENCES:
+        assert [t.tag_ for t in nlp(sentence)] == [t.tag_ for t in full(sentence)]
+        assert ours(sentence)[0] == reference(sentence)[0]

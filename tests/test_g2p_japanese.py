@@ -99,3 +99,42 @@ def test_g2p_fallback_word_by_word_leaves_out_only_what_fails(caplog):
         assert tolerant(fussy, "j")("good bad fine") == "GOOD FINE"
         assert tolerant(fussy, "j")("all fine") == "ALL FINE"
     assert [r.getMessage().count("leaving out 'bad'") for r in caplog.records] == [1]
+
+
+JA_SENTENCES = ["こんにちは、今日は23日です。", "キッチンの電気をつけました。", "玄関のドアは閉まっています。",
+                "明日の最高気温は28度、降水確率は40%です。"]
+
+
+def test_japanese_g2p_leaves_pyopenjtalk_unloaded_and_reads_as_misaki_does():
+    """Kokoro's "cutlet" mode never calls pyopenjtalk, which misaki imports at its top and which
+    loads ONNX Runtime and pydantic as it is imported: the Japanese G2P is built and used with none of
+    them executed, and reads every sentence as misaki imported the plain way does (another process)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    ours = ("import json, sys\nfrom kokoro_engine.text.g2p.japanese import JapaneseG2P\n"
+            "g = JapaneseG2P()\nout = [g._g2p(s)[0] for s in json.loads(sys.argv[1])]\n"
+            "print(json.dumps([out, [m for m in ('pyopenjtalk', 'onnxruntime', 'pydantic') if m in sys.modules]]))")
+    plain = ("import json, sys\nimport pyopenjtalk\nfrom misaki.ja import JAG2P\ng = JAG2P()\n"
+             "print(json.dumps([g(s)[0] for s in json.loads(sys.argv[1])]))")
+    run = [sys.executable, "-c"]
+    out, loaded = json.loads(subprocess.run([*run, ours, json.dumps(JA_SENTENCES)], check=True, cwd=root, env=env,
+                                            capture_output=True, text=True).stdout)
+    reference = json.loads(subprocess.run([*run, plain, json.dumps(JA_SENTENCES)], check=True, cwd=root, env=env,
+                                          capture_output=True, text=True).stdout)
+    assert loaded == []
+    assert out == reference and all(out)
+
+
+def test_the_stand_in_imports_pyopenjtalk_when_read(g2p):
+    import sys
+
+    import misaki.ja
+
+    assert callable(misaki.ja.pyopenjtalk.run_frontend)  # pyopenjtalk's mode still works
+    assert "pyopenjtalk" in sys.modules

@@ -22,6 +22,7 @@ from .catalog import load_catalog
 from .context import ServerConfig, ServerState, offer_voices
 from .download import download_model, download_voice, hub_offline, hub_reachable
 from .handler import KokoroEventHandler
+from .memory_policy import IdleRelease
 from .service import SPEED_ACCEPTED, SpeechService
 from .worker import Worker
 
@@ -51,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples-per-chunk", type=int, default=1024)
     p.add_argument("--audio-cache-mb", type=float, default=32.0,
                    help="keep recently spoken replies for instant repeats (0 disables)")
+    p.add_argument("--keep-heap-mb", type=float, default=96.0, metavar="MB",
+                   help="free heap an idle server keeps mapped for the next reply (default 96: a one-line "
+                        "reply's working set; 0 hands all of it back to the OS)")
+    p.add_argument("--unload-languages-after", type=float, default=600.0, metavar="SECONDS",
+                   help="unload a language's G2P unused this long, except English and the default voice's "
+                        "language (default 600; 0: never)")
     p.add_argument("--no-streaming", action="store_true", help="do not advertise synthesize streaming")
     p.add_argument("--update-voices", action="store_true", help="re-download voice files")
     p.add_argument("--local-files-only", action="store_true", help="never download")
@@ -107,8 +114,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if args.samples_per_chunk <= 0:
         raise StartupError("--samples-per-chunk must be positive")
-    if args.audio_cache_mb < 0:
-        raise StartupError("--audio-cache-mb must not be negative")
+    if min(args.audio_cache_mb, args.keep_heap_mb, args.unload_languages_after) < 0:
+        raise StartupError("--audio-cache-mb, --keep-heap-mb and --unload-languages-after must not be negative")
     if not SPEED_ACCEPTED[0] <= args.speed <= SPEED_ACCEPTED[1]:
         raise StartupError(f"--speed must be between {SPEED_ACCEPTED[0]} and {SPEED_ACCEPTED[1]}")
     if args.max_connections_per_address is None:
@@ -185,7 +192,8 @@ def prepare(args: argparse.Namespace) -> SpeechService:
 
     voices_dirs = [d / "voices" for d in data_dirs]
     # Loaded on the worker thread that will run it: one OpenMP team (see wyoming_kokoro.worker).
-    worker = Worker(chunk_timeout=args.synthesis_timeout)
+    memory = IdleRelease(retain=int(args.keep_heap_mb * 2**20), language_idle=args.unload_languages_after or None)
+    worker = Worker(chunk_timeout=args.synthesis_timeout, memory_policy=memory)
     try:
         engine = worker.call(lambda: KokoroEngine.load(
             model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype, quantize=args.quantize,
@@ -268,6 +276,8 @@ def prepare(args: argparse.Namespace) -> SpeechService:
             raise StartupError(f"--voice-for needs LANG=VOICE with an available voice, got {spec!r}")
         voice_for[code] = voice.strip()
 
+    # English reads the Latin-script runs of every language; the default voices' languages stay too.
+    memory.keep_languages = frozenset({"a", default[:1], *voice_for})
     from kokoro_engine import clamp_speed
 
     speed = clamp_speed(args.speed)

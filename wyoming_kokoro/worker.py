@@ -143,7 +143,7 @@ class Worker:
 
     def __init__(self, name: str = "kokoro-worker", *, first_chunk_streak: int = 3,
                  chunk_timeout: float = 120.0, max_backlog: int = 2, first_chunk_patience: float = 1.0,
-                 max_abandoned: int = 2) -> None:
+                 max_abandoned: int = 2, memory_policy: IdleRelease | None = None) -> None:
         self.name = name
         self.max_backlog = max(1, max_backlog)  # chunks a job may be ahead of its reader (a sentence or so each)
         self.first_chunk_streak = max(1, first_chunk_streak)
@@ -158,7 +158,7 @@ class Worker:
         self._current: tuple[Job, float, int] | None = None  # job, start of its chunk, thread generation
         self._generation = 0
         self._stopping = False
-        self._release_idle_memory = IdleRelease()
+        self._release_idle_memory = memory_policy or IdleRelease()
         self._nested = 0  # chunks that jumped into the chunk in progress (pre-emption points)
         self.preempted = 0  # how many chunks have run at a pre-emption point (tests read it)
         self._new: collections.deque[Job] = collections.deque()  # not started yet, arrival order
@@ -246,8 +246,11 @@ class Worker:
         """Move submitted jobs into the scheduler; False once stop() was called."""
         while True:
             try:
-                job = self._queue.get(block=block)
+                # Idle, it wakes when the memory policy has something due (a language to unload).
+                job = self._queue.get(block=block, timeout=self._release_idle_memory.wake_in() if block else None)
             except queue.Empty:
+                if block:
+                    self._release_idle_memory(interrupted=self._work_waiting)
                 return True
             if job is None:
                 return False

@@ -117,11 +117,14 @@ def fold_weight_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.
 
 def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = None,
                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
-               stft: str = "torch", quantize: bool = False, channels_last: bool | None = None) -> KokoroModel:
+               stft: str = "torch", quantize: bool = False, channels_last: bool | None = None,
+               fft: bool | None = False) -> KokoroModel:
     """Build a `KokoroModel` and load `path` into it strictly; returns it in eval mode on `device`.
     `quantize`: int8 residual-block convolutions in the generator (x86-64 CPU with AVX2; model/int8.py).
     `channels_last`: the generator's convolutions in oneDNN's layout (`ChannelsLastConv1d`);
-    None: where `device.channels_last_pays` (the same numbers in fp32; faster, most in bf16)."""
+    None: where `device.channels_last_pays` (the same numbers in fp32; faster, most in bf16).
+    `fft`: the fp32 generator's long-kernel convolutions by FFT (model/fftconv.py) on a CPU without
+    int8: None where a one-time probe per shape finds it faster, True for every such shape, False never."""
     if not isinstance(config, KokoroConfig):
         config = load_config(config)
     raw = read_state_dict(path)
@@ -134,6 +137,10 @@ def load_model(path: str | Path, *, config: KokoroConfig | str | Path | None = N
         model.quantize_generator()
     if channels_last if channels_last is not None else channels_last_pays(model.device):
         model.use_channels_last()
+    if fft is not False and dtype == torch.float32 and not quantize and model.device.type == "cpu":
+        chosen = model.decoder.generator.use_fft_convs(measure=fft is None)
+        _LOGGER.info("FFT convolutions (channels, kernel, dilation → FFT size): %s",
+                     ", ".join(f"{shape} → {n or 'direct'}" for shape, n in chosen.items()))
     return model.eval()
 
 

