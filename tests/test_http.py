@@ -206,21 +206,27 @@ def _chromium() -> tuple[str, str]:
     return browser, driver
 
 
-def test_page_in_chromium(http) -> None:
+def _chrome():
+    """Headless Debian chromium under Selenium, allowed to play audio without a click."""
     webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.chrome.service import Service
 
-    port, _, _ = http
     browser, driver_path = _chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1400",
                 "--autoplay-policy=no-user-gesture-required"):
         options.add_argument(arg)
-    from selenium.webdriver.chrome.service import Service
+    return webdriver.Chrome(service=Service(driver_path), options=options)
 
-    drv = webdriver.Chrome(service=Service(driver_path), options=options)
+
+def test_page_in_chromium(http) -> None:
+    pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    port, _, _ = http
+    drv = _chrome()
     artifacts = ROOT / "tests" / "artifacts"
     artifacts.mkdir(exist_ok=True)
     try:
@@ -265,19 +271,12 @@ def test_page_highlights_words_as_they_play(http) -> None:
     """The page asks for the word timings (server-sent events) and, while the audio plays in the
     browser, marks the word whose span holds the player's current time; once it has ended, every word
     is marked spoken."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
+    pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     port, _, _ = http
-    browser, driver_path = _chromium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1400",
-                "--autoplay-policy=no-user-gesture-required"):
-        options.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(driver_path), options=options)
+    drv = _chrome()
     snapshot = """const p = document.getElementById('player'), c = document.querySelector('#caption .current');
         return c ? [p.currentTime, +c.dataset.start, +c.dataset.end, +c.dataset.index] : null;"""
     try:
