@@ -158,4 +158,7 @@ def test_the_model_holds_each_weight_once_in_the_dtype_that_runs():
         pytest.skip("no int8 convolutions on this CPU")
     assert convs == 48 and float_weights == 0
     assert int8_decoder < bf16_decoder * 0.8  # the packs (opaque, not counted) replace the bf16 weights
-    assert int8_held < bf16_held  # the packs replace the bf16 weights: no copy beside them
+    # The packs replace the bf16 weights (`float_weights == 0` above says no float copy sits in the
+    # quantized convolutions). Resident growth is compared with the allocator's few MB of slack: a
+    # state dict or float original left behind by loading would add 100 MB or more.
+    assert int8_held < bf16_held + (16 << 20)
