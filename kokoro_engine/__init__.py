@@ -17,7 +17,7 @@ from kokoro_engine.audio import SAMPLE_RATE
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "kokoro_engine.errors": ("KokoroError", "EngineError", "NothingToSpeak", "TextTooLong", "BadSSML",
+    "kokoro_engine.errors": ("KokoroError", "EngineError", "NothingToSpeak", "BadSSML",
                              "VoiceUnusable"),
     "kokoro_engine.limits": ("SPEED_MIN", "SPEED_MAX", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH", "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS",
                              "clamp_speed"),
@@ -50,7 +50,7 @@ __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_e
     "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
     "BadSSML", "check_segments", "check_speakable", "clamp_speed", "KokoroError", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH",
     "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS", "NothingToSpeak", "Segment", "plain_voice_name", "SentenceBuffer", "SPEED_MAX", "SPEED_MIN",
-    "TextTooLong", "unload_languages", "VoiceNotFound",
+    "unload_languages", "VoiceNotFound",
 ]
 
 
@@ -81,7 +81,6 @@ if TYPE_CHECKING:  # the same names, for type checkers
         EngineError,
         KokoroError,
         NothingToSpeak,
-        TextTooLong,
         VoiceUnusable,
     )
     from kokoro_engine.io.assets import (

@@ -32,10 +32,6 @@ class NothingToSpeak(EngineError):
     code = "nothing-to-speak"
 
 
-class TextTooLong(EngineError):
-    code = "text-too-long"
-
-
 class BadSSML(EngineError):
     """An SSML document the engine refuses (nested deeper than `limits.MAX_SSML_DEPTH`)."""
 

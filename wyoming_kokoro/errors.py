@@ -13,7 +13,7 @@ from typing import NamedTuple
 from kokoro_engine import KokoroError
 
 __all__ = ["ERRORS", "Busy", "KokoroError", "RequestError", "SynthesisTimeout", "WireForm", "WorkerStopped",
-           "as_kokoro_error", "http_status", "wire_form", "wyoming_code"]
+           "as_kokoro_error", "wire_form", "wyoming_code"]
 
 
 class RequestError(KokoroError, ValueError):
@@ -99,6 +99,3 @@ def wire_form(err: BaseException) -> WireForm:
 def wyoming_code(err: BaseException) -> str:
     return wire_form(err).wyoming
 
-
-def http_status(err: BaseException) -> int:
-    return wire_form(err).http
