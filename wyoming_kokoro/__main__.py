@@ -216,7 +216,8 @@ def prepare(args: argparse.Namespace) -> SpeechService:
         from kokoro_engine import language_status
 
         status = language_status()
-    except Exception:  # a broken registry should not hide every voice; the engine reports per request
+    except Exception as err:  # a broken registry should not hide every voice; the engine reports per request
+        _LOGGER.warning("Language registry unreadable (%s): voices are listed without their language status", err)
         status = {}
     library = engine.voices
     available = set(library.names())  # just scanned: every pack on disk

@@ -220,7 +220,8 @@ class VoiceLibrary:
         try:
             with np.load(str(path)) as bundle:
                 return list(bundle.files)
-        except Exception:
+        except Exception as err:  # one unreadable bundle must not hide the other voices
+            _LOGGER.warning("Voice bundle %s is unreadable, its voices are skipped: %s", path.name, err)
             return []
 
     def names(self) -> list[str]:
