@@ -195,6 +195,13 @@ def test_flac_replies_have_their_own_audio_cap(server) -> None:
     audio, rate = soundfile.read(io.BytesIO(dechunk(body)), dtype="int16")
     assert rate == RATE and len(audio) == FLAC_MAX_SECONDS * RATE and not audio.any()
     assert growth <= BUDGET, f"{growth / 2**20:.0f} MB"
+    # The cap belongs to the encoding, so the SSE stream of FLAC chunks stops at it too.
+    growth, (status, _, body) = peak_above(port, proc.pid, lambda: http(port, speech(
+        input=BREAKS, response_format="flac", stream_format="sse")))
+    done = [json.loads(line[6:]) for line in dechunk(body).decode().splitlines()
+            if line.startswith("data: ") and "speech.audio.done" in line]
+    assert status == 200 and done and done[0]["audio_seconds"] == FLAC_MAX_SECONDS
+    assert growth <= BUDGET, f"sse: {growth / 2**20:.0f} MB"
 
 
 def test_memory_budget_for_the_worst_shapes(server) -> None:

@@ -110,6 +110,7 @@ class StreamEncoder:
 
     def __init__(self, fmt: str, rate: int = SAMPLE_RATE) -> None:
         self.format = FORMATS[fmt]
+        self.max_seconds = self.format.max_seconds  # the service caps the reply's audio here
         self._file = None
         self._first = True
         if self.format.sf_format is not None:

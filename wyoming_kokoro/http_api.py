@@ -463,8 +463,7 @@ class HttpApi:
         stats = RequestLog(speech.voice, len(speech.text))
         # A file needs no --trailing-silence (that is for satellites that clip the end of a stream);
         # --leading-silence it gets: a player that wakes late clips the start of a file too.
-        audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False,
-                                   max_audio_seconds=FORMATS[fmt].max_seconds)
+        audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False)
         async with contextlib.aclosing(audio):  # leaving early (an error, a departed client) ends the job
             first = await anext(audio, None)  # errors before any audio get their own status
             while first is not None and not len(first.pcm) and not first.data:

@@ -60,6 +60,11 @@ class Encoder(Protocol):
 
     def close(self) -> None: ...
 
+    @property
+    def max_seconds(self) -> float | None:
+        """A cap on the audio this encoding can hold (FLAC is written whole), or None."""
+        ...
+
 
 @dataclass(frozen=True)
 class SpeechRequest:
@@ -383,7 +388,7 @@ class SpeechService:
         worker thread), --leading-silence before it (or `leading_silence` seconds), --sentence-silence
         between its sentences and --trailing-silence after it (unless `trailing_silence` is False). Raises KokoroError: before the first chunk for what the
         engine refuses (nothing to speak, a voice pack found corrupt), or mid-way (a timeout, a
-        shutdown). The audio stops at --max-audio-seconds (or `max_audio_seconds`, if less), pauses
+        shutdown). The audio stops at --max-audio-seconds (or `max_audio_seconds`, or `encoder.max_seconds`, if less), pauses
         included. `timestamps`: each chunk carries its words' timings (made on the worker thread,
         where the G2P runs). Leaving the iteration early cancels the job: read it inside `contextlib.aclosing`
         (or from a task that is cancelled), so that the job ends then, not when the iterator is collected."""
@@ -395,8 +400,9 @@ class SpeechService:
         trailing = config.trailing_silence if trailing_silence else 0.0
         leading = config.leading_silence if leading_silence is None else leading_silence
         cap = config.max_audio_seconds
-        if max_audio_seconds is not None:
-            cap = max_audio_seconds if cap is None else min(cap, max_audio_seconds)
+        for limit in (max_audio_seconds, encoder.max_seconds if encoder is not None else None):
+            if limit is not None:
+                cap = limit if cap is None else min(cap, limit)
 
         def chunks() -> Iterator[SpeechAudio]:  # on the worker thread
             audio = engine.synthesize(
