@@ -213,8 +213,21 @@ def kernels_in_use(model: torch.nn.Module) -> dict[str, str]:
     }
 
 
+# The x86 flags with which oneDNN runs each reduced dtype in hardware rather than by conversion.
+_NATIVE_FLAGS = {torch.bfloat16: frozenset({"avx512_bf16", "amx_bf16"}),
+                 torch.float16: frozenset({"avx512_fp16", "amx_fp16"})}
+
+
 def cpu_has_fast(dtype: torch.dtype) -> bool:
-    """Whether oneDNN can run `dtype` convolutions natively on this CPU."""
+    """Whether oneDNN can run `dtype` convolutions natively on this CPU (as capped, `cpu_flags`).
+
+    On x86-64, PyTorch's own check says yes to bf16 on any AVX-512 CPU, where oneDNN then emulates
+    bf16 by conversion: slower than fp32 (an Ice Lake or Cascade Lake, AVX512-VNNI without BF16).
+    So there the flags decide; elsewhere (aarch64 with BF16) PyTorch's check does."""
+    if dtype == torch.float32:
+        return True
+    if is_x86_64() and dtype in _NATIVE_FLAGS:
+        return bool(cpu_flags() & _NATIVE_FLAGS[dtype])
     if dtype == torch.bfloat16:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     if dtype == torch.float16:

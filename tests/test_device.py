@@ -113,6 +113,22 @@ def test_a_onednn_cap_hides_the_flags_above_it(monkeypatch):
     real.cache_clear()
 
 
+def test_bf16_only_where_the_cpu_has_it_in_hardware(monkeypatch):
+    # AVX-512 without BF16 (Ice Lake, Cascade Lake) passes PyTorch's bf16 check, but oneDNN then
+    # converts in software, slower than fp32: auto must pick fp32 there, and bf16 asked for is refused.
+    import kokoro_engine.device as device
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device, "is_x86_64", lambda: True)
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_vnni"}))
+    assert device.resolve_dtype(None, cpu) is torch.float32
+    with pytest.raises(ValueError, match="no fast kernels"):
+        device.resolve_dtype("bf16", cpu)
+    for native in ("avx512_bf16", "amx_bf16"):
+        monkeypatch.setattr(device, "cpu_flags", lambda native=native: frozenset({"avx512f", native}))
+        assert device.resolve_dtype(None, cpu) is torch.bfloat16
+
+
 def test_no_x86_flags_off_x86(monkeypatch):
     # Under qemu an aarch64 process reads the x86 host's /proc/cpuinfo: no int8 or AMX path from it.
     import kokoro_engine.device as device
