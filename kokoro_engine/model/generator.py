@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import cast
 
 import torch
@@ -74,19 +74,36 @@ class ChannelsLastConv1d(nn.Module):
         self.dilation = (1, conv.dilation[0])
         self.output_padding = (0, conv.output_padding[0]) if self.transposed else (0, 0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # [B, C, T] channels-last, unsqueezed at dim 2, is exactly a channels-last [B, C, 1, T].
+    # `conv_after` hands this convolution its input's activation: written straight into the
+    # convolution's input buffer, in the dtype it runs in.
+    fuses_activation = True
+
+    def forward(self, x: torch.Tensor, activation: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
+        """conv(activation(x)) (or conv(x)) for x [B, C, T], any layout."""
         width = x.shape[-1]
-        x = x.unsqueeze(2)
-        if x.dtype != self.weight.dtype and torch.is_autocast_enabled(x.device.type):
-            x = x.to(self.weight.dtype)  # what autocast would do, before the pad copies it
+        # Under autocast the convolution runs in its weights' dtype, which autocast would cast to;
+        # otherwise in the dtype of its input (the activation's is fp32).
+        if torch.is_autocast_enabled(x.device.type):
+            dtype = self.weight.dtype
+        else:
+            dtype = torch.float32 if activation is not None else x.dtype
         # oneDNN generates a convolution's kernels per shape, which for a width never seen costs
         # more than running it; zeros appended to a bucketed width keep the shapes few. Exact: the
         # appended zeros are the zero padding the convolution sees there anyway (transposed: a zero
         # input adds nothing), and the output is cropped to the true width.
         bucket = bucket_width(width) if widths_bucketed() else width
-        if bucket != width:
-            x = F.pad(x, (0, bucket - width))
+        if activation is None and dtype == x.dtype and bucket == width:
+            x = x.unsqueeze(2)  # [B, C, T] channels-last, unsqueezed at 2: a channels-last [B, C, 1, T]
+        else:
+            # One pass writes the input as the convolution takes it (activated, cast, padded),
+            # where applying, casting and padding would each copy the audio-rate tensor.
+            padded = x.new_empty((x.shape[0], bucket, x.shape[1]), dtype=dtype).transpose(1, 2)
+            padded[..., width:].zero_()
+            if activation is not None:
+                activation(x, out=padded[..., :width])
+            else:
+                padded[..., :width].copy_(x)
+            x = padded.unsqueeze(2)
         (stride,), (padding,), (dilation,) = self.stride[1:], self.padding[1:], self.dilation[1:]
         span = dilation * (self.weight.shape[-1] - 1)
         if self.transposed:
@@ -151,9 +168,13 @@ class AdaINSnake:
         """x [1, C, T], or time-major frames [n, C] → the activation, written to `out` (and the phase
         to `scratch`) where given."""
         view = (lambda t: t[None, :, None]) if x.dim() == 3 else (lambda t: t)
-        y = torch.addcmul(view(self.b_plus_k), x, view(self.a), out=out)
+        narrow = out is not None and out.dtype != torch.float32
+        y = torch.addcmul(view(self.b_plus_k), x, view(self.a), out=None if narrow else out)
         phase = torch.addcmul(view(self.b_phase), x, view(self.a_phase), out=scratch)
-        return y.addcmul_(phase.cos_(), view(self.k), value=-1)
+        y.addcmul_(phase.cos_(), view(self.k), value=-1)
+        # Into a narrower dtype by a copy: PyTorch's arithmetic into a bf16 `out` takes a scalar
+        # loop, its copy a vectorized one; both round once, from the fp32 result.
+        return out.copy_(y) if narrow else y  # type: ignore[union-attr]
 
 
 def conv_after(conv: nn.Module, x: torch.Tensor, activation: AdaINSnake) -> torch.Tensor:
