@@ -308,3 +308,37 @@ def test_spacy_holds_only_the_tagger_and_reads_as_the_full_pipeline(offline) -> 
     for sentence in TAGGED_SENTENCES:
         assert [t.tag_ for t in nlp(sentence)] == [t.tag_ for t in full(sentence)]
         assert ours(sentence)[0] == reference(sentence)[0]
+
+
+@pytest.mark.parametrize("british", [False, True])
+def test_packed_lexicon_answers_every_word_as_misakis_dicts(british):
+    # misaki looks words up by `in`, `get` and `[]`; the packed trie must give back exactly what its
+    # dicts held, part-of-speech dicts (with their None values) included, and nothing for other words.
+    from misaki import en
+
+    plain = en.Lexicon(british)
+    packed = english_mod.packed_lexicon(british)
+    for name in ("golds", "silvers"):
+        words, trie = getattr(plain, name), getattr(packed, name)
+        assert len(trie) == len(words)
+        assert all(trie.get(word) == value and trie[word] == value for word, value in words.items())
+    assert any(isinstance(v, dict) and None in v.values() for v in plain.golds.values())
+    for absent in ("", "zzqxv", "Hello!", 7, None):
+        assert absent not in packed.golds and packed.golds.get(absent) is None
+    with pytest.raises(KeyError):
+        packed.golds["zzqxv"]
+
+
+def test_heteronyms_read_the_same_from_the_packed_lexicon():
+    # Words whose reading depends on their tag are dicts in misaki's lexicon: each sentence must read
+    # exactly as with misaki's own dicts, and the tag must still make a difference.
+    from misaki import en
+
+    g2p = EnglishG2P()
+    assert isinstance(g2p._g2p.lexicon.golds, english_mod.PackedWords)
+    sentences = ["I read it yesterday.", "I will read it tomorrow.", "Record the show.", "A new record.",
+                 "The wind is cold.", "Close the door.", "They live here.", "A live show.", "I used to go."]
+    packed = [g2p.phonemize(s) for s in sentences]
+    g2p._g2p.lexicon = en.Lexicon(False)
+    assert [g2p.phonemize(s) for s in sentences] == packed
+    assert packed[2].split()[0] != packed[3].split()[-1].rstrip(".")  # record: verb vs noun
