@@ -176,7 +176,8 @@ class EnglishG2P:
     @staticmethod
     def unavailable_reason(british: bool = False) -> str | None:
         """Cheap check used by `language_status()`: are misaki, spaCy and an English model installed?"""
-        for module, package in (("misaki", "misaki[en]"), ("spacy", "spacy"), ("espeakng_loader", "espeakng-loader")):
+        for module, package in (("misaki", "misaki[en]"), ("spacy", "spacy"), ("marisa_trie", "marisa-trie"),
+                                ("espeakng_loader", "espeakng-loader")):
             if importlib.util.find_spec(module) is None:
                 return f"English G2P needs {package}; reinstall wyoming-kokoro"
         if _installed_spacy_model() is None:
