@@ -15,8 +15,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from kokoro_engine import tune_allocator
-from kokoro_engine.threads import passive_thread_waits
+from kokoro_engine import passive_thread_waits, tune_allocator
 
 from . import __version__
 from .catalog import load_catalog
