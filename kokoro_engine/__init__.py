@@ -38,14 +38,13 @@ _EXPORTS = {
                              "resolve_quantize"),
     "kokoro_engine.memory": ("glibc_allocator", "prefault_free_memory", "release_free_memory", "resident_bytes",
                              "tune_allocator"),
-    "kokoro_engine.threads": ("passive_thread_waits",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_engine import *`
     "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "cpu_class", "dtype_name", "EngineError", "ensure_pip_model",
     "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "glibc_allocator",
     "is_ssml", "kernels_in_use", "KokoroEngine", "language_last_use", "language_status", "Lexicon", "LexiconError", "model_or_default",
-    "parse_ssml", "parse_voice_expression", "passive_thread_waits", "prefault_free_memory", "release_free_memory", "resident_bytes",
+    "parse_ssml", "parse_voice_expression", "prefault_free_memory", "release_free_memory", "resident_bytes",
     "resolve_device", "resolve_dtype", "resolve_lang", "resolve_quantize", "SENTENCE_BREAKS",
     "sha256_file", "split_sentences", "strip_markdown", "strip_tags", "tune_allocator",
     "UnknownLanguage", "voice_names", "VoiceError", "VoiceLibrary", "VoicePack", "VoiceUnusable",
@@ -131,4 +130,3 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from kokoro_engine.text.speakable import check_segments, check_speakable
     from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml, strip_tags, voice_names
     from kokoro_engine.text.streaming import SentenceBuffer
-    from kokoro_engine.threads import passive_thread_waits

@@ -158,10 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from kokoro_engine.memory import tune_allocator
-    from kokoro_engine.threads import passive_thread_waits
 
     tune_allocator()  # before any thread: long chunks stop page-faulting (kokoro_engine.memory)
-    passive_thread_waits()  # before torch loads (kokoro_engine.threads)
     commands = {"synthesize": _synthesize, "phonemize": _phonemize, "import-onnx": _import_onnx}
     try:
         if args.command == "benchmark":

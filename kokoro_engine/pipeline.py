@@ -25,6 +25,7 @@ from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, get_g2p, res
 from kokoro_engine.text.lexicon import Lexicon
 from kokoro_engine.text.speakable import check_segments, check_speakable
 from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml
+from kokoro_engine.threads import CoreShare
 
 __all__ = ["AudioCache", "AudioChunk", "EngineError", "KokoroEngine", "NothingToSpeak", "VoiceUnusable"]
 
@@ -149,6 +150,9 @@ class KokoroEngine:
         self.voices = voices
         self.device = torch.device(device) if device is not None else model.device
         self.cache = AudioCache(cache_bytes) if cache_bytes > 0 else None
+        # On a CPU, each step runs on the cores other processes leave free (kokoro_engine.threads).
+        self.core_share = CoreShare(torch.get_num_threads()) if self.device.type == "cpu" else None
+        self._threads_set: int | None = None
         # SSML `<voice name>` → voice expression; a server sets its own request-voice resolution here
         # (aliases, display names, any case, configured blends), so a span's voice resolves like a request's.
         self.voice_names: Callable[[str], str] = str.strip
@@ -490,6 +494,9 @@ class KokoroEngine:
             _LOGGER.debug("dropped %d phoneme(s) outside the vocabulary: %s", dropped, "".join(unknown))
         input_ids = torch.tensor([[0, *ids, 0]], device=self.device)
         style = pack.style_for(len(phonemes)).to(self.device)
+        if self.core_share is not None and (threads := self.core_share()) != self._threads_set:
+            torch.set_num_threads(threads)  # OpenMP's count is per calling thread: set it here, every change
+            self._threads_set = threads
         start = time.perf_counter()
         with torch.inference_mode():
             audio, durations = self.model(input_ids, style, speed, generator)

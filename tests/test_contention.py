@@ -1,15 +1,15 @@
-"""A reply on a busy box. The server's threads wait for each other asleep, not spinning
-(kokoro_engine/threads.py): with another process holding one core, a spinning wait burns its time
-slice at every step of the reply while the thread it waits for is not running, so a one-line reply
-took twenty times its CPU time. Counted here as work, the CPU seconds the server spends per reply,
-which a spinning wait inflates and a sleeping one does not (on an otherwise idle machine: where other
-processes load it already, both waits cost alike in both runs), and as the policy OpenMP reports."""
+"""A reply on a busy box. The server runs each step on the cores other processes leave free
+(kokoro_engine/threads.py): OpenMP's threads spin while they wait for each other, and with another
+process holding one core a spinning thread burns its time slice at every step of the reply while the
+thread it waits for is not running. Counted here as work: the CPU seconds the server spends per
+reply, which that spinning inflates."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 
 from wyoming.tts import Synthesize, SynthesizeVoice
 
@@ -27,13 +27,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_a_busy_core_beside_the_server_costs_its_replies_no_extra_work(tmp_path_factory, monkeypatch):
-    # libgomp prints what it runs with, once; unset, it reports PASSIVE but spins 300,000 rounds first
-    monkeypatch.setenv("OMP_DISPLAY_ENV", "VERBOSE")
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    with server_process(tmp_path_factory, "--audio-cache-mb", "0") as (port, log, proc):
-        log.seek(0)
-        assert "GOMP_SPINCOUNT = '0'" in log.read()
+def test_a_busy_core_beside_the_server_costs_its_replies_no_extra_work(tmp_path_factory):
+    with server_process(tmp_path_factory, "--audio-cache-mb", "0") as (port, _log, proc):
 
         def replies(texts: list[str]) -> float:
             start = cpu_seconds(proc.pid)
@@ -44,9 +39,10 @@ def test_a_busy_core_beside_the_server_costs_its_replies_no_extra_work(tmp_path_
 
         alone = replies(TEXTS[:3])
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(1)  # the server looks at the load of the time since its last step
         try:
             beside_a_busy_core = replies(TEXTS[3:])
         finally:
             busy.kill()
             busy.wait()
-    assert beside_a_busy_core < 2 * alone, (alone, beside_a_busy_core)
+    assert beside_a_busy_core < 1.5 * alone, (alone, beside_a_busy_core)

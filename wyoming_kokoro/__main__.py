@@ -15,7 +15,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from kokoro_engine import passive_thread_waits, tune_allocator
+from kokoro_engine import tune_allocator
 
 from . import __version__
 from .catalog import load_catalog
@@ -432,10 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         # first start's weight import would wait for SIGKILL: stop cleanly instead (serve's handlers
         # take over once the loop runs).
         previous = {sig: signal.signal(sig, _stop_during_startup) for sig in (signal.SIGINT, signal.SIGTERM)}
-    # Before any thread starts: long chunks reuse heap blocks instead of mmap-faulting each tensor;
-    # before torch loads: its threads sleep while they wait, so a busy box does not stall a reply.
+    # Before any thread starts: long chunks reuse heap blocks instead of mmap-faulting each tensor.
     tune_allocator()
-    passive_thread_waits()
     try:
         service = prepare(args)
         asyncio.run(serve(args, service))
