@@ -94,3 +94,21 @@ def test_an_ssml_voice_name_resolves_like_a_request_voice(library: VoiceLibrary)
     with pytest.raises(EngineError) as refused:  # the engine then keeps the request's voice
         roster.ssml_voice("/tmp/voice.pt")
     assert refused.value.code == "voice-not-found"
+
+
+def test_a_documents_voice_names_are_resolved_once_for_the_request(library: VoiceLibrary) -> None:
+    from kokoro_engine import EngineError, parse_ssml
+
+    roster = _roster(library, blends={"duo": "jf_alpha+jf_nezumi"})
+    spans = roster.resolve_spans(parse_ssml(
+        '<speak><voice name="duo">Hi.</voice><voice name="af_nope">Ho.</voice><voice name=" duo ">Ha.</voice></speak>'))
+    assert sorted(spans.resolved) == ["af_nope", "duo"]
+    assert spans("duo") == spans(" duo ") == roster.resolve("duo").spec
+    with pytest.raises(EngineError) as refused:
+        spans("af_nope")
+    assert refused.value.code == "voice-not-found"
+    # what the request resolved at its start holds for the whole request
+    roster.mark_unusable(VoiceUnusable("jf_nezumi", "voice jf_nezumi cannot be loaded"))
+    assert spans("duo").name == "jf_alpha+jf_nezumi"
+    with pytest.raises(EngineError):
+        roster.resolve_spans(parse_ssml('<speak><voice name="duo">Hi.</voice></speak>'))("duo")

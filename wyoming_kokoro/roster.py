@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,27 @@ class OfferedVoice:
     languages: tuple[str, ...]  # BCP-47-ish locales, Wyoming's spelling (`en_US`); the first is its own
     installed: bool  # usable now (on disk, or downloadable on first use)
     blend: str | None = None  # a `--blend`'s expression
+
+
+@dataclass(frozen=True)
+class SpanVoices:
+    """A read SSML text's `<voice name>`s, each resolved once (`VoiceRoster.resolve_spans`; a refusal is
+    kept as it is): the engine's `voice_names` for that request."""
+
+    roster: VoiceRoster
+    resolved: Mapping[str, ResolvedVoice | RequestError]
+
+    def __call__(self, name: str) -> VoiceSpec:
+        """The voice of a `<voice name>`; EngineError for a name off the allow-list, so the engine
+        keeps the request's voice for the span (and logs it)."""
+        from kokoro_engine import EngineError
+
+        voice = self.resolved.get(name.strip())
+        if voice is None:  # a name the document reader did not list (blank): as the roster has it now
+            return self.roster.ssml_voice(name)
+        if isinstance(voice, RequestError):
+            raise EngineError(str(voice), code=voice.code) from voice
+        return voice.spec
 
 
 class VoiceRoster:
@@ -205,16 +226,28 @@ class VoiceRoster:
                     continue
                 await self._download(part)
 
-    async def ensure_spans(self, segments: Iterable[Segment] | None) -> None:
-        """First-use downloads for the `<voice name>` spans of a read SSML text; a span voice that
-        cannot be had is logged and the span keeps the request's voice."""
+    def resolve_spans(self, segments: list[Segment]) -> SpanVoices:
+        """Each distinct `<voice name>` of a read SSML text, resolved once for the whole request."""
         from kokoro_engine import voice_names
 
-        if not (self.config.can_download and segments):
-            return
-        for name in voice_names(list(segments)):
+        resolved: dict[str, ResolvedVoice | RequestError] = {}
+        for name in voice_names(segments):
             try:
-                await self.ensure(self.resolve(name))
+                resolved[name] = self.resolve(name)
+            except RequestError as err:
+                resolved[name] = err
+        return SpanVoices(self, resolved)
+
+    async def ensure_spans(self, spans: SpanVoices | None) -> None:
+        """First-use downloads for the `<voice name>` spans of a read SSML text; a span voice that
+        cannot be had is logged and the span keeps the request's voice."""
+        if spans is None or not self.config.can_download:
+            return
+        for name, voice in spans.resolved.items():
+            try:
+                if isinstance(voice, RequestError):
+                    raise voice
+                await self.ensure(voice)
             except KokoroError as err:
                 _LOGGER.warning("SSML <voice name=%.60r>: %s", name, err)
 
@@ -239,4 +272,4 @@ class VoiceRoster:
             raise DownloadError(f"voice {name} could not be downloaded (the server log says why)") from err
 
 
-__all__ = ["OfferedVoice", "ResolvedVoice", "VoiceRoster"]
+__all__ = ["OfferedVoice", "ResolvedVoice", "SpanVoices", "VoiceRoster"]

@@ -35,7 +35,7 @@ from kokoro_engine import SAMPLE_RATE
 from .context import ServerConfig, ServerState
 from .errors import Busy, KokoroError, RequestError, WorkerStopped, as_kokoro_error
 from .metrics import RequestLog, ServerMetrics
-from .roster import ResolvedVoice, VoiceRoster
+from .roster import ResolvedVoice, SpanVoices, VoiceRoster
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
@@ -85,6 +85,7 @@ class Speech:
     speed: float
     segments: list[Segment] | None = None  # an SSML text as read (once, off the event loop) by `read`
     read: bool = False  # `read` has applied the speakable rule: the engine need not again
+    spans: SpanVoices | None = None  # its SSML `<voice name>`s, resolved once (`read`)
 
     @property
     def voice(self) -> str:
@@ -188,8 +189,12 @@ class SpeechService:
         return replace(speech, segments=segments, read=True)
 
     async def read(self, speech: Speech) -> Speech:
-        """`read_text` off the event loop."""
-        return await asyncio.to_thread(self.read_text, speech)
+        """`read_text` off the event loop, then its SSML `<voice name>`s resolved (once, on the loop,
+        where the roster lives)."""
+        speech = await asyncio.to_thread(self.read_text, speech)
+        if speech.segments:
+            speech = replace(speech, spans=self.roster.resolve_spans(speech.segments))
+        return speech
 
     def speed(self, speed: Any) -> float:
         """The speed policy: None is --speed; SPEED_ACCEPTED is accepted, the engine's range is spoken."""
@@ -220,7 +225,7 @@ class SpeechService:
         """`check`, `read`, then the first-use downloads of its voices (the request's and its SSML spans')."""
         speech = await self.read(self.check(request))
         await self.roster.ensure(speech.resolved)
-        await self.roster.ensure_spans(speech.segments)
+        await self.roster.ensure_spans(speech.spans)
         return speech
 
     async def speak(self, speech: Speech, *, leading_silence: float | None = None, trailing_silence: bool = True,
@@ -251,7 +256,7 @@ class SpeechService:
                 speech.text, speech.resolved.spec, speed=speech.speed, lang=speech.lang, seed=config.seed,
                 text_format=speech.text_format, sentence_silence=config.sentence_silence,
                 leading_silence=leading, trailing_silence=trailing, max_audio_seconds=cap,
-                segments=speech.segments, voice_names=roster.ssml_voice, checked=speech.read)
+                segments=speech.segments, voice_names=speech.spans or roster.ssml_voice, checked=speech.read)
             try:
                 for chunk in audio:
                     pcm = to_int16(chunk.audio)
@@ -317,7 +322,7 @@ class SpeechService:
                 if err.code == "nothing-to-speak":
                     continue
                 raise
-            await self.roster.ensure_spans(speech.segments)
+            await self.roster.ensure_spans(speech.spans)
             # --leading-silence before the stream's first piece, the sentence silence between pieces
             joint = config.sentence_silence if after_speech else (0.0 if spoke else None)
             async for audio in self.speak(speech, trailing_silence=False, max_audio_seconds=left,
