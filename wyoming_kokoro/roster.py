@@ -7,8 +7,8 @@ the hub does not have: no longer), the first-use downloads, and the list both pr
 A request's voice expression is resolved here once (`resolve`) into a `ResolvedVoice`: the engine's
 `VoiceSpec` (names on the allow-list only: the voices offered, the `--blend` names, blends of those;
 a request never names a file) and the language its text is read in. Everything after that (the
-downloads, the engine) takes the resolved voice as it is. An SSML `<voice name>` resolves the same way
-(`ssml_voice`, the resolver the service hands the engine with each request).
+downloads, the engine) takes the resolved voice as it is. A read SSML text's `<voice name>`s resolve
+the same way, each once per request (`resolve_spans`: the resolver the service hands the engine).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class ResolvedVoice:
 
 @dataclass(frozen=True)
 class OfferedVoice:
-    """One entry of the voice list: a catalog voice, a user's own pack is not listed, a `--blend`."""
+    """One entry of the voice list: a catalog voice or a `--blend` (a user's own packs are usable, not listed)."""
 
     name: str
     description: str
