@@ -424,24 +424,23 @@ class KokoroEngine:
         silences = tuple(min(max(float(s), 0.0), MAX_SILENCE_S)
                          for s in (sentence_silence, leading_silence, trailing_silence))
         ssml = is_ssml(text, text_format)
-        if ssml:
+        if not ssml:
+            if not checked:
+                check_speakable(text, text_format)
+            code = self._resolve_lang(lang or pack.lang)
+        else:
             # An unknown language is refused once a span speaks it: a document whose spans all name
             # their own language does not need the voice's.
             try:
                 code = resolve_lang(lang or pack.lang)
             except UnknownLanguage:
                 code = lang or pack.lang
-        else:
-            code = self._resolve_lang(lang or pack.lang)
-        if not ssml:
-            if not checked:
-                check_speakable(text, text_format)
-        elif segments is None:
-            _check_text(text)  # not a string, empty: before the document is read (once)
-            segments = parse_ssml(text, code)  # malformed: its text; too deep, a DTD: BadSSML
-            check_segments(segments)
-        elif not checked:
-            check_segments(segments)
+            if segments is None:
+                _check_text(text)  # not a string, empty: before the document is read (once)
+                segments = parse_ssml(text, code)  # malformed: its text; too deep, a DTD: BadSSML
+                check_segments(segments)
+            elif not checked:
+                check_segments(segments)
         cap = self.max_audio_seconds if max_audio_seconds is None else max_audio_seconds
         cap_samples = round(cap * SAMPLE_RATE) if cap is not None else None
         if self.lexicon is not None:
