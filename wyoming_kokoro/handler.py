@@ -31,7 +31,9 @@ from kokoro_engine import SAMPLE_RATE
 
 from .context import client_host
 from .errors import KokoroError, RequestError, WorkerStopped, wyoming_code
-from .service import MAX_CHARS, RequestLog, SpeechAudio, SpeechRequest, SpeechService
+from .info import WyomingInfo
+from .roster import ResolvedVoice
+from .service import RequestLog, SpeechAudio, SpeechRequest, SpeechService
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,10 +47,10 @@ class _Stream:
     sentence buffer on a thread (each run takes what has queued since the last), so no chunk's text is
     parsed on the loop. Ended early by an error, a too-long text, or a silent client. Once its task has
     stopped reading (the stream failed), what the client still sends is dropped: the queue holds at
-    most the stream's own text (MAX_CHARS)."""
+    most the stream's own text (the service's whole-request limit)."""
 
     buffer: Any  # kokoro_engine.SentenceBuffer
-    voice: str | None
+    voice: ResolvedVoice | None
     error: KokoroError | None = None
     chars: int = 0
     ended: bool = False
@@ -59,8 +61,10 @@ class _Stream:
         if self.ended or self.abandoned:
             return
         self.chars += len(text)
-        if self.chars > MAX_CHARS:  # the same limit as a plain request, over the whole stream
-            self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", "text-too-long"))
+        try:
+            SpeechService.check_length(self.chars, "streamed text")  # the whole request's limit
+        except RequestError as err:
+            self.end(err)
             return
         self.chunks.put_nowait(text)
 
@@ -109,9 +113,9 @@ _FLOOD_FACTOR = 4
 
 
 class KokoroEventHandler(AsyncEventHandler):
-    def __init__(self, service: SpeechService, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, service: SpeechService, info: WyomingInfo, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.service = service
+        self.service, self.info = service, info
         self.config, self.state = service.config, service.state
         self._lock = asyncio.Lock()  # one exchange at a time on this connection, in arrival order
         self._tasks: set[asyncio.Task] = set()  # exchanges pending or in progress
@@ -289,7 +293,7 @@ class KokoroEventHandler(AsyncEventHandler):
     async def handle_event(self, event: Event) -> bool:
         data = event.data or {}
         if Describe.is_type(event.type):
-            await self.write_event(self.service.info().event())
+            await self.write_event(self.info.get().event())
         elif Ping.is_type(event.type):
             text = data.get("text")
             await self.write_event(Pong(text=text if isinstance(text, str) else None).event())
@@ -379,8 +383,8 @@ class KokoroEventHandler(AsyncEventHandler):
                 raise refusal
             request = self._request(data)
             self.service.check_text_format(request.text_format)
-            stream.voice = self.service.resolve_voice(request.voice, request.language)
-            buffer.lang = stream.voice[:1]
+            stream.voice = self.service.roster.resolve(request.voice, request.language)
+            buffer.lang = stream.voice.expr[:1]
         except KokoroError as err:
             stream.end(err)
         self._stream = stream
@@ -389,7 +393,7 @@ class KokoroEventHandler(AsyncEventHandler):
     async def _run_stream(self, stream: _Stream) -> None:
         async with self._lock:
             await self.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
-            stats = RequestLog(stream.voice or "?", 0)
+            stats = RequestLog(stream.voice.expr if stream.voice is not None else "?", 0)
             failure: KokoroError | None = None
             try:
                 if stream.voice is None:  # refused at synthesize-start

@@ -397,7 +397,7 @@ class HttpApi:
         if isinstance(name, str):
             mapped = OPENAI_VOICES.get(name.strip().casefold())
             if mapped is not None and name.strip() not in self.service.config.blends:
-                return mapped if self.service.state.installed.get(mapped, False) else None  # None: default
+                return mapped if self.service.roster.usable(mapped) else None  # None: default
         return name
 
     def parse_speech(self, body: Any) -> tuple[SpeechRequest, str]:
@@ -530,21 +530,21 @@ class HttpApi:
         return web.json_response(_model(name))
 
     async def voices(self, request: web.Request) -> web.Response:
-        """Every voice Wyoming advertises (catalog and blends), with the catalog's gender and grade."""
-        config, installed = self.service.config, self.service.state.installed
+        """The roster's voice list (catalog and blends, as Wyoming advertises them), with the catalog's
+        gender and grade."""
+        config, roster = self.service.config, self.service.roster
         catalog = load_catalog()
-        (program,) = self.service.info().tts
         out = []
-        for v in program.voices:
+        for v in roster.voices():
             entry = catalog.get(v.name)
             out.append({
                 "name": v.name, "display_name": entry.display_name if entry else v.name,
                 "language": v.languages[0] if v.languages else None, "languages": list(v.languages),
                 "language_name": entry.language_name if entry else None,
                 "gender": entry.gender if entry else None, "grade": entry.quality if entry else None,
-                "installed": bool(v.installed), "description": v.description, "blend": config.blends.get(v.name),
+                "installed": v.installed, "description": v.description, "blend": v.blend,
             })
-        aliases = {k: (v if installed.get(v, False) else config.default_voice) for k, v in OPENAI_VOICES.items()}
+        aliases = {k: (v if roster.usable(v) else config.default_voice) for k, v in OPENAI_VOICES.items()}
         return web.json_response({"voices": out, "default": config.default_voice, "openai_aliases": aliases})
 
     async def health(self, request: web.Request) -> web.Response:

@@ -1,9 +1,9 @@
 """`GET /metrics`: how a replica is doing, in Prometheus' text format (`prometheus_client`).
 
 One `CollectorRegistry` per server (not the library's global one), so that several servers in one
-process (the tests) keep their own counts. What the adapters report as requests end (`request`) is
-counted here; what the server holds now (jobs, stuck threads, the audio cache, memory, readiness) is
-read from the service at each scrape.
+process (the tests) keep their own counts. What the adapters report as requests end (`request`, with
+each request's `RequestLog`) is counted here; what the server holds now (jobs, stuck threads, the
+audio cache, memory, readiness) is read from the engine, worker and server state at each scrape.
 
 | metric | what |
 |---|---|
@@ -21,6 +21,7 @@ read from the service at each scrape.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -44,8 +45,14 @@ from kokoro_engine import SAMPLE_RATE
 from . import __version__
 from .errors import wyoming_code
 
-if TYPE_CHECKING:
-    from .service import RequestLog, SpeechService
+if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
+    from kokoro_engine import KokoroEngine
+
+    from .context import ServerConfig, ServerState
+    from .worker import Worker
+
+# Each request's line is the request path's (where operators look for it), not the metrics'.
+_REQUEST_LOGGER = logging.getLogger("wyoming_kokoro.service")
 
 # generate_latest writes the classic text format (names escaped to underscores): label it as that, so
 # Prometheus 2.x reads it (prometheus_client >= 0.22 labels its latest as 1.0.0).
@@ -57,11 +64,11 @@ RTF_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
 class _CacheCollector(Collector):
     """The audio cache's own counters, read at each scrape (the engine counts them)."""
 
-    def __init__(self, service: SpeechService) -> None:
-        self.service = service
+    def __init__(self, engine: KokoroEngine) -> None:
+        self.engine = engine
 
     def collect(self) -> Iterator[Metric]:
-        cache = self.service.engine.cache
+        cache = self.engine.cache
         for name, value in (("hits", cache.hits if cache else 0), ("misses", cache.misses if cache else 0)):
             yield CounterMetricFamily(f"kokoro_audio_cache_{name}", f"Audio cache {name}", value=value)
 
@@ -69,7 +76,7 @@ class _CacheCollector(Collector):
 class ServerMetrics:
     """The metrics of one server (one registry)."""
 
-    def __init__(self, service: SpeechService) -> None:
+    def __init__(self, engine: KokoroEngine, worker: Worker, config: ServerConfig, state: ServerState) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("kokoro_requests", "Requests ended, by protocol and outcome (ok or error code)",
                                 ["protocol", "outcome"], registry=registry)
@@ -79,7 +86,6 @@ class ServerMetrics:
                              ["protocol"], buckets=RTF_BUCKETS, registry=registry)
         self.audio_seconds = Counter("kokoro_audio_seconds", "Seconds of audio produced", ["protocol"],
                                      registry=registry)
-        worker = service.worker
         Gauge("kokoro_jobs_in_flight", "Jobs on the worker that have started", registry=registry) \
             .set_function(lambda: worker.job_counts()[0])
         Gauge("kokoro_jobs_queued", "Jobs on the worker waiting for their first turn", registry=registry) \
@@ -87,13 +93,13 @@ class ServerMetrics:
         Gauge("kokoro_abandoned_threads", "Worker threads abandoned in a stuck chunk and still running",
               registry=registry).set_function(worker.abandoned_threads)
         Gauge("kokoro_ready", "1 once the warm-up has ended", registry=registry) \
-            .set_function(lambda: float(service.state.ready))
-        registry.register(_CacheCollector(service))
+            .set_function(lambda: float(state.ready))
+        registry.register(_CacheCollector(engine))
         ProcessCollector(registry=registry)
         from kokoro_engine import kernels_in_use
 
         info = Info("kokoro_engine", "What runs the model", registry=registry)
-        info.info({**kernels_in_use(service.engine.model), "model": service.config.model, "version": __version__})
+        info.info({**kernels_in_use(engine.model), "model": config.model, "version": __version__})
         for protocol in ("wyoming", "http"):  # present from the first scrape, so rate() has a start
             self.requests.labels(protocol, "ok")
             self.audio_seconds.labels(protocol)
@@ -113,3 +119,26 @@ class ServerMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestLog:
+    """One request's timing (first audio, RTF), logged as one INFO line when it ends."""
+
+    def __init__(self, voice: str, chars: int) -> None:
+        self.voice, self.chars = voice, chars
+        self.start = time.monotonic()
+        self.first_audio: float | None = None
+        self.samples = 0
+
+    def add(self, samples: int) -> None:
+        if samples and self.first_audio is None:
+            self.first_audio = time.monotonic()
+        self.samples += samples
+
+    def log(self) -> None:
+        elapsed = time.monotonic() - self.start
+        audio_s = self.samples / SAMPLE_RATE
+        ttfa = (self.first_audio - self.start) if self.first_audio else float("nan")
+        rtf = elapsed / audio_s if audio_s else float("nan")
+        _REQUEST_LOGGER.info("voice=%s chars=%d audio=%.2fs first_audio=%.2fs rtf=%.3f",
+                             self.voice, self.chars, audio_s, ttfa, rtf)

@@ -4,13 +4,16 @@ The Wyoming handler and the HTTP API are adapters: they turn their protocol's re
 `SpeechRequest` and the audio and errors that come back into their protocol's events or bytes.
 Everything between is here, once:
 
-- validation and every limit (text length, voice expression length, jobs in all): on the event loop
-  only checks of a field's type and length; the text itself (the speakable rule, the SSML document,
-  read once per request) is read on a thread (`read`), so nothing a client sends stalls the loop;
-- voice resolution against one allow-list (the voices offered, the `--blend` names, blends of
-  those), for a request's voice and an SSML `<voice name>` alike: a request never names a file;
-- first-use downloads, the speed policy, the silences, int16 conversion, and cancellation (closing
-  the audio iterator, or cancelling the task reading it, ends the job at its next chunk).
+- validation and every limit (a request's text length, over a stream's chunks too; jobs in all): on
+  the event loop only checks of a field's type and length; the text itself (the speakable rule, the
+  SSML document, read once per request) is read on a thread (`read`), so nothing a client sends
+  stalls the loop;
+- the speed policy, the silences, int16 conversion, and cancellation (closing the audio iterator, or
+  cancelling the task reading it, ends the job at its next chunk).
+
+Which voices there are, what a request's voice names and the first-use downloads are the voice
+roster's (`roster.VoiceRoster`): the service asks it once per request for a `ResolvedVoice` and
+hands that on.
 
 Errors are `KokoroError`s with a code; `errors.ERRORS` maps the code to each protocol's form.
 """
@@ -21,26 +24,22 @@ import asyncio
 import functools
 import logging
 import math
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from wyoming.info import Attribution, Info, TtsProgram, TtsVoice
 
 from kokoro_engine import SAMPLE_RATE
 
-from . import __version__
-from .catalog import canonical_voice, load_catalog
-from .context import ServerConfig, ServerState, first_voice, quality_rank
+from .context import ServerConfig, ServerState
 from .errors import Busy, KokoroError, RequestError, WorkerStopped, as_kokoro_error
+from .metrics import RequestLog, ServerMetrics
+from .roster import ResolvedVoice, SpanVoices, VoiceRoster
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
     from kokoro_engine import KokoroEngine, Segment
-
-    from .metrics import ServerMetrics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,7 +47,6 @@ MAX_CHARS = 100_000  # a request's text, and a stream's over all its chunks
 # Speeds a request may ask for: OpenAI's range. Kokoro sounds natural only within the engine's
 # SPEED_MIN–SPEED_MAX, so a speed outside that (but inside this) is spoken at the nearest end.
 SPEED_ACCEPTED = (0.25, 4.0)
-ATTRIBUTION = Attribution(name="hexgrad/Kokoro-82M", url="https://huggingface.co/hexgrad/Kokoro-82M")
 
 
 class Encoder(Protocol):
@@ -82,11 +80,22 @@ class Speech:
     """A validated request, its voices downloaded: what `speak` turns into audio."""
 
     text: str
-    voice: str  # a resolved voice expression: only names on the allow-list
+    resolved: ResolvedVoice  # the roster's answer, once per request
     text_format: str | None
     speed: float
-    lang: str | None  # G2P language override (None: the voice's own)
     segments: list[Segment] | None = None  # an SSML text as read (once, off the event loop) by `read`
+    read: bool = False  # `read` has applied the speakable rule: the engine need not again
+    spans: SpanVoices | None = None  # its SSML `<voice name>`s, resolved once (`read`)
+
+    @property
+    def voice(self) -> str:
+        """The resolved voice expression (only names on the allow-list), for logs and headers."""
+        return self.resolved.expr
+
+    @property
+    def lang(self) -> str | None:
+        """G2P language override (None: the voice's own)."""
+        return self.resolved.lang
 
 
 @dataclass
@@ -110,52 +119,16 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
 class SpeechService:
     """Between the protocol adapters and the engine (module docstring)."""
 
-    def __init__(self, engine: KokoroEngine, worker: Worker, config: ServerConfig, state: ServerState) -> None:
+    def __init__(self, engine: KokoroEngine, worker: Worker, config: ServerConfig, state: ServerState,
+                 roster: VoiceRoster) -> None:
         self.engine, self.worker, self.config, self.state = engine, worker, config, state
+        self.roster = roster
         self.jobs = 0  # jobs submitted by this service and not yet ended
-        engine.voice_names = self.ssml_voice  # SSML <voice name> resolves like a request's voice
 
     @functools.cached_property
     def metrics(self) -> ServerMetrics:
         """This server's `/metrics` (its own registry); the adapters report each request's end to it."""
-        from .metrics import ServerMetrics
-
-        return ServerMetrics(self)
-
-    # --- what is offered --------------------------------------------------------------------------
-    def info(self) -> Info:
-        """The `info` Home Assistant sees (rebuilt when a voice stops being usable)."""
-        return self.state.info or self.build_info()
-
-    def build_info(self) -> Info:
-        config, installed = self.config, self.state.installed
-        voices = []
-        catalog = load_catalog()
-        for name, entry in catalog.items():
-            description, language = entry.description, entry.language
-            if name in config.english_only:
-                description, language = f"{description}, reading English", "en_US"
-            voices.append(
-                TtsVoice(name=name, description=description, attribution=ATTRIBUTION,
-                         installed=installed.get(name, False), version=None,
-                         languages=[language, "en_US"] if name in config.also_english else [language])
-            )
-        for name, expr in config.blends.items():
-            first = catalog.get(first_voice(expr))
-            voices.append(
-                TtsVoice(name=name, description=f"Blend {expr}", attribution=ATTRIBUTION,
-                         installed=self._blend_usable(expr), version=None,
-                         languages=[first.language if first else "en_US"])
-            )
-        program = TtsProgram(
-            name="kokoro", attribution=ATTRIBUTION,
-            description="Kokoro-82M neural text to speech; text_format ssml (speak, p, s, break, prosody rate, "
-                        "say-as, phoneme, sub, voice, lang), inline [word](/phonemes/), household lexicon",
-            installed=True, version=__version__, voices=voices,
-            supports_synthesize_streaming=config.streaming,
-        )
-        self.state.info = Info(tts=[program])
-        return self.state.info
+        return ServerMetrics(self.engine, self.worker, self.config, self.state)
 
     def status(self) -> dict[str, Any]:
         """What is bounded, as it stands (for `/health`): jobs, stuck worker threads, Wyoming
@@ -180,6 +153,13 @@ class SpeechService:
         return text_format
 
     @staticmethod
+    def check_length(chars: int, what: str = "text") -> None:
+        """The whole request's text, `chars` characters (a stream's over all its chunks so far), within
+        MAX_CHARS: an adapter that gathers a request piece by piece asks as each piece comes."""
+        if chars > MAX_CHARS:
+            raise RequestError(f"{what} longer than {MAX_CHARS} characters", "text-too-long")
+
+    @staticmethod
     def check_text(text: Any, text_format: Any = None) -> str:
         """A text's type and length (on the event loop: nothing here reads the text); whether it has
         anything to speak is `read`'s, off the loop. The text goes to the engine as it came (its
@@ -188,8 +168,7 @@ class SpeechService:
 
         if not isinstance(text, str):
             raise RequestError("text must be a string", "bad-request")
-        if len(text) > MAX_CHARS:
-            raise RequestError(f"text longer than {MAX_CHARS} characters", "text-too-long")
+        SpeechService.check_length(len(text))
         SpeechService.check_text_format(text_format)
         text = text.strip()
         if not text:
@@ -201,19 +180,21 @@ class SpeechService:
         """The text read once, on a thread: the engine's speakable rule for plain text; an SSML document
         through the one SSML reader (its segments travel with the request, so the worker does not read
         it again). Raises KokoroError (nothing-to-speak, bad-ssml)."""
-        from dataclasses import replace
-
         from kokoro_engine import check_segments, check_speakable, is_ssml, parse_ssml
 
         if not is_ssml(speech.text, speech.text_format):
             check_speakable(speech.text, speech.text_format)
-            return speech
-        lang = speech.lang or first_voice(speech.voice)[:1].lower()
-        return replace(speech, segments=check_segments(parse_ssml(speech.text, lang)))
+            return replace(speech, read=True)
+        segments = check_segments(parse_ssml(speech.text, speech.resolved.speaks))
+        return replace(speech, segments=segments, read=True)
 
     async def read(self, speech: Speech) -> Speech:
-        """`read_text` off the event loop."""
-        return await asyncio.to_thread(self.read_text, speech)
+        """`read_text` off the event loop, then its SSML `<voice name>`s resolved (once, on the loop,
+        where the roster lives)."""
+        speech = await asyncio.to_thread(self.read_text, speech)
+        if speech.segments:
+            speech = replace(speech, spans=self.roster.resolve_spans(speech.segments))
+        return speech
 
     def speed(self, speed: Any) -> float:
         """The speed policy: None is --speed; SPEED_ACCEPTED is accepted, the engine's range is spoken."""
@@ -229,140 +210,6 @@ class SpeechService:
                                "bad-request")
         return clamp_speed(float(speed))
 
-    # --- voices ---------------------------------------------------------------------------------------
-    def voice_for_language(self, language: Any) -> str | None:
-        """The voice for a request that names only a language: --voice-for, else the best-graded
-        installed catalog voice of that language; None (the default voice) if there is none."""
-        if not isinstance(language, str) or not language.strip() or len(language) > 64:
-            return None
-        from kokoro_engine import UnknownLanguage, resolve_lang
-
-        try:
-            code = resolve_lang(language)
-        except UnknownLanguage:
-            return None
-        if code in self.config.voice_for:
-            return self.config.voice_for[code]
-        if self.config.default_voice[:1] == code:
-            return self.config.default_voice
-        candidates = [(entry.quality, name) for name, entry in load_catalog().items()
-                      if entry.lang_code == code and self.state.installed.get(name)
-                      and name not in self.config.english_only]
-        return min(candidates, key=lambda c: (quality_rank(c[0]), c[1]))[1] if candidates else None
-
-    def resolve_voice(self, name: Any, language: Any = None) -> str:
-        """A voice expression for the engine from a voice name, a `--blend` name or `a+b` /
-        `a:0.7+b:0.3` of offered voices (display names and any case too); no name: `language`'s
-        voice, else the default. Anything else is refused: a request never names a file."""
-        from kokoro_engine import MAX_VOICE_EXPR_CHARS, parse_voice_expression
-
-        if name is None or name == "":
-            name = self.voice_for_language(language)
-            if name is None:
-                return self.config.default_voice
-        if not isinstance(name, str):
-            raise RequestError("voice name must be a string", "bad-request")
-        if len(name) > MAX_VOICE_EXPR_CHARS:  # bounds the parse below, whatever its complexity
-            raise RequestError(f"voice name longer than {MAX_VOICE_EXPR_CHARS} characters", "bad-voice")
-        name = name.strip()
-        if not name:
-            return self.config.default_voice
-        if name in self.config.blends:
-            if not self._blend_usable(self.config.blends[name]):
-                raise RequestError(f"blend {name} uses a voice that is no longer available", "voice-not-found")
-            return self.config.blends[name]
-        try:
-            parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero, too many parts: refused
-        except KokoroError as err:
-            raise RequestError(str(err), err.code) from err
-        resolved = []
-        for voice, weight in parts:
-            if voice not in self.state.installed:
-                voice = canonical_voice(voice)  # "Heart", "AF-Heart" → af_heart
-            if not self.state.installed.get(voice, False):
-                raise RequestError(f"unknown or not installed voice: {voice[:64]}", "voice-not-found")
-            resolved.append(voice if len(parts) == 1 else f"{voice}:{weight:g}")
-        return "+".join(resolved)
-
-    def ssml_voice(self, name: str) -> str:
-        """The engine's hook for an SSML `<voice name>`: resolved like a request's voice. A name off
-        the allow-list raises, so the engine keeps the request's voice for the span (and logs it)."""
-        from kokoro_engine import EngineError
-
-        try:
-            return self.resolve_voice(name)
-        except RequestError as err:
-            raise EngineError(str(err), code=err.code) from err
-
-    def _blend_usable(self, expr: str) -> bool:
-        from kokoro_engine import parse_voice_expression
-
-        return all(self.state.installed.get(voice, True) for voice, _weight in parse_voice_expression(expr))
-
-    def _voice_unusable(self, err: BaseException) -> None:
-        """A voice pack on disk that cannot be read (truncated, corrupt) is no longer offered, with one warning."""
-        voice = getattr(err, "voice", None)
-        if as_kokoro_error(err).code != "voice-unusable" or not isinstance(voice, str):
-            return
-        if self.state.installed.get(voice, True):
-            _LOGGER.warning("Voice %s is no longer offered: %s", voice, err)
-            self.state.installed[voice] = False
-            self.build_info()
-
-    def lang_for(self, expr: str) -> str | None:
-        """G2P language override for a resolved voice expression (None: the voice's own language)."""
-        return "a" if first_voice(expr) in self.config.english_only else None
-
-    # --- downloads --------------------------------------------------------------------------------------
-    async def ensure_voices(self, expr: str) -> None:
-        """Download the catalog voices of `expr` that are not on disk yet (first use), one download per
-        voice at a time; the engine's voice library is rescanned afterwards. Raises DownloadError."""
-        if not self.config.can_download or self.config.download_dir is None:
-            return
-        from kokoro_engine import parse_voice_expression
-
-        catalog = load_catalog()
-        for part in dict.fromkeys(voice for voice, _weight in parse_voice_expression(expr)):
-            if part not in catalog or self.engine.voices.on_disk(part):
-                continue
-            lock = self.state.voice_locks.setdefault(part, asyncio.Lock())
-            async with lock:
-                if self.engine.voices.on_disk(part):  # a concurrent request downloaded it while we waited
-                    continue
-                await self._download_voice(part)
-
-    async def ensure_span_voices(self, speech: Speech) -> None:
-        """First-use downloads for the `<voice name>` spans of a read SSML text; a span voice that
-        cannot be had is logged and the span keeps the request's voice."""
-        from kokoro_engine import voice_names
-
-        if not (self.config.can_download and speech.segments):
-            return
-        for name in voice_names(speech.segments):
-            try:
-                await self.ensure_voices(self.resolve_voice(name))
-            except KokoroError as err:
-                _LOGGER.warning("SSML <voice name=%.60r>: %s", name, err)
-
-    async def _download_voice(self, name: str) -> None:
-        from .download import DownloadError, RemoteFileMissing, download_voice
-
-        def fetch() -> None:
-            assert self.config.download_dir is not None  # ensure_voices checked
-            download_voice(name, self.config.download_dir)
-            self.engine.voices.refresh()
-
-        _LOGGER.info("Voice %s: downloading on first use", name)
-        try:
-            await asyncio.to_thread(fetch)
-        except Exception as err:
-            _LOGGER.warning("Voice %s: download failed: %s", name, err)
-            if isinstance(err, RemoteFileMissing):  # the hub does not have it: stop advertising it
-                self.state.installed[name] = False
-                self.build_info()
-            # the detail (a path, the hub's answer) is the log's
-            raise DownloadError(f"voice {name} could not be downloaded (the server log says why)") from err
-
     # --- requests ---------------------------------------------------------------------------------------
     def check(self, request: SpeechRequest) -> Speech:
         """Validate a request's fields and resolve its voice (on the loop: types and lengths, no reading
@@ -371,14 +218,14 @@ class SpeechService:
             raise WorkerStopped()
         text_format = self.check_text_format(request.text_format)
         text = self.check_text(request.text, text_format)
-        voice = self.resolve_voice(request.voice, request.language)
-        return Speech(text, voice, text_format, self.speed(request.speed), self.lang_for(voice))
+        voice = self.roster.resolve(request.voice, request.language)
+        return Speech(text, voice, text_format, self.speed(request.speed))
 
     async def prepare(self, request: SpeechRequest) -> Speech:
         """`check`, `read`, then the first-use downloads of its voices (the request's and its SSML spans')."""
         speech = await self.read(self.check(request))
-        await self.ensure_voices(speech.voice)
-        await self.ensure_span_voices(speech)
+        await self.roster.ensure(speech.resolved)
+        await self.roster.ensure_spans(speech.spans)
         return speech
 
     async def speak(self, speech: Speech, *, leading_silence: float | None = None, trailing_silence: bool = True,
@@ -396,7 +243,7 @@ class SpeechService:
             raise WorkerStopped()
         if self.jobs >= self.config.max_jobs:
             raise Busy(f"the server is busy: {self.jobs} requests in progress")
-        config, engine = self.config, self.engine
+        config, engine, roster = self.config, self.engine, self.roster
         trailing = config.trailing_silence if trailing_silence else 0.0
         leading = config.leading_silence if leading_silence is None else leading_silence
         cap = config.max_audio_seconds
@@ -406,18 +253,17 @@ class SpeechService:
 
         def chunks() -> Iterator[SpeechAudio]:  # on the worker thread
             audio = engine.synthesize(
-                speech.text, speech.voice, speed=speech.speed, lang=speech.lang, seed=config.seed,
+                speech.text, speech.resolved.spec, speed=speech.speed, lang=speech.lang, seed=config.seed,
                 text_format=speech.text_format, sentence_silence=config.sentence_silence,
                 leading_silence=leading, trailing_silence=trailing, max_audio_seconds=cap,
-                segments=speech.segments)
+                segments=speech.segments, voice_names=speech.spans or roster.ssml_voice, checked=speech.read)
             try:
                 for chunk in audio:
                     pcm = to_int16(chunk.audio)
                     if not len(pcm):  # the engine's turn boundary: nothing to encode or send
                         yield SpeechAudio(pcm, b"", False)
                         continue
-                    words = engine.word_timings(chunk, speech.lang or first_voice(speech.voice)[:1]) \
-                        if timestamps else None
+                    words = engine.word_timings(chunk, speech.resolved.speaks) if timestamps else None
                     yield SpeechAudio(pcm, encoder.feed(pcm) if encoder is not None else b"", bool(chunk.phonemes),
                                       words)
                 if encoder is not None:
@@ -436,7 +282,7 @@ class SpeechService:
             raise
         except Exception as err:
             failure = as_kokoro_error(err)
-            self._voice_unusable(err)
+            self.roster.mark_unusable(err)
             if failure.code == "synthesis-failed":  # not the request's fault: worth a traceback
                 _LOGGER.error("Synthesis failed", exc_info=err)
             elif failure.code != "synthesis-timeout":  # the worker has logged that one
@@ -448,17 +294,18 @@ class SpeechService:
             self.jobs -= 1
             job.cancel()  # no-op when finished; frees the worker at the next chunk otherwise
 
-    async def speak_stream(self, voice: str,
+    async def speak_stream(self, voice: ResolvedVoice,
                            pieces: AsyncIterator[tuple[str, str]]) -> AsyncGenerator[SpeechAudio, None]:
         """A streamed request: `pieces` are (text, "text" | "ssml") as the stream's sentence buffer cuts
         them; each is spoken as it comes, with --leading-silence before the first, --sentence-silence
-        joining each to speech before it and --trailing-silence once at the end. `voice` is resolved (`resolve_voice`). A piece with nothing
-        to speak is skipped; a stream that spoke nothing raises (empty-text). An error raised by
-        `pieces` ends the stream with it. --max-audio-seconds bounds the whole stream: once it is
-        reached the rest of the text is read and dropped."""
+        joining each to speech before it and --trailing-silence once at the end. `voice`: the roster's
+        resolution of the stream's voice, made once at its start. A piece with nothing to speak is
+        skipped; a stream that spoke nothing raises (empty-text). An error raised by `pieces` ends the
+        stream with it. --max-audio-seconds bounds the whole stream: once it is reached the rest of
+        the text is read and dropped."""
         if self.state.shutting_down:
             raise WorkerStopped()
-        await self.ensure_voices(voice)
+        await self.roster.ensure(voice)
         config = self.config
         spoke = False
         after_speech = False  # the last piece ended in speech: a sentence silence joins the next
@@ -466,13 +313,16 @@ class SpeechService:
         async for text, text_format in pieces:
             if left is not None and left <= 0:
                 continue
+            if self.state.shutting_down:
+                raise WorkerStopped()
             try:
-                speech = await self.read(self.check(SpeechRequest(text, voice, text_format=text_format)))
+                fmt = self.check_text_format(text_format)
+                speech = await self.read(Speech(self.check_text(text, fmt), voice, fmt, config.speed))
             except KokoroError as err:
                 if err.code == "nothing-to-speak":
                     continue
                 raise
-            await self.ensure_span_voices(speech)
+            await self.roster.ensure_spans(speech.spans)
             # --leading-silence before the stream's first piece, the sentence silence between pieces
             joint = config.sentence_silence if after_speech else (0.0 if spoke else None)
             async for audio in self.speak(speech, trailing_silence=False, max_audio_seconds=left,
@@ -487,29 +337,6 @@ class SpeechService:
             raise RequestError("empty text", "empty-text")
         if config.trailing_silence > 0 and (left is None or left > 0):
             yield SpeechAudio(np.zeros(round(config.trailing_silence * SAMPLE_RATE), np.int16), speech=False)
-
-
-class RequestLog:
-    """One request's timing (first audio, RTF), logged as one INFO line when it ends."""
-
-    def __init__(self, voice: str, chars: int) -> None:
-        self.voice, self.chars = voice, chars
-        self.start = time.monotonic()
-        self.first_audio: float | None = None
-        self.samples = 0
-
-    def add(self, samples: int) -> None:
-        if samples and self.first_audio is None:
-            self.first_audio = time.monotonic()
-        self.samples += samples
-
-    def log(self) -> None:
-        elapsed = time.monotonic() - self.start
-        audio_s = self.samples / SAMPLE_RATE
-        ttfa = (self.first_audio - self.start) if self.first_audio else float("nan")
-        rtf = elapsed / audio_s if audio_s else float("nan")
-        _LOGGER.info("voice=%s chars=%d audio=%.2fs first_audio=%.2fs rtf=%.3f",
-                     self.voice, self.chars, audio_s, ttfa, rtf)
 
 
 __all__ = ["MAX_CHARS", "SPEED_ACCEPTED", "Encoder", "RequestLog", "Speech", "SpeechAudio", "SpeechRequest",

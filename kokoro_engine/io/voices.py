@@ -79,6 +79,34 @@ def parse_voice_expression(expr: str) -> list[tuple[str, float]]:
     return parts
 
 
+@dataclass(frozen=True)
+class VoiceSpec:
+    """A voice expression read once: `name` is the expression without spaces (the pack's name, the
+    cache's key), `parts` its (voice, weight) pairs. What a caller that has already parsed or
+    resolved an expression hands the library, so nothing parses it again."""
+
+    name: str
+    parts: tuple[tuple[str, float], ...]
+
+    @classmethod
+    def parse(cls, expr: str) -> VoiceSpec:
+        """`parse_voice_expression`, kept with its expression; VoiceNotFound for a blank one."""
+        if isinstance(expr, str) and not expr.strip():
+            raise VoiceNotFound(expr)
+        parts = tuple(parse_voice_expression(expr))  # not a string, malformed, too long: VoiceError
+        return cls(expr.replace(" ", ""), parts)
+
+    @property
+    def single(self) -> bool:
+        """One pack as it is (no weight written): loaded, not blended."""
+        return len(self.parts) == 1 and ":" not in self.name
+
+    @property
+    def lang(self) -> str:
+        """The language it speaks: its first voice's first letter (a blend speaks its first voice's)."""
+        return self.parts[0][0][:1].lower()
+
+
 def plain_voice_name(name: str) -> bool:
     """Whether `name` can only be a pack's name, never a path: no separator, not hidden, bounded."""
     return (0 < len(name) <= 64 and not name.startswith(".") and "/" not in name and "\\" not in name
@@ -241,43 +269,40 @@ class VoiceLibrary:
         return any(path.is_file() and self._looks_like_voice(path) for folder in self._folders()
                    for path in (folder / f"{name}.safetensors", folder / f"{name}.pt"))
 
-    def get(self, expr: str) -> VoicePack:
+    def get(self, expr: str | VoiceSpec) -> VoicePack:
         """A pack name, `a+b` (equal mix) or `a:0.7+b:0.3` (weights normalized to sum 1): names only,
         the packs the library found (its allow-list), so a request's voice never names a file.
         VoiceNotFound for any other name, VoiceError for a malformed or oversized expression."""
         return self._resolve(expr, files=False)
 
-    def load(self, expr: str) -> VoicePack:
+    def load(self, expr: str | VoiceSpec) -> VoicePack:
         """`get`, and also a `.pt`/`.safetensors` file path (alone or in a blend): for the command line
         and other callers that name files on purpose, never for a request."""
         return self._resolve(expr, files=True)
 
-    def lang_of(self, expr: str) -> str:
+    def lang_of(self, expr: str | VoiceSpec) -> str:
         """The language a voice expression speaks (its first voice's), without loading a pack;
         VoiceNotFound for a name the library lacks, VoiceError for a malformed expression."""
-        if isinstance(expr, str) and not expr.strip():
-            raise VoiceNotFound(expr)
-        parts = parse_voice_expression(expr)
-        for name, _w in parts:
+        spec = expr if isinstance(expr, VoiceSpec) else VoiceSpec.parse(expr)
+        for name, _w in spec.parts:
             if name not in self:
                 raise VoiceNotFound(name, difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5))
-        return parts[0][0][:1].lower()
+        return spec.lang
 
-    def _resolve(self, expr: str, *, files: bool) -> VoicePack:
-        if isinstance(expr, str) and not expr.strip():
-            raise VoiceNotFound(expr)
-        parts = parse_voice_expression(expr)  # bounded and linear: a hostile name costs nothing
-        if len(parts) == 1 and ":" not in expr:
-            return self._single(parts[0][0], files)
-        total = sum(w for _, w in parts)
-        key = tuple((name, w / total) for name, w in parts)
+    def _resolve(self, expr: str | VoiceSpec, *, files: bool) -> VoicePack:
+        # parsing is bounded and linear: a hostile name costs nothing
+        spec = expr if isinstance(expr, VoiceSpec) else VoiceSpec.parse(expr)
+        if spec.single:
+            return self._single(spec.parts[0][0], files)
+        total = sum(w for _, w in spec.parts)
+        key = tuple((name, w / total) for name, w in spec.parts)
         with self._lock:
             if (cached := self._blends.get(key)) is not None:
                 self._blends.move_to_end(key)
-                return VoicePack(name=expr.replace(" ", ""), tensor=cached.tensor, lang=cached.lang)
+                return VoicePack(name=spec.name, tensor=cached.tensor, lang=cached.lang)
         packs = [(self._single(name, files), weight) for name, weight in key]
         tensor = sum((pack.tensor * w for pack, w in packs), torch.zeros_like(packs[0][0].tensor))
-        pack = VoicePack(name=expr.replace(" ", ""), tensor=tensor, lang=packs[0][0].lang)
+        pack = VoicePack(name=spec.name, tensor=tensor, lang=packs[0][0].lang)
         if not files or all(name in self for name, _ in key):  # the cache holds the library's own packs
             with self._lock:
                 self._blends[key] = pack

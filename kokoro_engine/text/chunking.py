@@ -106,10 +106,10 @@ def split_sentences(text: str, lang: str) -> list[str]:
     (e.g. this) do not end a sentence. `¿`/`¡` open the next sentence. Only whitespace between
     sentences is dropped.
     """
-    if lang:
-        try:
-            from kokoro_engine.text.g2p import resolve_lang
+    from kokoro_engine.text.g2p import LANGUAGES, resolve_lang
 
+    if lang and lang not in LANGUAGES:  # the engine passes resolved codes
+        try:
             lang = resolve_lang(lang)
         except ValueError:
             pass  # splitting does not need a known language; the heuristics just get less specific

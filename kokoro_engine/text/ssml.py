@@ -145,8 +145,10 @@ def _date(text: str, fmt: str, lang: str | None) -> str:
 def _lang_code(lang: str | None) -> str | None:
     if not lang:
         return None
-    from kokoro_engine.text.g2p import UnknownLanguage, resolve_lang
+    from kokoro_engine.text.g2p import LANGUAGES, UnknownLanguage, resolve_lang
 
+    if lang in LANGUAGES:  # already resolved
+        return lang
     try:
         return resolve_lang(lang)
     except UnknownLanguage:

@@ -190,7 +190,7 @@ def _import_factory(spec: LanguageSpec) -> Any:
 
 def get_g2p(lang: str) -> G2P:
     """The (cached, shared) G2P for `lang`; raises `G2PUnavailable` if it cannot be built here."""
-    code = resolve_lang(lang)
+    code = lang if lang in LANGUAGES else resolve_lang(lang)  # the engine passes resolved codes
     _last_use[code] = time.monotonic()
     g2p = _cache.get(code)
     if g2p is not None:
