@@ -30,7 +30,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from kokoro_engine import SAMPLE_RATE
 
 from .context import client_host
-from .errors import KokoroError, RequestError, WorkerStopped, wyoming_code
+from .errors import Code, KokoroError, RequestError, WorkerStopped, wyoming_code
 from .service import MAX_CHARS, RequestLog, SpeechAudio, SpeechRequest, SpeechService
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class _Stream:
             return
         self.chars += len(text)
         if self.chars > MAX_CHARS:  # the same limit as a plain request, over the whole stream
-            self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", "text-too-long"))
+            self.end(RequestError(f"streamed text longer than {MAX_CHARS} characters", code=Code.TEXT_TOO_LONG))
             return
         self.chunks.put_nowait(text)
 
@@ -138,11 +138,11 @@ class KokoroEventHandler(AsyncEventHandler):
                     break
                 except (UnicodeDecodeError, ValueError, RecursionError) as err:
                     _LOGGER.warning("Malformed event: %.200s", err)
-                    self._reject(RequestError(f"malformed event: {str(err)[:200]}", "bad-request"))
+                    self._reject(RequestError(f"malformed event: {str(err)[:200]}"))
                     break
                 if event is None:
                     if self._stream is not None:
-                        self._stream.end(RequestError("connection closed before synthesize-stop", "bad-request"))
+                        self._stream.end(RequestError("connection closed before synthesize-stop"))
                     break
                 self._first_event = False
                 self._last_activity = time.monotonic()
@@ -168,14 +168,13 @@ class KokoroEventHandler(AsyncEventHandler):
         if not full and not full_here and not self.state.shutting_down:
             self.state.connections.add(self)
             return True
+        refusal: KokoroError = WorkerStopped()
         if full or full_here:
             limit = (f"{self.config.max_connections} connections open" if full else
                      f"{self.config.max_connections_per_address} connections open from {self.host}")
             _LOGGER.warning("Refusing a connection from %s: %s", self.address, limit)
-            err = Error(text=f"more than {limit}", code="too-many-connections")
-        else:
-            refusal = WorkerStopped()
-            err = Error(text=str(refusal), code=wyoming_code(refusal))
+            refusal = RequestError(f"more than {limit}", code=Code.TOO_MANY_CONNECTIONS)
+        err = Error(text=str(refusal), code=wyoming_code(refusal))
         try:
             await asyncio.wait_for(async_write_event(err.event(), self.writer), 5)
         except (ConnectionError, asyncio.TimeoutError):
@@ -218,7 +217,7 @@ class KokoroEventHandler(AsyncEventHandler):
             _LOGGER.info("Closing a connection idle for %.0f s (--idle-timeout)", timeout)
             return False
         _LOGGER.warning("Closing a connection silent for %.0f s in the middle of a stream (--idle-timeout)", timeout)
-        self._stream.end(RequestError(f"no synthesize-chunk or synthesize-stop for {timeout:g} s", "timeout"))
+        self._stream.end(RequestError(f"no synthesize-chunk or synthesize-stop for {timeout:g} s", code=Code.TIMEOUT))
         return True
 
     async def disconnect(self) -> None:
@@ -275,7 +274,7 @@ class KokoroEventHandler(AsyncEventHandler):
             return WorkerStopped()
         if len(self._tasks) >= self.config.max_pending:
             return RequestError(f"more than {self.config.max_pending} requests pending on this connection "
-                                "(--max-pending-per-connection)", "too-many-requests")
+                                "(--max-pending-per-connection)", code=Code.TOO_MANY_REQUESTS)
         return None
 
     def _flooded(self) -> bool:
@@ -316,7 +315,7 @@ class KokoroEventHandler(AsyncEventHandler):
                 if isinstance(text, str):
                     self._stream.add(text)
                 else:
-                    self._stream.end(RequestError("text must be a string", "bad-request"))
+                    self._stream.end(RequestError("text must be a string"))
         elif SynthesizeStop.is_type(event.type):
             if self._stream is not None:
                 self._stream.end()
@@ -343,7 +342,7 @@ class KokoroEventHandler(AsyncEventHandler):
         is Wyoming's; what is in it is the service's to check)."""
         voice = data.get("voice") or {}
         if not isinstance(voice, dict):
-            raise RequestError("voice must be an object", "bad-request")
+            raise RequestError("voice must be an object")
         return SpeechRequest(text=text, voice=voice.get("name"), language=voice.get("language"),
                              text_format=data.get("text_format"))
 
@@ -393,7 +392,7 @@ class KokoroEventHandler(AsyncEventHandler):
             failure: KokoroError | None = None
             try:
                 if stream.voice is None:  # refused at synthesize-start
-                    raise stream.error or RequestError("no voice", "bad-request")
+                    raise stream.error or RequestError("no voice")
                 await self._send(self.service.speak_stream(stream.voice, self._counted(stream, stats)), stats)
             except KokoroError as err:
                 failure = err

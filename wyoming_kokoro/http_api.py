@@ -36,7 +36,7 @@ from kokoro_engine import SAMPLE_RATE
 from .catalog import load_catalog
 from .context import client_host
 from .encode import FORMATS, StreamEncoder, available_formats
-from .errors import KokoroError, RequestError, as_kokoro_error, wire_form
+from .errors import Code, KokoroError, RequestError, as_kokoro_error, wire_form
 from .handler import has_surrogate
 from .metrics import CONTENT_TYPE
 from .service import MAX_CHARS, SPEED_ACCEPTED, RequestLog, SpeechRequest, SpeechService
@@ -97,8 +97,8 @@ class HttpLimits:
 class HttpError(RequestError):
     """A request refused by the HTTP adapter itself; `param` names the OpenAI field at fault."""
 
-    def __init__(self, message: str, code: str = "bad-request", param: str | None = None) -> None:
-        super().__init__(message, code)
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.param = param
 
 
@@ -358,7 +358,7 @@ class HttpApi:
         except KokoroError as err:
             return error_response(err)
         except web.HTTPRequestEntityTooLarge:
-            return error_response(HttpError(f"request body larger than {MAX_BODY} bytes", "text-too-long"))
+            return error_response(HttpError(f"request body larger than {MAX_BODY} bytes", code=Code.TEXT_TOO_LONG))
         except web.HTTPException as err:  # aiohttp's own 404/405: the same JSON shape
             if err.status < 400:
                 raise
@@ -379,7 +379,7 @@ class HttpApi:
         host = request.headers.get("Host")
         if host is not None and not host_allowed(host, self.allowed_hosts):
             raise HttpError(f"Host {_short(host)} is not a name of this server; add it with "
-                            "--http-allowed-hosts or set --api-key", "host-not-allowed")
+                            "--http-allowed-hosts or set --api-key", code=Code.HOST_NOT_ALLOWED)
 
     def _authorize(self, request: web.Request) -> None:
         if self.api_key is None:
@@ -388,7 +388,7 @@ class HttpApi:
         # aiohttp hands undecodable header bytes over as surrogates: compare the very bytes
         given = token.strip().encode("utf-8", "surrogateescape")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given, self.api_key.encode()):
-            raise HttpError("missing or wrong API key (Authorization: Bearer KEY)", "unauthorized")
+            raise HttpError("missing or wrong API key (Authorization: Bearer KEY)", code=Code.UNAUTHORIZED)
 
     # --- speech ---------------------------------------------------------------------------------
     def openai_voice(self, name: Any) -> Any:
@@ -425,22 +425,20 @@ class HttpApi:
         if request.content_type != "application/json":
             # A page on another site can send text/plain or a form without asking (no CORS preflight);
             # application/json it cannot, so this also keeps cross-site pages out.
-            raise HttpError(f"Content-Type must be application/json, not {_short(request.content_type)}",
-                            "unsupported-media-type")
+            raise HttpError(f"Content-Type must be application/json, not {_short(request.content_type)}", code=Code.UNSUPPORTED_MEDIA_TYPE)
         try:
             async with asyncio.timeout(self.limits.body_timeout):
                 data = await request.read()
         except TimeoutError:
             _LOGGER.info("Closing an HTTP request whose body took over %g s", self.limits.body_timeout)
-            raise HttpError(f"the request body took longer than {self.limits.body_timeout:g} s",
-                            "request-timeout") from None
+            raise HttpError(f"the request body took longer than {self.limits.body_timeout:g} s", code=Code.REQUEST_TIMEOUT) from None
         return await asyncio.to_thread(parse_json_body, data)  # up to 1.2 MB: not on the event loop
 
     async def speech(self, request: web.Request) -> web.StreamResponse:
         client = client_host(request.remote or "local")
         if self.jobs[client] >= self.limits.jobs_per_client:
             raise HttpError(f"more than {self.limits.jobs_per_client} speech requests in progress from this "
-                            "address (--max-pending-per-connection)", "too-many-requests")
+                            "address (--max-pending-per-connection)", code=Code.TOO_MANY_REQUESTS)
         self.jobs[client] += 1
         try:
             return await self._speech(request)

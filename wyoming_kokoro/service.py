@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from wyoming.info import Attribution, Info, TtsProgram, TtsVoice
 
-from kokoro_engine import SAMPLE_RATE
+from kokoro_engine import SAMPLE_RATE, NothingToSpeak, VoiceUnusable
 
 from . import __version__
 from .catalog import canonical_voice, load_catalog
 from .context import ServerConfig, ServerState, first_voice, quality_rank
-from .errors import Busy, KokoroError, RequestError, WorkerStopped, as_kokoro_error
+from .errors import Busy, Code, KokoroError, RequestError, SynthesisTimeout, WorkerStopped, as_kokoro_error
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # torch: imported by the engine when it loads, not by this module
@@ -176,7 +176,7 @@ class SpeechService:
     def check_text_format(text_format: Any) -> str | None:
         """Wyoming 1.10's `text_format`: absent, `text` or `ssml`."""
         if text_format is not None and text_format not in ("text", "ssml"):
-            raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
+            raise RequestError("text_format must be 'text' or 'ssml'")
         return text_format
 
     @staticmethod
@@ -184,12 +184,10 @@ class SpeechService:
         """A text's type and length (on the event loop: nothing here reads the text); whether it has
         anything to speak is `read`'s, off the loop. The text goes to the engine as it came (its
         normalizer reads markdown and inline phonemes)."""
-        from kokoro_engine import NothingToSpeak
-
         if not isinstance(text, str):
-            raise RequestError("text must be a string", "bad-request")
+            raise RequestError("text must be a string")
         if len(text) > MAX_CHARS:
-            raise RequestError(f"text longer than {MAX_CHARS} characters", "text-too-long")
+            raise RequestError(f"text longer than {MAX_CHARS} characters", code=Code.TEXT_TOO_LONG)
         SpeechService.check_text_format(text_format)
         text = text.strip()
         if not text:
@@ -225,8 +223,7 @@ class SpeechService:
         if isinstance(speed, bool) or not isinstance(speed, int | float) \
                 or (isinstance(speed, float) and not math.isfinite(speed)) \
                 or not SPEED_ACCEPTED[0] <= speed <= SPEED_ACCEPTED[1]:
-            raise RequestError(f"speed must be a number from {SPEED_ACCEPTED[0]} to {SPEED_ACCEPTED[1]}",
-                               "bad-request")
+            raise RequestError(f"speed must be a number from {SPEED_ACCEPTED[0]} to {SPEED_ACCEPTED[1]}")
         return clamp_speed(float(speed))
 
     # --- voices ---------------------------------------------------------------------------------------
@@ -261,38 +258,31 @@ class SpeechService:
             if name is None:
                 return self.config.default_voice
         if not isinstance(name, str):
-            raise RequestError("voice name must be a string", "bad-request")
+            raise RequestError("voice name must be a string")
         if len(name) > MAX_VOICE_EXPR_CHARS:  # bounds the parse below, whatever its complexity
-            raise RequestError(f"voice name longer than {MAX_VOICE_EXPR_CHARS} characters", "bad-voice")
+            raise RequestError(f"voice name longer than {MAX_VOICE_EXPR_CHARS} characters", code=Code.BAD_VOICE)
         name = name.strip()
         if not name:
             return self.config.default_voice
         if name in self.config.blends:
             if not self._blend_usable(self.config.blends[name]):
-                raise RequestError(f"blend {name} uses a voice that is no longer available", "voice-not-found")
+                raise RequestError(f"blend {name} uses a voice that is no longer available", code=Code.VOICE_NOT_FOUND)
             return self.config.blends[name]
-        try:
-            parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero, too many parts: refused
-        except KokoroError as err:
-            raise RequestError(str(err), err.code) from err
+        parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero, too many parts: VoiceError
         resolved = []
         for voice, weight in parts:
             if voice not in self.state.installed:
                 voice = canonical_voice(voice)  # "Heart", "AF-Heart" → af_heart
             if not self.state.installed.get(voice, False):
-                raise RequestError(f"unknown or not installed voice: {voice[:64]}", "voice-not-found")
+                raise RequestError(f"unknown or not installed voice: {voice[:64]}", code=Code.VOICE_NOT_FOUND)
             resolved.append(voice if len(parts) == 1 else f"{voice}:{weight:g}")
         return "+".join(resolved)
 
     def ssml_voice(self, name: str) -> str:
         """The engine's hook for an SSML `<voice name>`: resolved like a request's voice. A name off
-        the allow-list raises, so the engine keeps the request's voice for the span (and logs it)."""
-        from kokoro_engine import EngineError
-
-        try:
-            return self.resolve_voice(name)
-        except RequestError as err:
-            raise EngineError(str(err), code=err.code) from err
+        the allow-list raises (a KokoroError), so the engine keeps the request's voice for the span
+        (and logs it)."""
+        return self.resolve_voice(name)
 
     def _blend_usable(self, expr: str) -> bool:
         from kokoro_engine import parse_voice_expression
@@ -301,9 +291,9 @@ class SpeechService:
 
     def _voice_unusable(self, err: BaseException) -> None:
         """A voice pack on disk that cannot be read (truncated, corrupt) is no longer offered, with one warning."""
-        voice = getattr(err, "voice", None)
-        if as_kokoro_error(err).code != "voice-unusable" or not isinstance(voice, str):
+        if not isinstance(err, VoiceUnusable):
             return
+        voice = err.voice
         if self.state.installed.get(voice, True):
             _LOGGER.warning("Voice %s is no longer offered: %s", voice, err)
             self.state.installed[voice] = False
@@ -437,9 +427,9 @@ class SpeechService:
         except Exception as err:
             failure = as_kokoro_error(err)
             self._voice_unusable(err)
-            if failure.code == "synthesis-failed":  # not the request's fault: worth a traceback
+            if failure.code == Code.SYNTHESIS_FAILED:  # not the request's fault: worth a traceback
                 _LOGGER.error("Synthesis failed", exc_info=err)
-            elif failure.code != "synthesis-timeout":  # the worker has logged that one
+            elif not isinstance(failure, SynthesisTimeout):  # the worker has logged that one
                 _LOGGER.warning("Request failed (%s): %s", failure.code, failure)
             if failure is err:
                 raise
@@ -468,10 +458,8 @@ class SpeechService:
                 continue
             try:
                 speech = await self.read(self.check(SpeechRequest(text, voice, text_format=text_format)))
-            except KokoroError as err:
-                if err.code == "nothing-to-speak":
-                    continue
-                raise
+            except NothingToSpeak:
+                continue
             await self.ensure_span_voices(speech)
             # --leading-silence before the stream's first piece, the sentence silence between pieces
             joint = config.sentence_silence if after_speech else (0.0 if spoke else None)
@@ -484,7 +472,7 @@ class SpeechService:
                 yield audio
             spoke = True
         if not spoke:
-            raise RequestError("empty text", "empty-text")
+            raise RequestError("empty text", code=Code.EMPTY_TEXT)
         if config.trailing_silence > 0 and (left is None or left > 0):
             yield SpeechAudio(np.zeros(round(config.trailing_silence * SAMPLE_RATE), np.int16), speech=False)
 
