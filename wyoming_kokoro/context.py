@@ -10,15 +10,14 @@ connections, whether the server is shutting down, and the `info` built from thos
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from wyoming.info import Info
 
+from .bounds import Tally
 from .catalog import CatalogVoice
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,27 +56,11 @@ class ServerState:
     """What changes while the server runs; touched on the event loop only."""
 
     installed: dict[str, bool]  # voice → usable now (a corrupt pack, a voice the hub lacks: False)
-    connections: set[Any] = field(default_factory=set)  # the open Wyoming connections' handlers
+    connections: Tally = field(default_factory=Tally)  # the open Wyoming connections' handlers, by host
     shutting_down: bool = False
     ready: bool = False  # warm-up has finished: /health answers "ok" (503 "starting" before)
     info: Info | None = None  # built from `installed`; rebuilt when it changes
     voice_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)  # one download per voice
-
-
-def client_host(address: str) -> str:
-    """The host a connection comes from, for the per-client caps: the address itself, not its
-    spelling (an IPv4-mapped IPv6 address is its IPv4 one, a scope or a leading zero changes
-    nothing), and an IPv6 client by its /64, the block one host gets from its router (counted by
-    the string, one host could take every connection with addresses of its own)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address  # a unix socket's peer, "local"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 def first_voice(expr: str) -> str:

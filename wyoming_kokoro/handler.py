@@ -4,14 +4,13 @@ It turns events into `SpeechRequest`s and the service's audio and errors into ev
 `audio-chunk`s of --samples-per-chunk, `error` with the code from `errors.ERRORS`, `audio-stop`,
 `synthesize-stopped`), and holds only per-connection state and the bounds on it: connections in all
 and per address, the first event's deadline, pending exchanges, idle and slow readers, the stream's
-text, and the size and nesting of an event's JSON."""
+text, and the size and nesting of an event's JSON (the counting, the JSON reader and the write timeout
+are `bounds`'s, shared with the HTTP API)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -29,7 +28,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from kokoro_engine import SAMPLE_RATE
 
-from .context import client_host
+from .bounds import client_host, read_json, write_within
 from .errors import Code, KokoroError, RequestError, WorkerStopped, wyoming_code
 from .service import MAX_CHARS, RequestLog, SpeechAudio, SpeechRequest, SpeechService
 
@@ -156,28 +155,26 @@ class KokoroEventHandler(AsyncEventHandler):
             pass
         finally:
             await self.disconnect()
-            self.state.connections.discard(self)
+            self.state.connections.discard(self.host, self)
             self.writer.close()
 
     async def _admit(self) -> bool:
         """Count this connection against --max-connections and --max-connections-per-address; refuse it
         (an error, then close) if either is full, so that one host's idle sockets cannot lock out another."""
-        open_here = sum(h.host == self.host for h in self.state.connections)
-        full = len(self.state.connections) >= self.config.max_connections
-        full_here = open_here >= self.config.max_connections_per_address
-        if not full and not full_here and not self.state.shutting_down:
-            self.state.connections.add(self)
+        refusal: KokoroError | None = self.state.connections.refusal(
+            self.host, "connections open", limit=self.config.max_connections,
+            per_host=self.config.max_connections_per_address)
+        if refusal is None and not self.state.shutting_down:
+            self.state.connections.add(self.host, self)
             return True
-        refusal: KokoroError = WorkerStopped()
-        if full or full_here:
-            limit = (f"{self.config.max_connections} connections open" if full else
-                     f"{self.config.max_connections_per_address} connections open from {self.host}")
-            _LOGGER.warning("Refusing a connection from %s: %s", self.address, limit)
-            refusal = RequestError(f"more than {limit}", code=Code.TOO_MANY_CONNECTIONS)
-        err = Error(text=str(refusal), code=wyoming_code(refusal))
+        if refusal is not None:
+            _LOGGER.warning("Refusing a connection from %s: %s", self.address, refusal)
+        else:
+            refusal = WorkerStopped()
         try:
-            await asyncio.wait_for(async_write_event(err.event(), self.writer), 5)
-        except (ConnectionError, asyncio.TimeoutError):
+            await write_within(async_write_event(Error(text=str(refusal), code=wyoming_code(refusal)).event(),
+                                                 self.writer), self.writer.transport, 5, "Wyoming")
+        except ConnectionError:
             pass
         self.writer.close()
         return False
@@ -256,17 +253,8 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def write_event(self, event: Event) -> None:
         """Like wyoming's, but a client that stops reading for --idle-timeout loses its connection."""
-        timeout = self.config.idle_timeout
-        if timeout <= 0:
-            await async_write_event(event, self.writer)
-            return
-        try:
-            await asyncio.wait_for(async_write_event(event, self.writer), timeout)
-        except asyncio.TimeoutError:
-            if not self.writer.transport.is_closing():
-                _LOGGER.warning("Closing a connection whose client stopped reading for %.0f s", timeout)
-            self.writer.transport.abort()
-            raise ConnectionResetError("the client stopped reading") from None
+        await write_within(async_write_event(event, self.writer), self.writer.transport, self.config.idle_timeout,
+                           "Wyoming")
 
     def _refusal(self) -> KokoroError | None:
         """Why a new synthesis request on this connection is refused (answered in order), if it is."""
@@ -450,7 +438,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
     line = await reader.readline()
     if not line:
         return None
-    header = _loads(line)
+    header = read_json(line)
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ValueError("event header must be an object with a string type")
     data = header.get("data") or {}
@@ -458,7 +446,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
         raise ValueError("event data must be an object")
     data_length, payload_length = _length(header, "data_length"), _length(header, "payload_length")
     if data_length:
-        extra = _loads(await reader.readexactly(data_length))
+        extra = read_json(await reader.readexactly(data_length))
         if not isinstance(extra, dict):
             raise ValueError("event data block must be a JSON object")
         data = {**data, **extra}
@@ -468,39 +456,6 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
 
 # No TTS event needs more: texts are limited far below, and audio is only ever sent, not received.
 MAX_BLOCK_BYTES = 1_000_000
-# Objects and arrays nested in a header or data block: a TTS event has three levels (data → voice →
-# name); a deep one would otherwise raise RecursionError in the JSON reader or in whoever walks it.
-MAX_JSON_DEPTH = 16
-
-
-# A lone surrogate (`"\ud800"` is valid JSON, not Unicode): no UTF-8 writer can echo it, no parser read it.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def has_surrogate(value: str) -> bool:
-    return _SURROGATE.search(value) is not None
-
-
-def _loads(raw: bytes) -> Any:
-    """JSON of a header or data block, refused (ValueError) when malformed, nested deeper than
-    MAX_JSON_DEPTH, or holding a string with a lone surrogate (bad-request, before anything reads it)."""
-    try:
-        value = json.loads(raw)  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-    except RecursionError:
-        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    stack = [(value, 1)]
-    while stack:  # iterative: walking a deep value must not recurse either
-        item, depth = stack.pop()
-        if isinstance(item, str) and has_surrogate(item):
-            raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
-        if not isinstance(item, dict | list):
-            continue
-        if isinstance(item, dict) and any(has_surrogate(key) for key in item):
-            raise ValueError("a key holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return value
 
 
 def _length(header: dict, key: str) -> int:
