@@ -7,6 +7,7 @@ jobs in all) is the service's, not a connection's."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import re
@@ -33,8 +34,6 @@ def client_host(address: str) -> str:
     spelling (an IPv4-mapped IPv6 address is its IPv4 one, a scope or a leading zero changes
     nothing), and an IPv6 client by its /64, the block one host gets from its router (counted by
     the string, one host could take every connection with addresses of its own)."""
-    import ipaddress
-
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
@@ -109,14 +108,16 @@ def _not_a_number(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def read_json(raw: bytes) -> Any:
-    """A client's JSON value, or ValueError (with a message for the client): not UTF-8, not JSON
-    (NaN and Infinity are Python's, not JSON's), an integer past Python's digit limit, nested deeper
-    than MAX_JSON_DEPTH, or a string or key with a lone surrogate. Python's parser itself stops at its
-    recursion limit, which is caught; the depth is then checked exactly, without recursion."""
+def read_json(raw: bytes, *, allow_nan: bool) -> Any:
+    """A client's JSON value, or ValueError (with a message for the client): not UTF-8, not JSON, an
+    integer past Python's digit limit, nested deeper than MAX_JSON_DEPTH, or a string or key with a
+    lone surrogate. `allow_nan`: NaN and Infinity (Python's, not JSON's) are read as numbers, for a
+    protocol whose reference writer sends them (the `wyoming` library writes Python's JSON); the field
+    that holds one checks it. Python's parser itself stops at its recursion limit, which is caught; the
+    depth is then checked exactly, without recursion."""
     too_deep = ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_not_a_number)
+        value = json.loads(raw.decode("utf-8"), parse_constant=None if allow_nan else _not_a_number)
     except RecursionError:
         raise too_deep from None
     except UnicodeDecodeError as err:

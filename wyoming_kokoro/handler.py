@@ -438,7 +438,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
     line = await reader.readline()
     if not line:
         return None
-    header = read_json(line)
+    header = read_json(line, allow_nan=True)
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ValueError("event header must be an object with a string type")
     data = header.get("data") or {}
@@ -446,7 +446,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
         raise ValueError("event data must be an object")
     data_length, payload_length = _length(header, "data_length"), _length(header, "payload_length")
     if data_length:
-        extra = read_json(await reader.readexactly(data_length))
+        extra = read_json(await reader.readexactly(data_length), allow_nan=True)
         if not isinstance(extra, dict):
             raise ValueError("event data block must be a JSON object")
         data = {**data, **extra}

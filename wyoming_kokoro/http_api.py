@@ -399,7 +399,8 @@ class HttpApi:
             _LOGGER.info("Closing an HTTP request whose body took over %g s", self.limits.body_timeout)
             raise HttpError(f"the request body took longer than {self.limits.body_timeout:g} s", code=Code.REQUEST_TIMEOUT) from None
         try:
-            return await asyncio.to_thread(read_json, data)  # up to 1.2 MB: not on the event loop
+            # up to 1.2 MB: not on the event loop; an OpenAI body is standard JSON, without NaN
+            return await asyncio.to_thread(read_json, data, allow_nan=False)
         except ValueError as err:
             raise HttpError(f"bad JSON body: {str(err)[:200]}") from None
 
