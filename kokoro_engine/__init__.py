@@ -17,7 +17,7 @@ from kokoro_engine.audio import SAMPLE_RATE
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "kokoro_engine.errors": ("KokoroError", "EngineError", "NothingToSpeak", "BadSSML",
+    "kokoro_engine.errors": ("KokoroError", "EngineError", "ErrorCode", "NothingToSpeak", "BadSSML",
                              "VoiceUnusable"),
     "kokoro_engine.limits": ("SPEED_MIN", "SPEED_MAX", "MAX_BLEND_PARTS", "MAX_SSML_DEPTH", "MAX_SSML_VOICES", "MAX_VOICE_EXPR_CHARS",
                              "clamp_speed"),
@@ -41,7 +41,7 @@ _EXPORTS = {
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [  # the names of _EXPORTS, spelled out for linters and `from kokoro_engine import *`
-    "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "cpu_class", "dtype_name", "EngineError", "ensure_pip_model",
+    "SAMPLE_RATE", "__version__", "AssetError", "AudioChunk", "cpu_class", "dtype_name", "EngineError", "ErrorCode", "ensure_pip_model",
     "find_default_files", "find_model", "FULL_MODEL_NAMES", "G2PUnavailable", "glibc_allocator",
     "is_ssml", "kernels_in_use", "KokoroEngine", "language_last_use", "language_status", "Lexicon", "LexiconError", "model_or_default",
     "parse_ssml", "parse_voice_expression", "prefault_free_memory", "release_free_memory", "resident_bytes",
@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from kokoro_engine.errors import (
         BadSSML,
         EngineError,
+        ErrorCode,
         KokoroError,
         NothingToSpeak,
         VoiceUnusable,

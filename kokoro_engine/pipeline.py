@@ -16,19 +16,12 @@ import numpy as np
 import torch
 
 from kokoro_engine.audio import SAMPLE_RATE
-from kokoro_engine.errors import EngineError, NothingToSpeak, VoiceUnusable
-from kokoro_engine.io.voices import (
-    VoiceError,
-    VoiceFileError,
-    VoiceLibrary,
-    VoiceNotFound,
-    VoicePack,
-    VoiceSpec,
-)
+from kokoro_engine.errors import EngineError, KokoroError, NothingToSpeak, VoiceUnusable
+from kokoro_engine.io.voices import VoiceLibrary, VoicePack, VoiceSpec
 from kokoro_engine.limits import clamp_speed
 from kokoro_engine.model import KokoroModel
 from kokoro_engine.text.chunking import MAX_TOKENS, count_tokens, iter_text_turns, split_first_clause
-from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage, get_g2p, resolve_lang
+from kokoro_engine.text.g2p import UnknownLanguage, get_g2p, resolve_lang
 from kokoro_engine.text.lexicon import Lexicon
 from kokoro_engine.text.speakable import check_segments, check_speakable
 from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml
@@ -178,35 +171,26 @@ class KokoroEngine:
         """`model_path`, or without one the usual folders' model, else the pip-installed weights
         (`assets.model_or_default`). `fft`: FFT convolutions on the fp32 path (`load_model`)."""
         from kokoro_engine.device import default_stft, resolve_device, resolve_dtype, resolve_quantize
-        from kokoro_engine.io.assets import AssetError, model_or_default
+        from kokoro_engine.io.assets import model_or_default
         from kokoro_engine.io.weights import load_model
 
-        try:
-            model_path = model_or_default(model_path)
-        except AssetError as exc:
-            raise EngineError(str(exc), code=exc.code) from exc
+        model_path = model_or_default(model_path)
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
         model = load_model(model_path, device=torch_device, dtype=torch_dtype,
                            stft=default_stft(torch_device) if stft == "auto" else stft,
                            quantize=resolve_quantize(quantize, torch_device, torch_dtype), fft=fft)
         files = list(lexicon_files)
-        try:
-            lexicon = Lexicon(files, model.vocab) if files else None
-        except ValueError as exc:  # LexiconError: a bad file at startup is fatal, with file and line
-            raise EngineError(str(exc), code=getattr(exc, "code", None)) from exc
+        lexicon = Lexicon(files, model.vocab) if files else None  # LexiconError names the file and line
         return cls(model, VoiceLibrary(voices_dirs), torch_device, cache_bytes=cache_bytes, lexicon=lexicon)
 
     # -- text ---------------------------------------------------------------------------------------
 
-    # Public methods resolve a request's language once (`_resolve_lang`); the private ones below take
+    # Public methods resolve a request's language once (`resolve_lang`); the private ones below take
     # the resolved code.
 
     def _g2p(self, code: str):
-        try:
-            return get_g2p(code)
-        except (UnknownLanguage, G2PUnavailable) as exc:
-            raise EngineError(str(exc), code=exc.code) from exc
+        return get_g2p(code)
 
     def _phonemizer(self, code: str):
         from kokoro_engine.text.lexicon import phonemizer
@@ -214,13 +198,6 @@ class KokoroEngine:
         if self.lexicon is not None:
             self.lexicon.maybe_reload()
         return phonemizer(self._g2p(code).phonemize, code, self.model.vocab, self.lexicon)
-
-    @staticmethod
-    def _resolve_lang(lang: str) -> str:
-        try:
-            return resolve_lang(lang)
-        except UnknownLanguage as exc:
-            raise EngineError(str(exc), code=exc.code) from exc
 
     def _speakable(self, phonemes: str) -> bool:
         # A chunk of only punctuation and spaces would be a second of noise, not speech.
@@ -262,7 +239,7 @@ class KokoroEngine:
 
     def text_chunks(self, text: str, lang: str) -> list[tuple[str, str]]:
         """(text span, phonemes) per chunk, each ≤ 510 tokens, sentence by sentence."""
-        return [(span, ph) for span, ph, _ in self._sentence_chunks(text, self._resolve_lang(lang))]
+        return [(span, ph) for span, ph, _ in self._sentence_chunks(text, resolve_lang(lang))]
 
     def phonemize(self, text: str, lang: str | None, *, text_format: str | None = None,
                   voice_names: VoiceNames = _plain_names) -> list[str]:
@@ -270,12 +247,12 @@ class KokoroEngine:
         `voice_names`, as there)."""
         if is_ssml(text, text_format):
             _check_text(text)
-            code = self._resolve_lang(lang or "a")
+            code = resolve_lang(lang or "a")
             segments = check_segments(parse_ssml(text, code))
             spans = self._ssml_spans(segments, None, code, lang is not None, _Exact(), voice_names)
             return [item.phonemes for item in _nonempty(self._ssml_items(spans, 1.0, 0.0, _Exact()))
                     if item.phonemes]
-        return [ph for _, ph, _ in self._sentence_chunks(text, self._resolve_lang(lang or "a"))]
+        return [ph for _, ph, _ in self._sentence_chunks(text, resolve_lang(lang or "a"))]
 
     # -- plans: what to speak, with which voice and speed, and where the silences go --------------
     # Plans are generators: each sentence is phonemized when the audio generator reaches it, so the
@@ -320,7 +297,7 @@ class KokoroEngine:
                         found = voice_names(seg.voice)
                         spec = found if isinstance(found, VoiceSpec) else VoiceSpec.parse(found)
                         voices[seg.voice] = (spec, self.voices.lang_of(spec))
-                    except (EngineError, VoiceError, VoiceNotFound) as err:
+                    except KokoroError as err:
                         _LOGGER.warning("SSML <voice name=%.60r>: %s; keeping the request's voice", seg.voice, err)
                         voices[seg.voice] = (None, None)
                 expr, voice_lang = voices[seg.voice]
@@ -387,12 +364,7 @@ class KokoroEngine:
         a file: `voices.load` is for callers that name files on purpose, such as the command line)."""
         if isinstance(voice, VoicePack):
             return voice
-        try:
-            return self.voices.get(voice)
-        except VoiceFileError as exc:
-            raise VoiceUnusable(exc.voice, str(exc)) from exc
-        except (VoiceNotFound, VoiceError) as exc:
-            raise EngineError(str(exc), code=exc.code) from exc
+        return self.voices.get(voice)
 
     def synthesize(self, text: str, voice: str | VoicePack | VoiceSpec, *, speed: float = 1.0,
                    lang: str | None = None, seed: int | None = None, text_format: str | None = None,
@@ -431,7 +403,7 @@ class KokoroEngine:
         if not ssml:
             if not checked:
                 check_speakable(text, text_format)
-            code = self._resolve_lang(lang or pack.lang)
+            code = resolve_lang(lang or pack.lang)
         else:
             # An unknown language is refused once a span speaks it: a document whose spans all name
             # their own language does not need the voice's.
@@ -515,7 +487,7 @@ class KokoroEngine:
 
         if chunk.durations is None or not chunk.phonemes:
             return []
-        words = words_with_phonemes(chunk.text, self._resolve_lang(lang))
+        words = words_with_phonemes(chunk.text, resolve_lang(lang))
         timings = word_timings(words, chunk.phonemes, chunk.durations.tolist(), self.model.vocab)
         # a chunk cut at max_audio_seconds keeps the words it still speaks, up to its end
         return [replace(t, end=min(t.end, chunk.seconds)) for t in timings if t.start < chunk.seconds]

@@ -12,6 +12,8 @@ import json
 import random
 from dataclasses import dataclass, field
 
+from wyoming_kokoro.bounds import MAX_JSON_DEPTH
+
 SPEECH = "/v1/audio/speech"
 
 
@@ -61,7 +63,7 @@ MALFORMED: list[tuple[str, HttpRequest]] = [
     ("string-body", HttpRequest(b'"Hello."')),
     ("deep-array-body", HttpRequest(("[" * 100_000).encode())),
     ("deep-object-body", HttpRequest(('{"a":' * 50_000).encode())),
-    ("deep-input", HttpRequest(('{"input": ' + nested(60) + "}").encode())),
+    ("deep-input", HttpRequest(('{"input": ' + nested(MAX_JSON_DEPTH) + "}").encode())),  # one level past
     ("deep-voice", HttpRequest(('{"input": "Hello.", "voice": ' + nested(600) + "}").encode())),
     ("not-utf8-body", HttpRequest(b'{"input": "\xff\xfe"}')),
     ("truncated-json", HttpRequest(b'{"input": "Hello.')),

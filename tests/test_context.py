@@ -79,7 +79,7 @@ def test_the_server_imports_the_engine_only_through_its_package_face():
 
 
 def test_connections_are_counted_per_host_not_per_spelling() -> None:
-    from wyoming_kokoro.context import client_host
+    from wyoming_kokoro.bounds import client_host
 
     assert client_host("::ffff:192.168.1.5") == client_host("192.168.1.5") == "192.168.1.5"
     # an IPv6 host has a /64 of addresses of its own: counted as one

@@ -16,8 +16,9 @@ import urllib.request
 
 import pytest
 
-from tests.http_shapes import MALFORMED, HttpRequest, dechunk, exchange, speech
+from tests.http_shapes import MALFORMED, HttpRequest, dechunk, exchange, nested, speech
 from tests.server_process import free_port, server_process
+from wyoming_kokoro.bounds import MAX_JSON_DEPTH
 
 openai = pytest.importorskip("openai")
 pytestmark = pytest.mark.slow
@@ -222,6 +223,20 @@ def test_per_client_job_cap(server) -> None:
         status, body = from_other_address(port)
         assert status == 200 and len(dechunk(body)) > RATE  # half a second of speech or more
         resp.close()
+
+
+def test_json_nesting_is_bounded_at_the_wyoming_depth(server) -> None:
+    """One JSON reader for both protocols: a body nested MAX_JSON_DEPTH deep (in a field the API
+    ignores) is spoken; one level deeper is a 400 before anything reads it."""
+    port, _, _ = server
+    wait_idle(port)
+    fields = '"model": "tts-1", "voice": "jf_alpha", "input": "Hello.", "response_format": "pcm"'
+    status, _, body = asyncio.run(exchange(port, HttpRequest(
+        ("{" + fields + ', "extra": ' + nested(MAX_JSON_DEPTH - 1) + "}").encode())))
+    assert status == 200 and len(dechunk(body)) > RATE // 4, (status, body[:300])
+    status, _, body = asyncio.run(exchange(port, HttpRequest(
+        ("{" + fields + ', "extra": ' + nested(MAX_JSON_DEPTH) + "}").encode())))
+    assert status == 400 and f"deeper than {MAX_JSON_DEPTH}" in json.loads(body)["error"]["message"], body
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",

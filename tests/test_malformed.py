@@ -11,6 +11,7 @@ from wyoming.tts import Synthesize
 
 from tests.test_server import server  # noqa: F401  (the real server fixture)
 from tests.wyoming_client import exchange, run
+from wyoming_kokoro.bounds import MAX_JSON_DEPTH
 
 HEADERS = [
     b'{"type": "synthesize", "data_length": 4}\ntrue',
@@ -25,7 +26,9 @@ HEADERS = [
     b'{"type": "synthesize", "payload_length": -1}\n',
     # nesting: deep enough to raise RecursionError in the JSON reader, or just past MAX_JSON_DEPTH
     b'{"type": "synthesize", "data": {"text": "x", "voice": ' + b'[' * 20000 + b']' * 20000 + b'}}\n',
-    b'{"type": "synthesize", "data": {"text": "x", "voice": {"name": ' + b'[' * 20 + b']' * 20 + b'}}}\n',
+    # header, data and voice are three levels: the name's arrays take it one past MAX_JSON_DEPTH
+    b'{"type": "synthesize", "data": {"text": "x", "voice": {"name": ' + b'[' * (MAX_JSON_DEPTH - 2)
+    + b']' * (MAX_JSON_DEPTH - 2) + b'}}}\n',
     b'{"type": "synthesize", "data_length": 40002}\n{"a": ' + b'[' * 20000 + b']' * 20000 + b'}',
 ]
 
@@ -58,7 +61,9 @@ def test_malformed_event_gets_error_exchange_and_close(server, blob: bytes) -> N
 
 def test_valid_data_block_still_accepted(server) -> None:  # noqa: F811
     port, _ = server
-    data = json.dumps({"text": "Hello."}).encode()
+    # nested exactly MAX_JSON_DEPTH deep (the block, then arrays in a field nobody reads): accepted
+    deep = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    data = json.dumps({"text": "Hello.", "extra": json.loads(deep)}).encode()
     types = run(_raw(port, b'{"type": "synthesize", "data_length": %d}\n' % len(data) + data, "audio-stop"),
                 timeout=60)
     assert types[0] == "audio-start" and types[-1] == "audio-stop" and "error" not in types

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kokoro_engine.errors import BadSSML, EngineError, KokoroError, NothingToSpeak
+from kokoro_engine.errors import BadSSML, EngineError, KokoroError, NothingToSpeak, VoiceUnusable
 from kokoro_engine.limits import MAX_SSML_DEPTH, SPEED_MAX, SPEED_MIN, clamp_speed
 from kokoro_engine.text.lexicon import split_inline
 from kokoro_engine.text.normalize import normalize, strip_markdown
@@ -21,14 +21,14 @@ N = 100_000
 
 def test_every_engine_error_has_one_base_and_a_code() -> None:
     from kokoro_engine.io.assets import AssetError
-    from kokoro_engine.io.voices import VoiceError, VoiceFileError, VoiceNotFound
+    from kokoro_engine.io.voices import VoiceError, VoiceNotFound
     from kokoro_engine.io.weights import WeightsError
     from kokoro_engine.text.g2p import G2PUnavailable, UnknownLanguage
     from kokoro_engine.text.lexicon import LexiconError
 
     expected = {EngineError: ("bad-request", ValueError), NothingToSpeak: ("nothing-to-speak", ValueError),
                 BadSSML: ("bad-ssml", ValueError), VoiceError: ("bad-voice", ValueError),
-                VoiceFileError: ("voice-unusable", ValueError), VoiceNotFound: ("voice-not-found", KeyError),
+                VoiceUnusable: ("voice-unusable", ValueError), VoiceNotFound: ("voice-not-found", KeyError),
                 G2PUnavailable: ("language-unavailable", RuntimeError),
                 UnknownLanguage: ("unknown-language", ValueError), LexiconError: ("bad-lexicon", ValueError),
                 AssetError: ("model-unavailable", RuntimeError), WeightsError: ("bad-weights", ValueError)}

@@ -146,13 +146,12 @@ def test_blend_parts_are_capped(library) -> None:
 
 
 def test_voice_errors_carry_codes() -> None:
-    from kokoro_engine.errors import KokoroError
-    from kokoro_engine.io.voices import VoiceFileError
+    from kokoro_engine.errors import KokoroError, VoiceUnusable
 
     assert issubclass(VoiceNotFound, KeyError) and issubclass(VoiceNotFound, KokoroError)
     assert VoiceNotFound("x").code == "voice-not-found"
     assert issubclass(VoiceError, ValueError) and VoiceError("x").code == "bad-voice"
-    assert VoiceFileError("x", "broken").code == "voice-unusable"
+    assert VoiceUnusable("x", "broken").code == "voice-unusable"
 
 
 def test_blends_are_built_once_and_a_few_are_kept(library):

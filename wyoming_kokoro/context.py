@@ -9,13 +9,12 @@ Which voices are usable now is the voice roster's (`roster.VoiceRoster`). Reques
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from .bounds import Tally
 from .catalog import CatalogVoice
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,25 +52,11 @@ class ServerConfig:
 class ServerState:
     """What changes while the server runs; touched on the event loop only."""
 
-    connections: set[Any] = field(default_factory=set)  # the open Wyoming connections' handlers
+    connections: Tally = field(default_factory=Tally)  # the open Wyoming connections' handlers, by host
     shutting_down: bool = False
     ready: bool = False  # warm-up has finished: /health answers "ok" (503 "starting" before)
 
 
-def client_host(address: str) -> str:
-    """The host a connection comes from, for the per-client caps: the address itself, not its
-    spelling (an IPv4-mapped IPv6 address is its IPv4 one, a scope or a leading zero changes
-    nothing), and an IPv6 client by its /64, the block one host gets from its router (counted by
-    the string, one host could take every connection with addresses of its own)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address  # a unix socket's peer, "local"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 def quality_rank(quality: str | None) -> tuple[int, int]:

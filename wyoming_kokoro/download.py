@@ -24,7 +24,7 @@ from urllib.parse import quote, urlparse
 
 from kokoro_engine import FULL_MODEL_NAMES, sha256_file
 
-from .errors import KokoroError
+from .errors import Code, KokoroError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 class DownloadError(KokoroError, OSError):
     """A download that did not produce a verified file (the message says why)."""
 
-    code = "voice-download-failed"
+    code = Code.VOICE_DOWNLOAD_FAILED
 
 
 class RemoteFileMissing(DownloadError):

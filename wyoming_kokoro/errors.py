@@ -1,40 +1,57 @@
 """The server's errors and the one table from an error's code to its wire form.
 
-Every error a request can meet derives from `kokoro_engine.errors.KokoroError` and carries a `code`
-(the engine's own: `nothing-to-speak`, `bad-voice`, …; the server's below). `ERRORS` maps that code to
+Every error a request can meet derives from `kokoro_engine.errors.KokoroError` and carries a `code`:
+one of `Code`'s constants (the engine's `ErrorCode` and the server's own). `ERRORS` maps every code to
 the Wyoming `error` event's code and to the HTTP status; both adapters read it, so one failure reads
-the same over either protocol. Control flow looks at `code` (or the class), never at message text.
+the same over either protocol (tests/test_error_codes.py: every code raised is in it). Control flow
+looks at the class (or `code`), never at message text.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-from kokoro_engine import KokoroError
+from kokoro_engine import ErrorCode, KokoroError
 
-__all__ = ["ERRORS", "Busy", "KokoroError", "RequestError", "SynthesisTimeout", "WireForm", "WorkerStopped",
-           "as_kokoro_error", "wire_form", "wyoming_code"]
+__all__ = ["ERRORS", "Busy", "Code", "KokoroError", "RequestError", "SynthesisTimeout", "WireForm",
+           "WorkerStopped", "as_kokoro_error", "wire_form", "wyoming_code"]
+
+
+class Code(ErrorCode):
+    """Every code a client can meet: the engine's, and the server's own below."""
+
+    EMPTY_TEXT: Final = "empty-text"
+    TEXT_TOO_LONG: Final = "text-too-long"
+    UNAUTHORIZED: Final = "unauthorized"
+    HOST_NOT_ALLOWED: Final = "host-not-allowed"
+    UNSUPPORTED_MEDIA_TYPE: Final = "unsupported-media-type"
+    TIMEOUT: Final = "timeout"
+    REQUEST_TIMEOUT: Final = "request-timeout"
+    TOO_MANY_REQUESTS: Final = "too-many-requests"
+    TOO_MANY_CONNECTIONS: Final = "too-many-connections"
+    BUSY: Final = "busy"
+    SHUTTING_DOWN: Final = "shutting-down"
+    VOICE_DOWNLOAD_FAILED: Final = "voice-download-failed"
+    SYNTHESIS_TIMEOUT: Final = "synthesis-timeout"
+    SYNTHESIS_FAILED: Final = "synthesis-failed"
 
 
 class RequestError(KokoroError, ValueError):
     """A request the server refuses (malformed field, over a limit, unknown voice): the client's fault."""
 
-    code = "bad-request"
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message, code=code)
+    code = Code.BAD_REQUEST
 
 
 class SynthesisTimeout(KokoroError, RuntimeError):
     """A chunk ran past the watchdog's limit; the request is failed, the worker carries on."""
 
-    code = "synthesis-timeout"
+    code = Code.SYNTHESIS_TIMEOUT
 
 
 class WorkerStopped(KokoroError, RuntimeError):
     """The server is shutting down: the job was failed (or refused) by `Worker.stop()`."""
 
-    code = "shutting-down"
+    code = Code.SHUTTING_DOWN
 
     def __init__(self, message: str = "the server is shutting down") -> None:
         super().__init__(message)
@@ -43,7 +60,7 @@ class WorkerStopped(KokoroError, RuntimeError):
 class Busy(KokoroError, RuntimeError):
     """The server holds as many jobs as it takes (every connection and protocol together)."""
 
-    code = "busy"
+    code = Code.BUSY
 
 
 class WireForm(NamedTuple):
@@ -51,34 +68,41 @@ class WireForm(NamedTuple):
     http: int  # the HTTP status
 
 
-# code → wire form. Codes not listed are server faults: `synthesis-failed`, 500.
+_SERVER_FAULT = WireForm("synthesis-failed", 500)
+
+# Every code → its wire form.
 ERRORS: dict[str, WireForm] = {
     # the request's fault
-    "bad-request": WireForm("bad-request", 400),
-    "bad-voice": WireForm("bad-request", 400),  # a malformed voice expression
-    "bad-ssml": WireForm("bad-request", 400),
-    "unknown-language": WireForm("bad-request", 400),
-    "empty-text": WireForm("empty-text", 400),
-    "nothing-to-speak": WireForm("empty-text", 400),
-    "text-too-long": WireForm("text-too-long", 413),
-    "voice-not-found": WireForm("voice-not-found", 404),
-    "unauthorized": WireForm("unauthorized", 401),
-    "host-not-allowed": WireForm("host-not-allowed", 403),  # HTTP: a Host header not served (DNS rebinding)
-    "unsupported-media-type": WireForm("unsupported-media-type", 415),
-    "timeout": WireForm("timeout", 408),  # the client went silent mid-request
-    "request-timeout": WireForm("timeout", 408),
-    "too-many-requests": WireForm("too-many-requests", 429),  # per connection / client
-    "too-many-connections": WireForm("too-many-connections", 503),
+    Code.BAD_REQUEST: WireForm("bad-request", 400),
+    Code.BAD_VOICE: WireForm("bad-request", 400),  # a malformed voice expression
+    Code.BAD_SSML: WireForm("bad-request", 400),
+    Code.UNKNOWN_LANGUAGE: WireForm("bad-request", 400),
+    Code.EMPTY_TEXT: WireForm("empty-text", 400),
+    Code.NOTHING_TO_SPEAK: WireForm("empty-text", 400),
+    Code.TEXT_TOO_LONG: WireForm("text-too-long", 413),
+    Code.VOICE_NOT_FOUND: WireForm("voice-not-found", 404),
+    Code.UNAUTHORIZED: WireForm("unauthorized", 401),
+    Code.HOST_NOT_ALLOWED: WireForm("host-not-allowed", 403),  # HTTP: a Host header not served (DNS rebinding)
+    Code.UNSUPPORTED_MEDIA_TYPE: WireForm("unsupported-media-type", 415),
+    Code.TIMEOUT: WireForm("timeout", 408),  # the client went silent mid-request
+    Code.REQUEST_TIMEOUT: WireForm("timeout", 408),
+    Code.TOO_MANY_REQUESTS: WireForm("too-many-requests", 429),  # per connection / client
+    Code.TOO_MANY_CONNECTIONS: WireForm("too-many-connections", 503),
     # the server cannot serve it now
-    "busy": WireForm("busy", 503),
-    "shutting-down": WireForm("shutting-down", 503),
-    "voice-download-failed": WireForm("voice-download-failed", 503),
-    "language-unavailable": WireForm("language-unavailable", 503),
-    "voice-unusable": WireForm("voice-unusable", 503),  # a pack on disk is corrupt: no longer offered
-    "synthesis-timeout": WireForm("synthesis-timeout", 504),
-    "synthesis-failed": WireForm("synthesis-failed", 500),
+    Code.BUSY: WireForm("busy", 503),
+    Code.SHUTTING_DOWN: WireForm("shutting-down", 503),
+    Code.VOICE_DOWNLOAD_FAILED: WireForm("voice-download-failed", 503),
+    Code.LANGUAGE_UNAVAILABLE: WireForm("language-unavailable", 503),
+    Code.VOICE_UNUSABLE: WireForm("voice-unusable", 503),  # a pack on disk is corrupt: no longer offered
+    Code.SYNTHESIS_TIMEOUT: WireForm("synthesis-timeout", 504),
+    # the server's fault: start-up errors (weights, model, lexicon) should never meet a request, and
+    # a client learns no more of one than of a bug
+    Code.SYNTHESIS_FAILED: _SERVER_FAULT,
+    Code.INTERNAL: _SERVER_FAULT,
+    Code.BAD_WEIGHTS: _SERVER_FAULT,
+    Code.MODEL_UNAVAILABLE: _SERVER_FAULT,
+    Code.BAD_LEXICON: _SERVER_FAULT,
 }
-_SERVER_FAULT = ERRORS["synthesis-failed"]
 
 
 def as_kokoro_error(err: BaseException) -> KokoroError:
@@ -87,12 +111,13 @@ def as_kokoro_error(err: BaseException) -> KokoroError:
         return err
     # What reaches a client: no exception text (it may name a server path); the log has the traceback.
     failed = KokoroError(f"synthesis failed ({type(err).__name__}; the server log has the details)",
-                         code="synthesis-failed")
+                         code=Code.SYNTHESIS_FAILED)
     failed.__cause__ = err
     return failed
 
 
 def wire_form(err: BaseException) -> WireForm:
+    # A code missing from the table (the error-code test keeps that from happening) is a server fault.
     return ERRORS.get(as_kokoro_error(err).code, _SERVER_FAULT)
 
 

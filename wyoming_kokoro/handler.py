@@ -4,14 +4,13 @@ It turns events into `SpeechRequest`s and the service's audio and errors into ev
 `audio-chunk`s of --samples-per-chunk, `error` with the code from `errors.ERRORS`, `audio-stop`,
 `synthesize-stopped`), and holds only per-connection state and the bounds on it: connections in all
 and per address, the first event's deadline, pending exchanges, idle and slow readers, the stream's
-text, and the size and nesting of an event's JSON."""
+text, and the size and nesting of an event's JSON (the counting, the JSON reader and the write timeout
+are `bounds`'s, shared with the HTTP API)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -29,8 +28,8 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from kokoro_engine import SAMPLE_RATE
 
-from .context import client_host
-from .errors import KokoroError, RequestError, WorkerStopped, wyoming_code
+from .bounds import client_host, read_json, write_within
+from .errors import Code, KokoroError, RequestError, WorkerStopped, wyoming_code
 from .info import WyomingInfo
 from .roster import ResolvedVoice
 from .service import RequestLog, SpeechAudio, SpeechRequest, SpeechService
@@ -142,11 +141,11 @@ class KokoroEventHandler(AsyncEventHandler):
                     break
                 except (UnicodeDecodeError, ValueError, RecursionError) as err:
                     _LOGGER.warning("Malformed event: %.200s", err)
-                    self._reject(RequestError(f"malformed event: {str(err)[:200]}", "bad-request"))
+                    self._reject(RequestError(f"malformed event: {str(err)[:200]}"))
                     break
                 if event is None:
                     if self._stream is not None:
-                        self._stream.end(RequestError("connection closed before synthesize-stop", "bad-request"))
+                        self._stream.end(RequestError("connection closed before synthesize-stop"))
                     break
                 self._first_event = False
                 self._last_activity = time.monotonic()
@@ -160,29 +159,26 @@ class KokoroEventHandler(AsyncEventHandler):
             pass
         finally:
             await self.disconnect()
-            self.state.connections.discard(self)
+            self.state.connections.discard(self.host, self)
             self.writer.close()
 
     async def _admit(self) -> bool:
         """Count this connection against --max-connections and --max-connections-per-address; refuse it
         (an error, then close) if either is full, so that one host's idle sockets cannot lock out another."""
-        open_here = sum(h.host == self.host for h in self.state.connections)
-        full = len(self.state.connections) >= self.config.max_connections
-        full_here = open_here >= self.config.max_connections_per_address
-        if not full and not full_here and not self.state.shutting_down:
-            self.state.connections.add(self)
+        refusal: KokoroError | None = self.state.connections.refusal(
+            self.host, "connections open", limit=self.config.max_connections,
+            per_host=self.config.max_connections_per_address)
+        if refusal is None and not self.state.shutting_down:
+            self.state.connections.add(self.host, self)
             return True
-        if full or full_here:
-            limit = (f"{self.config.max_connections} connections open" if full else
-                     f"{self.config.max_connections_per_address} connections open from {self.host}")
-            _LOGGER.warning("Refusing a connection from %s: %s", self.address, limit)
-            err = Error(text=f"more than {limit}", code="too-many-connections")
+        if refusal is not None:
+            _LOGGER.warning("Refusing a connection from %s: %s", self.address, refusal)
         else:
             refusal = WorkerStopped()
-            err = Error(text=str(refusal), code=wyoming_code(refusal))
         try:
-            await asyncio.wait_for(async_write_event(err.event(), self.writer), 5)
-        except (ConnectionError, asyncio.TimeoutError):
+            await write_within(async_write_event(Error(text=str(refusal), code=wyoming_code(refusal)).event(),
+                                                 self.writer), self.writer.transport, 5, "Wyoming")
+        except ConnectionError:
             pass
         self.writer.close()
         return False
@@ -222,7 +218,7 @@ class KokoroEventHandler(AsyncEventHandler):
             _LOGGER.info("Closing a connection idle for %.0f s (--idle-timeout)", timeout)
             return False
         _LOGGER.warning("Closing a connection silent for %.0f s in the middle of a stream (--idle-timeout)", timeout)
-        self._stream.end(RequestError(f"no synthesize-chunk or synthesize-stop for {timeout:g} s", "timeout"))
+        self._stream.end(RequestError(f"no synthesize-chunk or synthesize-stop for {timeout:g} s", code=Code.TIMEOUT))
         return True
 
     async def disconnect(self) -> None:
@@ -261,17 +257,8 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def write_event(self, event: Event) -> None:
         """Like wyoming's, but a client that stops reading for --idle-timeout loses its connection."""
-        timeout = self.config.idle_timeout
-        if timeout <= 0:
-            await async_write_event(event, self.writer)
-            return
-        try:
-            await asyncio.wait_for(async_write_event(event, self.writer), timeout)
-        except asyncio.TimeoutError:
-            if not self.writer.transport.is_closing():
-                _LOGGER.warning("Closing a connection whose client stopped reading for %.0f s", timeout)
-            self.writer.transport.abort()
-            raise ConnectionResetError("the client stopped reading") from None
+        await write_within(async_write_event(event, self.writer), self.writer.transport, self.config.idle_timeout,
+                           "Wyoming")
 
     def _refusal(self) -> KokoroError | None:
         """Why a new synthesis request on this connection is refused (answered in order), if it is."""
@@ -279,7 +266,7 @@ class KokoroEventHandler(AsyncEventHandler):
             return WorkerStopped()
         if len(self._tasks) >= self.config.max_pending:
             return RequestError(f"more than {self.config.max_pending} requests pending on this connection "
-                                "(--max-pending-per-connection)", "too-many-requests")
+                                "(--max-pending-per-connection)", code=Code.TOO_MANY_REQUESTS)
         return None
 
     def _flooded(self) -> bool:
@@ -320,7 +307,7 @@ class KokoroEventHandler(AsyncEventHandler):
                 if isinstance(text, str):
                     self._stream.add(text)
                 else:
-                    self._stream.end(RequestError("text must be a string", "bad-request"))
+                    self._stream.end(RequestError("text must be a string"))
         elif SynthesizeStop.is_type(event.type):
             if self._stream is not None:
                 self._stream.end()
@@ -347,7 +334,7 @@ class KokoroEventHandler(AsyncEventHandler):
         is Wyoming's; what is in it is the service's to check)."""
         voice = data.get("voice") or {}
         if not isinstance(voice, dict):
-            raise RequestError("voice must be an object", "bad-request")
+            raise RequestError("voice must be an object")
         return SpeechRequest(text=text, voice=voice.get("name"), language=voice.get("language"),
                              text_format=data.get("text_format"))
 
@@ -397,7 +384,7 @@ class KokoroEventHandler(AsyncEventHandler):
             failure: KokoroError | None = None
             try:
                 if stream.voice is None:  # refused at synthesize-start
-                    raise stream.error or RequestError("no voice", "bad-request")
+                    raise stream.error or RequestError("no voice")
                 await self._send(self.service.speak_stream(stream.voice, self._counted(stream, stats)), stats)
             except KokoroError as err:
                 failure = err
@@ -455,7 +442,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
     line = await reader.readline()
     if not line:
         return None
-    header = _loads(line)
+    header = read_json(line, allow_nan=True)
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ValueError("event header must be an object with a string type")
     data = header.get("data") or {}
@@ -463,7 +450,7 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
         raise ValueError("event data must be an object")
     data_length, payload_length = _length(header, "data_length"), _length(header, "payload_length")
     if data_length:
-        extra = _loads(await reader.readexactly(data_length))
+        extra = read_json(await reader.readexactly(data_length), allow_nan=True)
         if not isinstance(extra, dict):
             raise ValueError("event data block must be a JSON object")
         data = {**data, **extra}
@@ -473,39 +460,6 @@ async def read_event_strict(reader: asyncio.StreamReader) -> Event | None:
 
 # No TTS event needs more: texts are limited far below, and audio is only ever sent, not received.
 MAX_BLOCK_BYTES = 1_000_000
-# Objects and arrays nested in a header or data block: a TTS event has three levels (data → voice →
-# name); a deep one would otherwise raise RecursionError in the JSON reader or in whoever walks it.
-MAX_JSON_DEPTH = 16
-
-
-# A lone surrogate (`"\ud800"` is valid JSON, not Unicode): no UTF-8 writer can echo it, no parser read it.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def has_surrogate(value: str) -> bool:
-    return _SURROGATE.search(value) is not None
-
-
-def _loads(raw: bytes) -> Any:
-    """JSON of a header or data block, refused (ValueError) when malformed, nested deeper than
-    MAX_JSON_DEPTH, or holding a string with a lone surrogate (bad-request, before anything reads it)."""
-    try:
-        value = json.loads(raw)  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-    except RecursionError:
-        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    stack = [(value, 1)]
-    while stack:  # iterative: walking a deep value must not recurse either
-        item, depth = stack.pop()
-        if isinstance(item, str) and has_surrogate(item):
-            raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
-        if not isinstance(item, dict | list):
-            continue
-        if isinstance(item, dict) and any(has_surrogate(key) for key in item):
-            raise ValueError("a key holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return value
 
 
 def _length(header: dict, key: str) -> int:

@@ -7,9 +7,10 @@ service's. What is HTTP's own: OpenAI's field names and voice aliases, the audio
 (`encode.StreamEncoder`, run on the worker thread), the status from the one error table
 (`errors.ERRORS`), and the bounds of the connection itself.
 
-Bounded like the Wyoming side (`HttpLimits`, derived from the same options): open connections, speech
-jobs per client address, the time a request head, a body, an idle keep-alive connection and a stalled
-write may take. A request whose client has gone is cancelled at the next chunk, whatever its format.
+Bounded like the Wyoming side (`HttpLimits`, derived from the same options, and `bounds`, the one set of
+transport bounds both protocols use): open connections, speech jobs per client address, the JSON of a
+body, the time a request head, a body, an idle keep-alive connection and a stalled write may take. A
+request whose client has gone is cancelled at the next chunk, whatever its format.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import json
 import logging
 import socket
 import time
-from collections import Counter
 from dataclasses import dataclass
+from http import HTTPStatus
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -33,13 +34,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from kokoro_engine import SAMPLE_RATE
 
+from .bounds import ClientGone, Tally, client_host, departed, read_json, write_within
 from .catalog import load_catalog
-from .context import client_host
 from .encode import FORMATS, StreamEncoder, available_formats
-from .errors import KokoroError, RequestError, as_kokoro_error, wire_form
-from .handler import has_surrogate
+from .errors import Code, KokoroError, RequestError, as_kokoro_error, wire_form
 from .metrics import CONTENT_TYPE
-from .service import MAX_CHARS, SPEED_ACCEPTED, RequestLog, SpeechRequest, SpeechService
+from .service import MAX_CHARS, SPEED_ACCEPTED, RequestLog, SpeechAudio, SpeechRequest, SpeechService
+from .sse import SseReply
 
 if TYPE_CHECKING:
     from .context import ServerConfig
@@ -56,9 +57,6 @@ OPENAI_VOICES = {
 }
 # One escaped character in JSON is at most 12 bytes (a surrogate pair as two \\uXXXX).
 MAX_BODY = MAX_CHARS * 12 + 65536
-# A speech body is one flat object; anything nested deeper is refused (after a parse that itself stops
-# at Python's recursion limit, never a crash).
-MAX_JSON_DEPTH = 8
 # Echoes of client input (error messages, the X-Kokoro-Voice header) are cut to this many characters.
 MAX_ECHO = 80
 MAX_HEADER_ECHO = 256
@@ -97,8 +95,8 @@ class HttpLimits:
 class HttpError(RequestError):
     """A request refused by the HTTP adapter itself; `param` names the OpenAI field at fault."""
 
-    def __init__(self, message: str, code: str = "bad-request", param: str | None = None) -> None:
-        super().__init__(message, code)
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.param = param
 
 
@@ -129,42 +127,6 @@ def _header_value(text: str) -> str:
     text = text.encode("ascii", "backslashreplace").decode("ascii")
     text = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
     return text if len(text) <= MAX_HEADER_ECHO else text[:MAX_HEADER_ECHO - 3] + "..."
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON (a scalar is 0), without recursion; stops counting past the limit.
-    HttpError for a string (or key) with a lone surrogate: valid JSON, not Unicode text."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str) and has_surrogate(item) \
-                or isinstance(item, dict) and any(has_surrogate(key) for key in item):
-            raise HttpError("the body holds a lone surrogate (\\ud800-\\udfff): not Unicode text")
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def parse_json_body(data: bytes) -> Any:
-    """The JSON value of a body, or HttpError: not UTF-8, not JSON, NaN/Infinity, an integer past
-    Python's digit limit, or nesting deeper than MAX_JSON_DEPTH (Python's parser stops at its
-    recursion limit, which is caught: the depth is bounded while parsing, then checked exactly)."""
-    too_deep = HttpError(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except RecursionError:
-        raise too_deep from None
-    except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError, the digit limit, NaN
-        raise HttpError(f"the body is not JSON: {str(err)[:200]}") from None
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise too_deep
-    return value
 
 
 def machine_names() -> set[str]:
@@ -212,16 +174,17 @@ class _ConnectionCap:
 
     def __init__(self, server: web.Server, limit: int) -> None:
         self._server, self.limit = server, limit
-        self.open = 0
+        self.open = Tally()  # by no host: the peer is not known yet when the protocol is made
         self.refused = 0
 
     def __call__(self) -> asyncio.BaseProtocol:
-        if self.open >= self.limit:
+        refusal = self.open.refusal(None, "HTTP connections open", limit=self.limit)
+        if refusal is not None:
             self.refused += 1
             if self.refused == 1 or self.refused % 100 == 0:
                 _LOGGER.warning("Refusing an HTTP connection: %d open (--max-connections); %d refused so far",
-                                self.open, self.refused)
-            return _Refuse(self.limit)
+                                len(self.open), self.refused)
+            return _Refuse(refusal)
         return _Counted(self._server(), self)
 
     def __getattr__(self, name: str) -> Any:  # the runner's shutdown calls, connections, …
@@ -233,7 +196,7 @@ class _Counted(asyncio.Protocol):
 
     def __init__(self, inner: asyncio.Protocol, cap: _ConnectionCap) -> None:
         self.inner, self.cap = inner, cap
-        cap.open += 1
+        cap.open.add(None, self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.inner.connection_made(transport)
@@ -251,19 +214,22 @@ class _Counted(asyncio.Protocol):
         self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.cap.open -= 1
+        self.cap.open.discard(None, self)
         self.inner.connection_lost(exc)
 
 
 class _Refuse(asyncio.Protocol):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    """A connection over the cap: its answer is written at once, below aiohttp, and it is closed."""
+
+    def __init__(self, refusal: KokoroError) -> None:
+        self.refusal = refusal
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        body = json.dumps({"error": {"message": f"more than {self.limit} HTTP connections open", "type":
-                                     "server_error", "param": None, "code": "too-many-connections"}}).encode()
-        head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: "
-                f"{len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n").encode()
+        form = wire_form(self.refusal)
+        body = json.dumps({"error": {"message": str(self.refusal), "type": "server_error", "param": None,
+                                     "code": form.wyoming}}).encode()
+        head = (f"HTTP/1.1 {form.http} {HTTPStatus(form.http).phrase}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n").encode()
         assert isinstance(transport, asyncio.WriteTransport)
         transport.write(head + body)
         transport.close()
@@ -273,7 +239,7 @@ class _ParseErrorLog:
     """aiohttp's server logger, but a client's malformed request (bad header characters, an over-long
     line, Content-Length with Transfer-Encoding: aiohttp's parser errors, answered 400) is logged at
     INFO without a traceback, at most once a minute per client address, so no client writes to the
-    log at will. Everything else goes to aiohttp's logger as it was."""
+    log at will. Everything else goes to aiohttp's logger unchanged."""
 
     interval = 60.0
     max_addresses = 1024
@@ -317,7 +283,7 @@ class HttpApi:
         self.api_key = api_key or None
         self.limits = limits or HttpLimits.of(service.config)
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) | machine_names()
-        self.jobs: Counter[str] = Counter()  # speech requests in progress per client address
+        self.jobs = Tally()  # speech requests in progress, by client host
         self.requests = 0  # requests answered (any path)
         self.speech_requests = 0  # speech requests that sent their whole audio
         self.runner: _Runner | None = None
@@ -358,7 +324,7 @@ class HttpApi:
         except KokoroError as err:
             return error_response(err)
         except web.HTTPRequestEntityTooLarge:
-            return error_response(HttpError(f"request body larger than {MAX_BODY} bytes", "text-too-long"))
+            return error_response(HttpError(f"request body larger than {MAX_BODY} bytes", code=Code.TEXT_TOO_LONG))
         except web.HTTPException as err:  # aiohttp's own 404/405: the same JSON shape
             if err.status < 400:
                 raise
@@ -379,7 +345,7 @@ class HttpApi:
         host = request.headers.get("Host")
         if host is not None and not host_allowed(host, self.allowed_hosts):
             raise HttpError(f"Host {_short(host)} is not a name of this server; add it with "
-                            "--http-allowed-hosts or set --api-key", "host-not-allowed")
+                            "--http-allowed-hosts or set --api-key", code=Code.HOST_NOT_ALLOWED)
 
     def _authorize(self, request: web.Request) -> None:
         if self.api_key is None:
@@ -388,7 +354,7 @@ class HttpApi:
         # aiohttp hands undecodable header bytes over as surrogates: compare the very bytes
         given = token.strip().encode("utf-8", "surrogateescape")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given, self.api_key.encode()):
-            raise HttpError("missing or wrong API key (Authorization: Bearer KEY)", "unauthorized")
+            raise HttpError("missing or wrong API key (Authorization: Bearer KEY)", code=Code.UNAUTHORIZED)
 
     # --- speech ---------------------------------------------------------------------------------
     def openai_voice(self, name: Any) -> Any:
@@ -425,51 +391,49 @@ class HttpApi:
         if request.content_type != "application/json":
             # A page on another site can send text/plain or a form without asking (no CORS preflight);
             # application/json it cannot, so this also keeps cross-site pages out.
-            raise HttpError(f"Content-Type must be application/json, not {_short(request.content_type)}",
-                            "unsupported-media-type")
+            raise HttpError(f"Content-Type must be application/json, not {_short(request.content_type)}", code=Code.UNSUPPORTED_MEDIA_TYPE)
         try:
             async with asyncio.timeout(self.limits.body_timeout):
                 data = await request.read()
         except TimeoutError:
             _LOGGER.info("Closing an HTTP request whose body took over %g s", self.limits.body_timeout)
-            raise HttpError(f"the request body took longer than {self.limits.body_timeout:g} s",
-                            "request-timeout") from None
-        return await asyncio.to_thread(parse_json_body, data)  # up to 1.2 MB: not on the event loop
+            raise HttpError(f"the request body took longer than {self.limits.body_timeout:g} s", code=Code.REQUEST_TIMEOUT) from None
+        try:
+            # up to 1.2 MB: not on the event loop; an OpenAI body is standard JSON, without NaN
+            return await asyncio.to_thread(read_json, data, allow_nan=False)
+        except ValueError as err:
+            raise HttpError(f"bad JSON body: {str(err)[:200]}") from None
 
     async def speech(self, request: web.Request) -> web.StreamResponse:
         client = client_host(request.remote or "local")
-        if self.jobs[client] >= self.limits.jobs_per_client:
-            raise HttpError(f"more than {self.limits.jobs_per_client} speech requests in progress from this "
-                            "address (--max-pending-per-connection)", "too-many-requests")
-        self.jobs[client] += 1
-        try:
-            return await self._speech(request)
-        except KokoroError as err:  # refused before any audio (mid-stream failures are counted there)
-            self.service.metrics.request("http", err)
-            raise
-        finally:
-            self.jobs[client] -= 1
-            if not self.jobs[client]:
-                del self.jobs[client]
+        refusal = self.jobs.refusal(client, "speech requests in progress", per_host=self.limits.jobs_per_client,
+                                    code=Code.TOO_MANY_REQUESTS, option="--max-pending-per-connection")
+        if refusal is not None:
+            raise refusal
+        with self.jobs.holding(client):
+            try:
+                return await self._speech(request)
+            except KokoroError as err:  # refused before any audio (mid-stream failures are counted there)
+                self.service.metrics.request("http", err)
+                raise
 
     async def _speech(self, request: web.Request) -> web.StreamResponse:
         body = await self._read_body(request)
         speech_request, fmt = self.parse_speech(body)
         speech = await self.service.prepare(speech_request)
-        if body.get("stream_format") == "sse":
-            from .sse import speech_events
-
-            return await speech_events(self, request, speech, fmt, timestamps=body.get("timestamps") is True)
+        reply: _Reply = SseReply(speech, timestamps=body.get("timestamps") is True) \
+            if body.get("stream_format") == "sse" else _AudioReply(fmt)
         stats = RequestLog(speech.voice, len(speech.text))
         # A file needs no --trailing-silence (that is for satellites that clip the end of a stream);
         # --leading-silence it gets: a player that wakes late clips the start of a file too.
-        audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False)
+        audio = self.service.speak(speech, encoder=StreamEncoder(fmt), trailing_silence=False,
+                                   timestamps=reply.timestamps)
         async with contextlib.aclosing(audio):  # leaving early (an error, a departed client) ends the job
             first = await anext(audio, None)  # errors before any audio get their own status
             while first is not None and not len(first.pcm) and not first.data:
                 first = await anext(audio, None)  # the engine's turn boundaries before any audio
             response = web.StreamResponse(headers={
-                "Content-Type": FORMATS[fmt].content_type, "X-Kokoro-Voice": _header_value(speech.voice),
+                "Content-Type": reply.content_type, "X-Kokoro-Voice": _header_value(speech.voice),
                 "X-Kokoro-Sample-Rate": str(SAMPLE_RATE), "Cache-Control": "no-store"})
             # No length is known: HTTP/1.1 gets chunked encoding (aiohttp's choice without a length);
             # an HTTP/1.0 client, the body until the connection closes (it has no chunked encoding).
@@ -481,24 +445,35 @@ class HttpApi:
                 item = first
                 while item is not None:
                     stats.add(len(item.pcm))
-                    if item.data:
-                        await self._sent(request, response.write(item.data))
-                    elif _departed(request):  # FLAC writes nothing until the end: look anyway
-                        raise _Gone("the client went away")
+                    data = reply.chunk(item)
+                    if data:
+                        await self._sent(request, response.write(data))
+                    elif departed(request.transport):  # FLAC writes nothing until the end: look anyway
+                        raise ClientGone("the client went away")
                     item = await anext(audio, None)
+                end = reply.end()
+                if end:
+                    await self._sent(request, response.write(end))
                 await self._sent(request, response.write_eof())
-            except (_Gone, ConnectionError) as err:  # ConnectionError: aiohttp's write on a closed transport
+            except ConnectionError as err:  # ClientGone, or aiohttp's write on a closed transport
                 _LOGGER.info("HTTP client went away during synthesis: %s", err)
                 return response
             except asyncio.CancelledError:
                 _LOGGER.info("HTTP client went away during synthesis")
                 raise
             except KokoroError as err:
-                # Mid-stream the status line has gone: end the connection without the final chunk, so
-                # the client sees a broken transfer rather than a short file that looks complete.
+                # Mid-stream the status line has gone: the reply says so in its own way if it has one
+                # (SSE's error event), else the connection ends without the final chunk, so the client
+                # sees a broken transfer rather than a short file that looks complete.
                 _LOGGER.warning("HTTP synthesis ended mid-stream (%s): %s", err.code, err)
                 self.service.metrics.request("http", err, stats)
-                if request.transport is not None:
+                said = reply.error(err)
+                if said is not None:
+                    with contextlib.suppress(ConnectionError):
+                        await self._sent(request, response.write(said))
+                if request.transport is not None and said is not None:
+                    request.transport.close()
+                elif request.transport is not None:
                     request.transport.abort()
                 return response
         self.speech_requests += 1
@@ -507,17 +482,8 @@ class HttpApi:
         return response
 
     async def _sent(self, request: web.Request, write: Any) -> None:
-        """Await a write; a client that takes none of it for the write timeout is disconnected (its
-        job has paused meanwhile: the worker keeps a job at most a chunk or two ahead of its reader)."""
-        timeout = self.limits.write_timeout
-        try:
-            async with asyncio.timeout(timeout if timeout > 0 else None):
-                await write
-        except TimeoutError:
-            _LOGGER.warning("Closing an HTTP connection whose client stopped reading for %g s", timeout)
-            if request.transport is not None:
-                request.transport.abort()
-            raise _Gone("the client stopped reading") from None
+        """Await a write; a client that takes none of it for the write timeout is disconnected."""
+        await write_within(write, request.transport, self.limits.write_timeout, "HTTP")
 
     # --- listings -------------------------------------------------------------------------------
     async def models(self, request: web.Request) -> web.Response:
@@ -562,10 +528,10 @@ class HttpApi:
             # What is bounded, as it stands: the service's (jobs, stuck threads, Wyoming connections,
             # cache, memory) and HTTP's own.
             **self.service.status(),
-            "http_connections": cap.open if cap is not None else 0,
+            "http_connections": len(cap.open) if cap is not None else 0,
             "http_max_connections": self.limits.max_connections,
             "http_connections_refused": cap.refused if cap is not None else 0,
-            "http_jobs": sum(self.jobs.values()), "http_jobs_per_client": self.limits.jobs_per_client,
+            "http_jobs": len(self.jobs), "http_jobs_per_client": self.limits.jobs_per_client,
             "http_requests": self.requests, "http_speech_requests": self.speech_requests,
         })
 
@@ -590,13 +556,38 @@ class HttpApi:
                             headers={"Cache-Control": "no-cache"})
 
 
-class _Gone(Exception):
-    """The client of a speech response has gone (or stopped reading): the connection is closed."""
+class _Reply(Protocol):
+    """The body of a speech response: an audio file (`_AudioReply`) or server-sent events (`SseReply`)."""
+
+    content_type: str
+    timestamps: bool  # each chunk carries its words' timings
+
+    def chunk(self, item: SpeechAudio) -> bytes: ...  # b"": nothing to send for this chunk
+
+    def end(self) -> bytes: ...
+
+    def error(self, err: KokoroError) -> bytes | None: ...  # None: the body cannot say it
 
 
-def _departed(request: web.Request) -> bool:
-    transport = request.transport
-    return transport is None or transport.is_closing()
+class _AudioReply:
+    """A speech response's body as the audio file of `response_format`: the encoder's bytes as they come."""
+
+    timestamps = False
+
+    def __init__(self, fmt: str) -> None:
+        self.content_type = FORMATS[fmt].content_type
+
+    @staticmethod
+    def chunk(item: SpeechAudio) -> bytes:
+        return item.data
+
+    @staticmethod
+    def end() -> bytes:
+        return b""
+
+    @staticmethod
+    def error(err: KokoroError) -> None:
+        return None
 
 
 def _model(name: str) -> dict:

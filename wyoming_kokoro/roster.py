@@ -19,9 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kokoro_engine import VoiceUnusable
+
 from .catalog import canonical_voice, load_catalog
 from .context import ServerConfig, quality_rank
-from .errors import KokoroError, RequestError, as_kokoro_error
+from .errors import Code, KokoroError, RequestError
 
 if TYPE_CHECKING:  # the engine's voice types; importing them here would load torch
     from kokoro_engine import Segment, VoiceLibrary, VoiceSpec
@@ -64,18 +66,16 @@ class SpanVoices:
     kept as it is): the engine's `voice_names` for that request."""
 
     roster: VoiceRoster
-    resolved: Mapping[str, ResolvedVoice | RequestError]
+    resolved: Mapping[str, ResolvedVoice | KokoroError]
 
     def __call__(self, name: str) -> VoiceSpec:
-        """The voice of a `<voice name>`; EngineError for a name off the allow-list, so the engine
+        """The voice of a `<voice name>`; a KokoroError for a name off the allow-list, so the engine
         keeps the request's voice for the span (and logs it)."""
-        from kokoro_engine import EngineError
-
         voice = self.resolved.get(name.strip())
         if voice is None:  # a name the document reader did not list (blank): as the roster has it now
             return self.roster.ssml_voice(name)
-        if isinstance(voice, RequestError):
-            raise EngineError(str(voice), code=voice.code) from voice
+        if isinstance(voice, KokoroError):
+            raise voice
         return voice.spec
 
 
@@ -129,7 +129,7 @@ class VoiceRoster:
         """A voice pack on disk that cannot be read (truncated, corrupt) is no longer offered, with one
         warning; any other error leaves the roster as it is."""
         voice = getattr(err, "voice", None)
-        if as_kokoro_error(err).code != "voice-unusable" or not isinstance(voice, str):
+        if not isinstance(err, VoiceUnusable) or not isinstance(voice, str):
             return
         if self._installed.get(voice, True):
             _LOGGER.warning("Voice %s is no longer offered: %s", voice, err)
@@ -160,7 +160,7 @@ class VoiceRoster:
     def resolve(self, name: Any, language: Any = None) -> ResolvedVoice:
         """A voice name, a `--blend` name or `a+b` / `a:0.7+b:0.3` of offered voices (display names
         and any case too), parsed once; no name: `language`'s voice, else the default. Anything else
-        is refused (RequestError): a request never names a file."""
+        is refused (a KokoroError): a request never names a file."""
         from kokoro_engine import MAX_VOICE_EXPR_CHARS, VoiceSpec, parse_voice_expression
 
         if name is None or name == "":
@@ -168,27 +168,24 @@ class VoiceRoster:
             if name is None:
                 return self._resolved(self._default)
         if not isinstance(name, str):
-            raise RequestError("voice name must be a string", "bad-request")
+            raise RequestError("voice name must be a string")
         if len(name) > MAX_VOICE_EXPR_CHARS:  # bounds the parse below, whatever its complexity
-            raise RequestError(f"voice name longer than {MAX_VOICE_EXPR_CHARS} characters", "bad-voice")
+            raise RequestError(f"voice name longer than {MAX_VOICE_EXPR_CHARS} characters", code=Code.BAD_VOICE)
         name = name.strip()
         if not name:
             return self._resolved(self._default)
         if name in self._blends:
             spec = self._blends[name]
             if not self._blend_usable(spec):
-                raise RequestError(f"blend {name} uses a voice that is no longer available", "voice-not-found")
+                raise RequestError(f"blend {name} uses a voice that is no longer available", code=Code.VOICE_NOT_FOUND)
             return self._resolved(spec)
-        try:
-            parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero, too many parts: refused
-        except KokoroError as err:
-            raise RequestError(str(err), err.code) from err
+        parts = parse_voice_expression(name)  # NaN, inf, negative, all-zero, too many parts: VoiceError
         resolved = []
         for voice, weight in parts:
             if voice not in self._installed:
                 voice = canonical_voice(voice)  # "Heart", "AF-Heart" → af_heart
             if not self._installed.get(voice, False):
-                raise RequestError(f"unknown or not installed voice: {voice[:64]}", "voice-not-found")
+                raise RequestError(f"unknown or not installed voice: {voice[:64]}", code=Code.VOICE_NOT_FOUND)
             resolved.append((voice, weight))
         if len(resolved) == 1:  # one voice, its weight (if written) meaningless: the pack as it is
             return self._resolved(VoiceSpec(resolved[0][0], ((resolved[0][0], 1.0),)))
@@ -202,14 +199,9 @@ class VoiceRoster:
 
     def ssml_voice(self, name: str) -> VoiceSpec:
         """An SSML `<voice name>`, resolved like a request's voice: the engine's `voice_names`. A
-        name off the allow-list raises EngineError, so the engine keeps the request's voice for the
-        span (and logs it)."""
-        from kokoro_engine import EngineError
-
-        try:
-            return self.resolve(name).spec
-        except RequestError as err:
-            raise EngineError(str(err), code=err.code) from err
+        name off the allow-list raises its KokoroError, so the engine keeps the request's voice for
+        the span (and logs it)."""
+        return self.resolve(name).spec
 
     # --- downloads ----------------------------------------------------------------------------------
     async def ensure(self, voice: ResolvedVoice) -> None:
@@ -230,11 +222,11 @@ class VoiceRoster:
         """Each distinct `<voice name>` of a read SSML text, resolved once for the whole request."""
         from kokoro_engine import voice_names
 
-        resolved: dict[str, ResolvedVoice | RequestError] = {}
+        resolved: dict[str, ResolvedVoice | KokoroError] = {}
         for name in voice_names(segments):
             try:
                 resolved[name] = self.resolve(name)
-            except RequestError as err:
+            except KokoroError as err:  # off the allow-list, or not a voice expression at all
                 resolved[name] = err
         return SpanVoices(self, resolved)
 
@@ -245,7 +237,7 @@ class VoiceRoster:
             return
         for name, voice in spans.resolved.items():
             try:
-                if isinstance(voice, RequestError):
+                if isinstance(voice, KokoroError):
                     raise voice
                 await self.ensure(voice)
             except KokoroError as err:

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from kokoro_engine import SAMPLE_RATE
+from kokoro_engine import SAMPLE_RATE, NothingToSpeak
 
 from .context import ServerConfig, ServerState
-from .errors import Busy, KokoroError, RequestError, WorkerStopped, as_kokoro_error
+from .errors import Busy, Code, RequestError, SynthesisTimeout, WorkerStopped, as_kokoro_error
 from .metrics import RequestLog, ServerMetrics
 from .roster import ResolvedVoice, SpanVoices, VoiceRoster
 from .worker import Job, Worker
@@ -149,7 +149,7 @@ class SpeechService:
     def check_text_format(text_format: Any) -> str | None:
         """Wyoming 1.10's `text_format`: absent, `text` or `ssml`."""
         if text_format is not None and text_format not in ("text", "ssml"):
-            raise RequestError("text_format must be 'text' or 'ssml'", "bad-request")
+            raise RequestError("text_format must be 'text' or 'ssml'")
         return text_format
 
     @staticmethod
@@ -157,17 +157,15 @@ class SpeechService:
         """The whole request's text, `chars` characters (a stream's over all its chunks so far), within
         MAX_CHARS: an adapter that gathers a request piece by piece asks as each piece comes."""
         if chars > MAX_CHARS:
-            raise RequestError(f"{what} longer than {MAX_CHARS} characters", "text-too-long")
+            raise RequestError(f"{what} longer than {MAX_CHARS} characters", code=Code.TEXT_TOO_LONG)
 
     @staticmethod
     def check_text(text: Any, text_format: Any = None) -> str:
         """A text's type and length (on the event loop: nothing here reads the text); whether it has
         anything to speak is `read`'s, off the loop. The text goes to the engine as it came (its
         normalizer reads markdown and inline phonemes)."""
-        from kokoro_engine import NothingToSpeak
-
         if not isinstance(text, str):
-            raise RequestError("text must be a string", "bad-request")
+            raise RequestError("text must be a string")
         SpeechService.check_length(len(text))
         SpeechService.check_text_format(text_format)
         text = text.strip()
@@ -206,8 +204,7 @@ class SpeechService:
         if isinstance(speed, bool) or not isinstance(speed, int | float) \
                 or (isinstance(speed, float) and not math.isfinite(speed)) \
                 or not SPEED_ACCEPTED[0] <= speed <= SPEED_ACCEPTED[1]:
-            raise RequestError(f"speed must be a number from {SPEED_ACCEPTED[0]} to {SPEED_ACCEPTED[1]}",
-                               "bad-request")
+            raise RequestError(f"speed must be a number from {SPEED_ACCEPTED[0]} to {SPEED_ACCEPTED[1]}")
         return clamp_speed(float(speed))
 
     # --- requests ---------------------------------------------------------------------------------------
@@ -283,9 +280,9 @@ class SpeechService:
         except Exception as err:
             failure = as_kokoro_error(err)
             self.roster.mark_unusable(err)
-            if failure.code == "synthesis-failed":  # not the request's fault: worth a traceback
+            if failure.code == Code.SYNTHESIS_FAILED:  # not the request's fault: worth a traceback
                 _LOGGER.error("Synthesis failed", exc_info=err)
-            elif failure.code != "synthesis-timeout":  # the worker has logged that one
+            elif not isinstance(failure, SynthesisTimeout):  # the worker has logged that one
                 _LOGGER.warning("Request failed (%s): %s", failure.code, failure)
             if failure is err:
                 raise
@@ -318,10 +315,8 @@ class SpeechService:
             try:
                 fmt = self.check_text_format(text_format)
                 speech = await self.read(Speech(self.check_text(text, fmt), voice, fmt, config.speed))
-            except KokoroError as err:
-                if err.code == "nothing-to-speak":
-                    continue
-                raise
+            except NothingToSpeak:
+                continue
             await self.roster.ensure_spans(speech.spans)
             # --leading-silence before the stream's first piece, the sentence silence between pieces
             joint = config.sentence_silence if after_speech else (0.0 if spoke else None)
@@ -334,7 +329,7 @@ class SpeechService:
                 yield audio
             spoke = True
         if not spoke:
-            raise RequestError("empty text", "empty-text")
+            raise RequestError("empty text", code=Code.EMPTY_TEXT)
         if config.trailing_silence > 0 and (left is None or left > 0):
             yield SpeechAudio(np.zeros(round(config.trailing_silence * SAMPLE_RATE), np.int16), speech=False)
 

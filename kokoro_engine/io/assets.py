@@ -13,7 +13,7 @@ import logging
 import os
 from pathlib import Path
 
-from kokoro_engine.errors import KokoroError
+from kokoro_engine.errors import EngineError, ErrorCode
 from kokoro_engine.io.atomic import atomic_path
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,10 +26,10 @@ IMPORTED_NAME = "kokoro-v1_0-int8.safetensors"
 MODEL_NAMES = (*FULL_MODEL_NAMES, IMPORTED_NAME)
 
 
-class AssetError(KokoroError, RuntimeError):
+class AssetError(EngineError, RuntimeError):
     """Data the engine needs is missing or damaged; the message says what to install."""
 
-    code = "model-unavailable"
+    code = ErrorCode.MODEL_UNAVAILABLE
 
 
 def cache_dir() -> Path:

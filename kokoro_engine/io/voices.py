@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from kokoro_engine import limits
-from kokoro_engine.errors import KokoroError
+from kokoro_engine.errors import EngineError, ErrorCode, VoiceUnusable
 from kokoro_engine.io.assets import package_dir
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,10 +31,10 @@ MAX_CACHED_BLENDS = limits.MAX_SSML_VOICES  # every voice one document may name
 _DIGITS = frozenset("0123456789")
 
 
-class VoiceError(KokoroError, ValueError):
+class VoiceError(EngineError):
     """A voice file or expression that cannot become a voice pack."""
 
-    code = "bad-voice"
+    code = ErrorCode.BAD_VOICE
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -113,18 +113,8 @@ def plain_voice_name(name: str) -> bool:
             and "\0" not in name and name.isprintable())
 
 
-class VoiceFileError(VoiceError):
-    """A voice that is there but cannot be loaded (truncated or corrupt file): names the voice."""
-
-    code = "voice-unusable"
-
-    def __init__(self, voice: str, message: str):
-        super().__init__(message)
-        self.voice = voice
-
-
-class VoiceNotFound(KokoroError, KeyError):
-    code = "voice-not-found"
+class VoiceNotFound(EngineError, KeyError):
+    code = ErrorCode.VOICE_NOT_FOUND
 
     def __init__(self, name: str, suggestions: Sequence[str] = ()):
         self.name = name
@@ -323,12 +313,10 @@ class VoiceLibrary:
                 return load_voice_file(name)  # not cached: the cache holds the library's own packs
             else:
                 raise VoiceNotFound(name, difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5))
-        except VoiceFileError:
-            raise
         except VoiceError as exc:  # found at first use: the file is there but broken
             # The detail names a server path and the loader's message: the log's, not a client's.
             _LOGGER.warning("Voice %s cannot be loaded: %s", name, exc)
-            raise VoiceFileError(name, f"voice {name} cannot be loaded: its pack is damaged") from exc
+            raise VoiceUnusable(name, f"voice {name} cannot be loaded: its pack is damaged") from exc
         with self._lock:
             self._cache[name] = pack
         return pack

@@ -19,7 +19,7 @@ import torch
 
 from kokoro_engine.config import KokoroConfig, load_config
 from kokoro_engine.device import channels_last_pays
-from kokoro_engine.errors import KokoroError
+from kokoro_engine.errors import EngineError, ErrorCode
 from kokoro_engine.model import KokoroModel
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,10 +30,10 @@ SUBMODULES = ("bert", "bert_encoder", "predictor", "text_encoder", "decoder")
 IGNORED_PREFIXES = ("bert.embeddings.position_ids", "bert.pooler.")
 
 
-class WeightsError(KokoroError, ValueError):
+class WeightsError(EngineError):
     """A weights file that cannot become a complete, correct model."""
 
-    code = "bad-weights"
+    code = ErrorCode.BAD_WEIGHTS
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

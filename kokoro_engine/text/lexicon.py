@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kokoro_engine.errors import KokoroError
+from kokoro_engine.errors import EngineError, ErrorCode
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,10 +31,10 @@ _ATTACHED = frozenset(";:,.!?…)”\"")
 _CHECK_EVERY_S = 1.0  # how often the files' mtimes are looked at (per request at most)
 
 
-class LexiconError(KokoroError, ValueError):
+class LexiconError(EngineError):
     """A lexicon file that cannot be used; the message names the file and line."""
 
-    code = "bad-lexicon"
+    code = ErrorCode.BAD_LEXICON
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
-from kokoro_engine.errors import KokoroError
+from kokoro_engine.errors import EngineError, ErrorCode
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,20 +64,20 @@ class G2P(Protocol):
         ...
 
 
-class G2PUnavailable(KokoroError, RuntimeError):
+class G2PUnavailable(EngineError, RuntimeError):
     """A language is known but cannot be used here (missing extra, missing spaCy model, …)."""
 
-    code = "language-unavailable"
+    code = ErrorCode.LANGUAGE_UNAVAILABLE
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-class UnknownLanguage(KokoroError, ValueError):
+class UnknownLanguage(EngineError):
     """The language code is not one Kokoro speaks."""
 
-    code = "unknown-language"
+    code = ErrorCode.UNKNOWN_LANGUAGE
 
 
 @dataclass(frozen=True)
