@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kokoro_engine import preempt
 from kokoro_engine.audio import SAMPLE_RATE
 from kokoro_engine.errors import EngineError, KokoroError, NothingToSpeak, VoiceUnusable
 from kokoro_engine.io.voices import VoiceLibrary, VoicePack, VoiceSpec
@@ -492,6 +493,11 @@ class KokoroEngine:
         # a chunk cut at max_audio_seconds keeps the words it still speaks, up to its end
         return [replace(t, end=min(t.end, chunk.seconds)) for t in timings if t.start < chunk.seconds]
 
+    def _use_threads(self, threads: int) -> None:
+        if threads != self._threads_set:
+            torch.set_num_threads(threads)  # OpenMP keeps the count per calling thread: set it here
+            self._threads_set = threads
+
     def _speak(self, text: str, phonemes: str, pack: VoicePack, speed: float,
                generator: torch.Generator) -> AudioChunk:
         ids = self.model.tokenize(phonemes)
@@ -501,12 +507,16 @@ class KokoroEngine:
             _LOGGER.debug("dropped %d phoneme(s) outside the vocabulary: %s", dropped, "".join(unknown))
         input_ids = torch.tensor([[0, *ids, 0]], device=self.device)
         style = pack.style_for(len(phonemes)).to(self.device)
-        if self.core_share is not None and (threads := self.core_share()) != self._threads_set:
-            torch.set_num_threads(threads)  # OpenMP's count is per calling thread: set it here, every change
-            self._threads_set = threads
+        share = self.core_share
+        if share is not None:
+            self._use_threads(share.begin())
+        outer = preempt.pace((lambda: self._use_threads(share())) if share is not None else None)
         start = time.perf_counter()
-        with torch.inference_mode():
-            audio, durations = self.model(input_ids, style, speed, generator)
+        try:
+            with torch.inference_mode():
+                audio, durations = self.model(input_ids, style, speed, generator)
+        finally:
+            preempt.pace(outer)
         audio_np = audio.cpu().numpy().astype(np.float32, copy=False)
         _LOGGER.debug("%d tokens → %.2f s audio in %.2f s", len(ids), len(audio_np) / SAMPLE_RATE,
                       time.perf_counter() - start)
