@@ -197,9 +197,8 @@ def cpu_class() -> str:
 def kernels_in_use(model: torch.nn.Module) -> dict[str, str]:
     """What runs a loaded model's arithmetic, as labels for a server's status: the CPU class (as
     capped), oneDNN's cap, ATen's vector ISA, the decoder's compute dtype, how many generator
-    convolutions are oneDNN int8 ones and the generator's layout."""
-    from kokoro_engine.model.generator import ChannelsLastConv1d
-
+    convolutions are oneDNN int8 ones and the generator's layout (its `channels_last` flag: read as
+    an attribute, so this module stays below `model/`, which asks it for CPU features)."""
     compute = getattr(model, "compute_dtype", torch.float32)
     device = next(model.parameters()).device
     on_cpu = device.type == "cpu"
@@ -208,7 +207,7 @@ def kernels_in_use(model: torch.nn.Module) -> dict[str, str]:
         "onednn_isa_cap": (onednn_isa_cap() or "") if on_cpu else "",
         "aten_isa": torch.backends.cpu.get_cpu_capability() if on_cpu else "",
         "decoder_dtype": dtype_name(compute), "int8_convolutions": str(getattr(model, "int8_convs", 0)),
-        "layout": "channels-last" if any(isinstance(m, ChannelsLastConv1d) for m in model.modules())
+        "layout": "channels-last" if any(getattr(m, "channels_last", False) is True for m in model.modules())
         else "pytorch",
     }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from kokoro_engine import SAMPLE_RATE
+from kokoro_engine.audio import SAMPLE_RATE
 
 # Samples per duration frame at 24 kHz: the decoder's last block doubles the frames, the generator
 # upsamples 10 × 6 and the iSTFT hops 5 (config-v1_0.json): 2 × 300.
