@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kokoro_engine import preempt
 from kokoro_engine.audio import SAMPLE_RATE
 from kokoro_engine.errors import EngineError, KokoroError, NothingToSpeak, VoiceUnusable
 from kokoro_engine.io.voices import VoiceLibrary, VoicePack, VoiceSpec
@@ -26,7 +25,6 @@ from kokoro_engine.text.g2p import UnknownLanguage, get_g2p, resolve_lang
 from kokoro_engine.text.lexicon import Lexicon
 from kokoro_engine.text.speakable import check_segments, check_speakable
 from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml
-from kokoro_engine.threads import CoreShare
 
 __all__ = ["AudioCache", "AudioChunk", "EngineError", "KokoroEngine", "NothingToSpeak", "VoiceUnusable"]
 
@@ -160,9 +158,6 @@ class KokoroEngine:
         self.voices = voices
         self.device = torch.device(device) if device is not None else model.device
         self.cache = AudioCache(cache_bytes) if cache_bytes > 0 else None
-        # On a CPU, each step runs on the cores other processes leave free (kokoro_engine.threads).
-        self.core_share = CoreShare(torch.get_num_threads()) if self.device.type == "cpu" else None
-        self._threads_set: int | None = None
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
@@ -190,15 +185,12 @@ class KokoroEngine:
     # Public methods resolve a request's language once (`resolve_lang`); the private ones below take
     # the resolved code.
 
-    def _g2p(self, code: str):
-        return get_g2p(code)
-
     def _phonemizer(self, code: str):
         from kokoro_engine.text.lexicon import phonemizer
 
         if self.lexicon is not None:
             self.lexicon.maybe_reload()
-        return phonemizer(self._g2p(code).phonemize, code, self.model.vocab, self.lexicon)
+        return phonemizer(get_g2p(code).phonemize, code, self.model.vocab, self.lexicon)
 
     def _speakable(self, phonemes: str) -> bool:
         # A chunk of only punctuation and spaces would be a second of noise, not speech.
@@ -314,7 +306,7 @@ class KokoroEngine:
                                                                   or expr.name != pack.name):
                 seg_lang = voice_lang
             if seg_lang not in checked:
-                self._g2p(seg_lang)  # language-unavailable: now, not halfway through the audio
+                get_g2p(seg_lang)  # language-unavailable: now, not halfway through the audio
                 checked.add(seg_lang)
             spans.append((seg, expr, seg_lang))
         return spans
@@ -415,8 +407,8 @@ class KokoroEngine:
             if segments is None:
                 _check_text(text)  # not a string, empty: before the document is read (once)
                 segments = parse_ssml(text, code)  # malformed: its text; too deep, a DTD: BadSSML
-                check_segments(segments)
-            elif not checked:
+                checked = False  # read here, so not checked by the caller
+            if not checked:
                 check_segments(segments)
         cap = self.max_audio_seconds if max_audio_seconds is None else max_audio_seconds
         cap_samples = round(cap * SAMPLE_RATE) if cap is not None else None
@@ -493,11 +485,6 @@ class KokoroEngine:
         # a chunk cut at max_audio_seconds keeps the words it still speaks, up to its end
         return [replace(t, end=min(t.end, chunk.seconds)) for t in timings if t.start < chunk.seconds]
 
-    def _use_threads(self, threads: int) -> None:
-        if threads != self._threads_set:
-            torch.set_num_threads(threads)  # OpenMP keeps the count per calling thread: set it here
-            self._threads_set = threads
-
     def _speak(self, text: str, phonemes: str, pack: VoicePack, speed: float,
                generator: torch.Generator) -> AudioChunk:
         ids = self.model.tokenize(phonemes)
@@ -507,16 +494,9 @@ class KokoroEngine:
             _LOGGER.debug("dropped %d phoneme(s) outside the vocabulary: %s", dropped, "".join(unknown))
         input_ids = torch.tensor([[0, *ids, 0]], device=self.device)
         style = pack.style_for(len(phonemes)).to(self.device)
-        share = self.core_share
-        if share is not None:
-            self._use_threads(share.begin())
-        outer = preempt.pace((lambda: self._use_threads(share())) if share is not None else None)
         start = time.perf_counter()
-        try:
-            with torch.inference_mode():
-                audio, durations = self.model(input_ids, style, speed, generator)
-        finally:
-            preempt.pace(outer)
+        with torch.inference_mode():
+            audio, durations = self.model(input_ids, style, speed, generator)
         audio_np = audio.cpu().numpy().astype(np.float32, copy=False)
         _LOGGER.debug("%d tokens → %.2f s audio in %.2f s", len(ids), len(audio_np) / SAMPLE_RATE,
                       time.perf_counter() - start)

@@ -6,9 +6,6 @@ time goes, calls `point()` between its residual blocks. A scheduler may install 
 thread (`install`) that runs other work there, a new request's first chunk, and returns; the
 interrupted pass then carries on with its own tensors and its own noise generator, so neither
 request's audio changes. Without a callback `point()` does nothing.
-
-The engine also paces itself there (`pace`): the number of threads the rest of the pass runs on
-(`kokoro_engine.threads`). That changes no number the pass computes, only how it is shared out.
 """
 
 from __future__ import annotations
@@ -24,20 +21,8 @@ def install(callback: Callable[[], None] | None) -> None:
     _local.callback = callback
 
 
-def pace(callback: Callable[[], None] | None) -> Callable[[], None] | None:
-    """Run `callback` first at every pre-emption point reached on this thread (None: none); returns
-    the one it replaces, to be put back (a chunk run at a point paces itself, then the pass it
-    interrupted goes on with its own)."""
-    previous = getattr(_local, "pace", None)
-    _local.pace = callback
-    return previous
-
-
 def point(device_type: str) -> None:
     """A place where the forward pass on this thread may let other work run."""
-    pacer = getattr(_local, "pace", None)
-    if pacer is not None:
-        pacer()
     callback = getattr(_local, "callback", None)
     if callback is None:
         return

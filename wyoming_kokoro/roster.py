@@ -128,12 +128,9 @@ class VoiceRoster:
     def mark_unusable(self, err: BaseException) -> None:
         """A voice pack on disk that cannot be read (truncated, corrupt) is no longer offered, with one
         warning; any other error leaves the roster as it is."""
-        voice = getattr(err, "voice", None)
-        if not isinstance(err, VoiceUnusable) or not isinstance(voice, str):
-            return
-        if self._installed.get(voice, True):
-            _LOGGER.warning("Voice %s is no longer offered: %s", voice, err)
-            self._withdraw(voice)
+        if isinstance(err, VoiceUnusable) and self._installed.get(err.voice, True):
+            _LOGGER.warning("Voice %s is no longer offered: %s", err.voice, err)
+            self._withdraw(err.voice)
 
     # --- resolution -------------------------------------------------------------------------------
     def voice_for_language(self, language: Any) -> str | None:

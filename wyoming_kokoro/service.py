@@ -160,14 +160,13 @@ class SpeechService:
             raise RequestError(f"{what} longer than {MAX_CHARS} characters", code=Code.TEXT_TOO_LONG)
 
     @staticmethod
-    def check_text(text: Any, text_format: Any = None) -> str:
+    def check_text(text: Any) -> str:
         """A text's type and length (on the event loop: nothing here reads the text); whether it has
         anything to speak is `read`'s, off the loop. The text goes to the engine as it came (its
-        normalizer reads markdown and inline phonemes)."""
+        normalizer reads markdown and inline phonemes). Its `text_format` is `check_text_format`'s."""
         if not isinstance(text, str):
             raise RequestError("text must be a string")
         SpeechService.check_length(len(text))
-        SpeechService.check_text_format(text_format)
         text = text.strip()
         if not text:
             raise NothingToSpeak("text is empty")
@@ -214,7 +213,7 @@ class SpeechService:
         if self.state.shutting_down:
             raise WorkerStopped()
         text_format = self.check_text_format(request.text_format)
-        text = self.check_text(request.text, text_format)
+        text = self.check_text(request.text)
         voice = self.roster.resolve(request.voice, request.language)
         return Speech(text, voice, text_format, self.speed(request.speed))
 
@@ -314,7 +313,7 @@ class SpeechService:
                 raise WorkerStopped()
             try:
                 fmt = self.check_text_format(text_format)
-                speech = await self.read(Speech(self.check_text(text, fmt), voice, fmt, config.speed))
+                speech = await self.read(Speech(self.check_text(text), voice, fmt, config.speed))
             except NothingToSpeak:
                 continue
             await self.roster.ensure_spans(speech.spans)
