@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kokoro_engine import preempt
 from kokoro_engine.audio import SAMPLE_RATE
 from kokoro_engine.errors import EngineError, KokoroError, NothingToSpeak, VoiceUnusable
 from kokoro_engine.io.voices import VoiceLibrary, VoicePack, VoiceSpec
@@ -25,6 +26,7 @@ from kokoro_engine.text.g2p import UnknownLanguage, get_g2p, resolve_lang
 from kokoro_engine.text.lexicon import Lexicon
 from kokoro_engine.text.speakable import check_segments, check_speakable
 from kokoro_engine.text.ssml import Segment, is_ssml, parse_ssml
+from kokoro_engine.threads import CoreShare
 
 __all__ = ["AudioCache", "AudioChunk", "EngineError", "KokoroEngine", "NothingToSpeak", "VoiceUnusable"]
 
@@ -158,6 +160,9 @@ class KokoroEngine:
         self.voices = voices
         self.device = torch.device(device) if device is not None else model.device
         self.cache = AudioCache(cache_bytes) if cache_bytes > 0 else None
+        # On a CPU, a request without a seed runs on the cores other processes leave free
+        # (kokoro_engine.threads); a seeded one on every thread, for the same audio every time.
+        self.core_share = CoreShare(torch.get_num_threads()) if self.device.type == "cpu" else None
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, voices_dirs: Iterable[str | Path] = (),
@@ -431,7 +436,7 @@ class KokoroEngine:
             items = self._text_items(chunks, pack, speed, silences[0])
         plan = _framed(_nonempty(items), silences[1], silences[2])
         generator = torch.Generator(device=self.device).manual_seed(seed if seed is not None else random.getrandbits(63))
-        audio = _capped(self._generate(plan, generator, turns), cap_samples)
+        audio = _capped(self._generate(plan, generator, turns, follow_load=seed is None), cap_samples)
         if key is not None:
             return self._generate_into_cache(key, audio, exact, cap_samples)
         return audio
@@ -459,11 +464,11 @@ class KokoroEngine:
             self.cache.put(key, done)
 
     def _generate(self, plan: Iterable[_Item], generator: torch.Generator,
-                  turns: _Turns | None = None) -> Iterator[AudioChunk]:
+                  turns: _Turns | None = None, follow_load: bool = False) -> Iterator[AudioChunk]:
         for item in plan:
             if item.phonemes:
                 assert item.pack is not None, "a spoken plan item carries its voice"
-                yield self._speak(item.text, item.phonemes, item.pack, item.speed, generator)
+                yield self._speak(item.text, item.phonemes, item.pack, item.speed, generator, follow_load)
             elif (n := round(item.seconds * SAMPLE_RATE)) > 0:
                 yield AudioChunk(np.zeros(n, dtype=np.float32), "", "", 0)
             elif item.turn:
@@ -486,7 +491,7 @@ class KokoroEngine:
         return [replace(t, end=min(t.end, chunk.seconds)) for t in timings if t.start < chunk.seconds]
 
     def _speak(self, text: str, phonemes: str, pack: VoicePack, speed: float,
-               generator: torch.Generator) -> AudioChunk:
+               generator: torch.Generator, follow_load: bool = False) -> AudioChunk:
         ids = self.model.tokenize(phonemes)
         dropped = len(phonemes) - len(ids)
         if dropped:
@@ -494,13 +499,32 @@ class KokoroEngine:
             _LOGGER.debug("dropped %d phoneme(s) outside the vocabulary: %s", dropped, "".join(unknown))
         input_ids = torch.tensor([[0, *ids, 0]], device=self.device)
         style = pack.style_for(len(phonemes)).to(self.device)
+        share = self.core_share
+        if share is None:
+            pacer = None
+        elif follow_load:
+            _use_threads(share.begin())
+            pacer = lambda: _use_threads(share())  # noqa: E731
+        else:
+            _use_threads(share.most)
+            pacer = lambda: _use_threads(share.most)  # noqa: E731  (after a chunk that jumped in)
+        outer = preempt.pace(pacer)
         start = time.perf_counter()
-        with torch.inference_mode():
-            audio, durations = self.model(input_ids, style, speed, generator)
+        try:
+            with torch.inference_mode():
+                audio, durations = self.model(input_ids, style, speed, generator)
+        finally:
+            preempt.pace(outer)
         audio_np = audio.cpu().numpy().astype(np.float32, copy=False)
-        _LOGGER.debug("%d tokens → %.2f s audio in %.2f s", len(ids), len(audio_np) / SAMPLE_RATE,
-                      time.perf_counter() - start)
+        _LOGGER.debug("%d tokens → %.2f s audio in %.2f s on %d thread(s)", len(ids), len(audio_np) / SAMPLE_RATE,
+                      time.perf_counter() - start, torch.get_num_threads())
         return AudioChunk(audio_np, text, phonemes, len(ids), durations.cpu().numpy().astype(np.int32))
+
+
+def _use_threads(threads: int) -> None:
+    # OpenMP keeps the count per calling thread: read and set on the thread that runs the model.
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def _check_text(text: object) -> None:

@@ -8,6 +8,8 @@ phoneme chunks the engine makes for that text are rendered by ONNX Runtime int8 
 reference, and once by our engine in-process (the second view, on this process's main thread).
 The quality figures compare our configured model with our fp32 path on the same phonemes and seed.
 Streaming rows time Home Assistant's LLM path: first audio after the first sentence is complete.
+The busy-box row times short replies again beside another process that keeps one core busy (Home
+Assistant or another add-on at work), against the idle rounds of the same run.
 
 Run through `script/bench-server` (which starts a server with the audio cache off).
 """
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -209,6 +212,7 @@ def main() -> int:
         render(onnx_run, warm)
         render(ref_run, warm)
     short_firsts: list[float] = []
+    short_totals: list[float] = []
     for length in [name.strip() for name in args.lengths.split(",") if name.strip()]:
         rows: dict[str, list[float]] = {k: [] for k in ("audio", "first", "srv", "eng", "onnx", "ref", "mel", "dur",
                                                         "1st/onnx", "1st/ref")}
@@ -217,6 +221,8 @@ def main() -> int:
             first, total, audio = asyncio.run(plain(args.port, text, args.voice))
             rows["audio"].append(audio)
             rows["first"].append(first)
+            if length == "short":
+                short_totals.append(total)
             rows["srv"].append(total / audio)
             seconds, eng_audio = ours_eng(text)
             rows["eng"].append(seconds / eng_audio)
@@ -255,6 +261,18 @@ def main() -> int:
               f"in flight): short first audio {statistics.median(loaded):.3f} s (median), "
               f"{statistics.median(loaded) / idle_short:.2f}x the idle median {idle_short:.3f} s (target <= 2x); "
               f"each {' '.join(f'{x:.2f}' for x in loaded)}", flush=True)
+    if short_totals:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)
+            beside = [asyncio.run(plain(args.port, make_text("short", rng), args.voice))[1] for _ in range(args.rounds)]
+        finally:
+            busy.kill()
+            busy.wait()
+        idle = statistics.median(short_totals)
+        print(f"a busy box (another process spinning on one core): a short reply takes {statistics.median(beside):.3f} s "
+              f"(median), {statistics.median(beside) / idle:.2f}x the idle median {idle:.3f} s; "
+              f"each {' '.join(f'{x:.2f}' for x in beside)}", flush=True)
     firsts = []
     for _ in range(args.rounds):
         first_sentence = make_text("short", rng)
