@@ -10,8 +10,15 @@ from torch import nn
 
 from kokoro_engine.device import channels_last_pays, int8_available
 from kokoro_engine.io.weights import load_model
-from kokoro_engine.model.adain import MOMENT_STEP, channel_moments
-from kokoro_engine.model.generator import ChannelsLastConv1d, channels_last, reflect_first_frame
+from kokoro_engine.model.adain import MOMENT_STEP, AdaIN1d, channel_moments
+from kokoro_engine.model.generator import (
+    ACTIVATION_STEP,
+    AdaINSnake,
+    ChannelsLastConv1d,
+    activate_in_steps,
+    channels_last,
+    reflect_first_frame,
+)
 from tests.realweights import benchmark_inputs, real_model_path
 
 
@@ -143,3 +150,22 @@ def test_the_one_frame_reflect_pad_keeps_the_layout() -> None:
         padded = reflect_first_frame(layout)
         assert torch.equal(padded, F.pad(layout.contiguous(), (1, 0), mode="reflect"))
         assert (padded.stride(1) == 1) == (layout.stride(1) == 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("length", [300, 2 * ACTIVATION_STEP + 37])
+def test_an_activation_written_a_step_at_a_time_is_the_activation_written_whole(length: int, dtype) -> None:
+    """The AdaIN-Snake written into a convolution's input a step of frames at a time (so its fp32
+    intermediates stay in cache) gives the very numbers of one pass over the whole tensor."""
+    torch.manual_seed(6)
+    norm = AdaIN1d(16, 32)
+    for p in norm.parameters():
+        p.data.normal_()
+    x = channels_last(torch.randn(1, 32, length)).to(dtype)
+    with torch.inference_mode():
+        snake = AdaINSnake(x, torch.randn(1, 16), norm, torch.rand(1, 32, 1) + 0.5)
+        whole = torch.empty((1, length, 32), dtype=dtype).transpose(1, 2)
+        snake(x, out=whole)
+        steps = torch.full((1, length, 32), float("nan"), dtype=dtype).transpose(1, 2)
+        activate_in_steps(snake, x, steps)
+    assert torch.equal(steps, whole)

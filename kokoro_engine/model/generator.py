@@ -100,7 +100,7 @@ class ChannelsLastConv1d(nn.Module):
             padded = x.new_empty((x.shape[0], bucket, x.shape[1]), dtype=dtype).transpose(1, 2)
             padded[..., width:].zero_()
             if activation is not None:
-                activation(x, out=padded[..., :width])
+                activate_in_steps(activation, x, padded[..., :width])
             else:
                 padded[..., :width].copy_(x)
             x = padded.unsqueeze(2)
@@ -114,6 +114,26 @@ class ChannelsLastConv1d(nn.Module):
             y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
             out = (width + 2 * padding - span - 1) // stride + 1
         return y[..., :out].squeeze(2)
+
+
+# Frames per step when an activation is written into a convolution's input: a step's fp32
+# intermediates (0.5 MB each at 128 channels) are made and read back while still in cache.
+ACTIVATION_STEP = 1024
+
+
+def activate_in_steps(activation: Callable[..., torch.Tensor], x: torch.Tensor, out: torch.Tensor) -> None:
+    """out = activation(x) for channels-last x and out [1, C, T], a step of frames at a time where
+    both are time-major (`activation` time-local, taking frames [n, C]); the whole tensor at once
+    otherwise. The same numbers either way: each frame is computed alone."""
+    width = x.shape[-1]
+    if not (x.shape[0] == 1 and x.stride(1) == 1 and out.stride(1) == 1 and width > ACTIVATION_STEP):
+        activation(x, out=out)
+        return
+    frames, into = x[0].t(), out[0].t()  # [T, C], rows contiguous
+    scratch = torch.empty((ACTIVATION_STEP, x.shape[1]), dtype=torch.float32, device=x.device)
+    for start in range(0, width, ACTIVATION_STEP):
+        step = frames[start:start + ACTIVATION_STEP]
+        activation(step, out=into[start:start + ACTIVATION_STEP], scratch=scratch[:step.shape[0]])
 
 
 _EXACT_WIDTHS = contextvars.ContextVar("exact_widths", default=False)
