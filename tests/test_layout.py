@@ -16,6 +16,7 @@ from kokoro_engine.model.generator import (
     AdaINSnake,
     ChannelsLastConv1d,
     activate_in_steps,
+    add_in_steps,
     channels_last,
     reflect_first_frame,
 )
@@ -169,3 +170,17 @@ def test_an_activation_written_a_step_at_a_time_is_the_activation_written_whole(
         steps = torch.full((1, length, 32), float("nan"), dtype=dtype).transpose(1, 2)
         activate_in_steps(snake, x, steps)
     assert torch.equal(steps, whole)
+
+
+@pytest.mark.parametrize("length", [300, 2 * ACTIVATION_STEP + 37])
+def test_a_mixed_dtype_sum_in_steps_is_the_sum(length: int) -> None:
+    """A residual sum of an fp32 stream and a bf16 convolution output, a step of frames at a time,
+    into a new tensor or in place: the numbers of PyTorch's whole-tensor sum, channels-last kept."""
+    torch.manual_seed(7)
+    x = channels_last(torch.randn(1, 24, length))
+    y = channels_last(torch.randn(1, 24, length)).bfloat16()
+    want = x + y
+    fresh = add_in_steps(x, y)
+    assert torch.equal(fresh, want) and fresh.stride(1) == 1
+    assert add_in_steps(x, y, x) is x
+    assert torch.equal(x, want)

@@ -136,6 +136,23 @@ def activate_in_steps(activation: Callable[..., torch.Tensor], x: torch.Tensor, 
         activation(step, out=into[start:start + ACTIVATION_STEP], scratch=scratch[:step.shape[0]])
 
 
+def add_in_steps(x: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """x + y into `out` (a new tensor when None; `x` itself adds in place). PyTorch's CPU arithmetic
+    on mixed dtypes (an fp32 sum, a bf16 convolution output) first casts y whole, in one more
+    audio-rate pass; on time-major tensors the sum goes a step of frames at a time instead, the
+    cast in cache. The same numbers either way."""
+    width = x.shape[-1]
+    if x.dtype == y.dtype or not (x.shape[0] == 1 and x.stride(1) == 1 and y.stride(1) == 1 and width > ACTIVATION_STEP):
+        return torch.add(x, y, out=out)
+    if out is None:
+        out = x.new_empty((1, width, x.shape[1]), dtype=torch.promote_types(x.dtype, y.dtype)).transpose(1, 2)
+    xs, ys, outs = x[0].t(), y[0].t(), out[0].t()
+    for start in range(0, width, ACTIVATION_STEP):
+        end = start + ACTIVATION_STEP
+        torch.add(xs[start:end], ys[start:end], out=outs[start:end])
+    return out
+
+
 _EXACT_WIDTHS = contextvars.ContextVar("exact_widths", default=False)
 
 
@@ -231,7 +248,7 @@ class AdaINResBlock1(nn.Module):
             xt = conv_after(c2, xt, AdaINSnake(xt, s, n2, a2))
             # In place after the first sum (the input is shared with the sibling blocks): one
             # audio-rate tensor less alive at a time, the largest kind there is.
-            x = x + xt if i == 0 else x.add_(xt)
+            x = add_in_steps(x, xt, x if i > 0 else None)
         return x
 
 
