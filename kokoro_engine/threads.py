@@ -7,8 +7,9 @@ thread spins through its time slice while the thread it waits for is not running
 region. Sleeping instead of spinning (`OMP_WAIT_POLICY=PASSIVE`) costs a wake-up per region, which
 on an idle box made two threads as slow as one. So the thread count follows the load instead: at the
 start of each chunk and at each of the forward pass's pre-emption points (`kokoro_engine.preempt`),
-`CoreShare` reads how much CPU time other processes took since it last looked, and the work goes on
-on the cores they left (figures: docs/PERFORMANCE.md).
+`CoreShare` reads how much CPU time other processes took since it last looked, on the CPUs this
+process may run on (a container's cpuset), and the work goes on on the cores they left (figures:
+docs/PERFORMANCE.md).
 
 Only a request without a seed follows the load. The thread count changes how PyTorch splits some
 sums (a matrix product of few rows is split along its inner dimension), so a seeded request, which
@@ -31,14 +32,31 @@ MIN_TICKS = 10
 STALE_S = 0.25
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat; steal counts as busy: a
-    hypervisor running other guests takes the core as surely as a process."""
+def _allowed_cpus() -> frozenset[int] | None:
+    """The CPUs this process may run on (a container's or `taskset`'s cpuset); None where unknown."""
+    try:
+        return frozenset(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+def _cpu_ticks(cpus: frozenset[int] | None) -> tuple[int, int]:
+    """(busy, total) clock ticks since boot of `cpus` (None: all of the machine's), from /proc/stat;
+    steal counts as busy: a hypervisor running other guests takes the core as surely as a process.
+    Only the CPUs this process may use count: load elsewhere on the host leaves them free."""
+    busy = total = 0
     with open("/proc/stat") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:9]]
-    user, nice, system, idle, iowait, irq, softirq, steal = fields
-    busy = user + nice + system + irq + softirq + steal
-    return busy, busy + idle + iowait
+        for line in stat:
+            name, *values = line.split()
+            if not name.startswith("cpu"):
+                break  # the CPU lines come first
+            wanted = name == "cpu" if cpus is None else name != "cpu" and int(name[3:]) in cpus
+            if not wanted:
+                continue
+            user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in values[:8])
+            used = user + nice + system + irq + softirq + steal
+            busy, total = busy + used, total + used + idle + iowait
+    return busy, total
 
 
 def _own_ticks() -> int:
@@ -48,9 +66,9 @@ def _own_ticks() -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def _sample() -> tuple[int, int, int] | None:
+def _sample(cpus: frozenset[int] | None) -> tuple[int, int, int] | None:
     try:
-        return (*_cpu_ticks(), _own_ticks())
+        return (*_cpu_ticks(cpus), _own_ticks())
     except (OSError, ValueError):
         return None
 
@@ -63,22 +81,25 @@ class CoreShare:
 
     def __init__(self, most: int) -> None:
         self.most = max(1, most)
-        self.cpus = os.cpu_count() or 1
+        allowed = _allowed_cpus()
+        # Every CPU: the machine-wide line, whatever CPUs are online.
+        self._cpus = None if allowed is None or len(allowed) >= (os.cpu_count() or 1) else allowed
+        self.cpus = len(allowed) if allowed else os.cpu_count() or 1
         self.threads = self.most
-        self._last = _sample()
+        self._last = _sample(self._cpus)
         self._last_time = time.monotonic()
 
     def begin(self) -> int:
         """At a chunk's start: after a pause, start again from `most` and look afresh; straight after
         another chunk, go on looking."""
         if time.monotonic() - self._last_time > STALE_S:
-            self._last, self._last_time = _sample(), time.monotonic()
+            self._last, self._last_time = _sample(self._cpus), time.monotonic()
             self.threads = self.most
             return self.threads
         return self()
 
     def __call__(self) -> int:
-        if self._last is None or (now := _sample()) is None:
+        if self._last is None or (now := _sample(self._cpus)) is None:
             return self.threads
         busy, total, own = (b - a for a, b in zip(self._last, now, strict=True))
         if total >= MIN_TICKS:

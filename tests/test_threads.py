@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from kokoro_engine.threads import STALE_S, CoreShare
+from kokoro_engine.threads import STALE_S, CoreShare, _cpu_ticks
 
 pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: there is no thread count to change")
 
@@ -45,6 +46,23 @@ def test_threads_follow_the_load_while_it_lasts_not_after():
     # A chunk that starts after the load has gone gets every thread again: the look since the last
     # one would still see the load's last half second.
     assert share.begin() == 2
+
+
+def test_only_the_cpus_this_process_may_use_are_looked_at():
+    """A container pinned to some of the host's cores (a cpuset) is not slowed by load on the others:
+    a core's busy time comes from that core's own line of /proc/stat."""
+    code = "import time\nend = time.time() + 1.0\nwhile time.time() < end: pass"
+    cpus = sorted(os.sched_getaffinity(0))
+    pinned = cpus[-1]
+    before = _cpu_ticks(frozenset({pinned})), _cpu_ticks(None)
+    spent = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(["taskset", "-c", str(pinned), sys.executable, "-c", code], check=True)
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = _cpu_ticks(frozenset({pinned})), _cpu_ticks(None)
+    child_ticks = (child.ru_utime + child.ru_stime - spent.ru_utime - spent.ru_stime) * os.sysconf("SC_CLK_TCK")
+    (busy, total), (_, machine_total) = ((a[0] - b[0], a[1] - b[1]) for a, b in zip(after, before, strict=True))
+    assert busy >= 0.8 * child_ticks  # the pinned process's time is on its core's line
+    assert total <= 1.5 * machine_total / (os.cpu_count() or 1)  # one core's ticks, not the machine's
 
 
 def _threads_of_chunks(records: list[logging.LogRecord]) -> list[int]:
