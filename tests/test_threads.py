@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from kokoro_engine import preempt
 from kokoro_engine.threads import STALE_S, CoreShare, _cpu_ticks
 
 pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: there is no thread count to change")
@@ -63,6 +64,21 @@ def test_only_the_cpus_this_process_may_use_are_looked_at():
     (busy, total), (_, machine_total) = ((a[0] - b[0], a[1] - b[1]) for a, b in zip(after, before, strict=True))
     assert busy >= 0.8 * child_ticks  # the pinned process's time is on its core's line
     assert total <= 1.5 * machine_total / (os.cpu_count() or 1)  # one core's ticks, not the machine's
+
+
+def test_an_interrupted_pass_goes_on_with_its_own_thread_count():
+    """A chunk that jumps in at a pre-emption point sets its own count; the pass it interrupted
+    paces itself after it, so a seeded pass resumes on every thread."""
+    torch.set_num_threads(2)
+    preempt.install(lambda: torch.set_num_threads(1))  # the chunk that jumped in ran on one thread
+    outer = preempt.pace(lambda: torch.set_num_threads(2))
+    try:
+        preempt.point("cpu")
+        assert torch.get_num_threads() == 2
+    finally:
+        preempt.pace(outer)
+        preempt.install(None)
+        torch.set_num_threads(2)
 
 
 def _threads_of_chunks(records: list[logging.LogRecord]) -> list[int]:
