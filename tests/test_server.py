@@ -130,13 +130,15 @@ def test_disconnect_mid_stream_then_new_request(server) -> None:
 
 
 def test_concurrent_clients(server) -> None:
-    """A load of 16 clients at once (each its own connection, as Home Assistant does): every one gets
-    a complete exchange with its own audio, and describe is answered within its deadline meanwhile."""
+    """A load of 15 clients at once (each its own connection, as Home Assistant does): every one gets
+    a complete exchange with its own audio, and describe is answered within its deadline meanwhile.
+    15 and the describe fill the per-address cap (16, a quarter of the 64 connections) even when no
+    reply has ended yet, as on a loaded machine."""
     port, _ = server
 
     async def all_of_them() -> tuple[list[list[Event]], float]:
         replies = asyncio.gather(*[exchange(port, [Synthesize(text=f"Client {i} here.").event()])
-                                   for i in range(16)])
+                                   for i in range(15)])
         await asyncio.sleep(0.5)
         t0 = time.monotonic()
         info = await exchange(port, [Describe().event()], until="info")
@@ -145,7 +147,7 @@ def test_concurrent_clients(server) -> None:
         return await replies, describe_s
 
     replies, describe_s = run(all_of_them())
-    assert len(replies) == 16
+    assert len(replies) == 15
     for events in replies:
         _shape_ok(events)
         assert len(audio_samples(events)) > 2400
