@@ -19,6 +19,7 @@ a fixed count makes it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 
@@ -46,12 +47,11 @@ def _cpu_ticks(cpus: frozenset[int] | None) -> tuple[int, int]:
     Only the CPUs this process may use count: load elsewhere on the host leaves them free."""
     busy = total = 0
     with open("/proc/stat") as stat:
-        for line in stat:
+        # The machine's line comes first, then one per CPU, then the rest (not read).
+        lines = [stat.readline()] if cpus is None else itertools.takewhile(lambda line: line.startswith("cpu"), stat)
+        for line in lines:
             name, *values = line.split()
-            if not name.startswith("cpu"):
-                break  # the CPU lines come first
-            wanted = name == "cpu" if cpus is None else name != "cpu" and int(name[3:]) in cpus
-            if not wanted:
+            if cpus is not None and (name == "cpu" or int(name[3:]) not in cpus):
                 continue
             user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in values[:8])
             used = user + nice + system + irq + softirq + steal

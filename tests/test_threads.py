@@ -22,11 +22,15 @@ from kokoro_engine.threads import STALE_S, CoreShare, _cpu_ticks
 pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: there is no thread count to change")
 
 
+def spin(seconds: float) -> list[str]:
+    """The command line of a process that keeps one core busy for `seconds`."""
+    return [sys.executable, "-c", f"import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass"]
+
+
 @contextmanager
 def every_core_busy(seconds: float) -> Iterator[None]:
     """One busy process per core, for `seconds` at most (killed when the block ends)."""
-    code = f"import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass"
-    busy = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(os.cpu_count() or 1)]
+    busy = [subprocess.Popen(spin(seconds)) for _ in range(os.cpu_count() or 1)]
     try:
         time.sleep(0.3)  # the processes are up and spinning
         yield
@@ -52,12 +56,11 @@ def test_threads_follow_the_load_while_it_lasts_not_after():
 def test_only_the_cpus_this_process_may_use_are_looked_at():
     """A container pinned to some of the host's cores (a cpuset) is not slowed by load on the others:
     a core's busy time comes from that core's own line of /proc/stat."""
-    code = "import time\nend = time.time() + 1.0\nwhile time.time() < end: pass"
     cpus = sorted(os.sched_getaffinity(0))
     pinned = cpus[-1]
     before = _cpu_ticks(frozenset({pinned})), _cpu_ticks(None)
     spent = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(["taskset", "-c", str(pinned), sys.executable, "-c", code], check=True)
+    subprocess.run(["taskset", "-c", str(pinned), *spin(1.0)], check=True)
     child = resource.getrusage(resource.RUSAGE_CHILDREN)
     after = _cpu_ticks(frozenset({pinned})), _cpu_ticks(None)
     child_ticks = (child.ru_utime + child.ru_stime - spent.ru_utime - spent.ru_stime) * os.sysconf("SC_CLK_TCK")

@@ -121,17 +121,22 @@ class ChannelsLastConv1d(nn.Module):
 ACTIVATION_STEP = 1024
 
 
+def _in_steps(*tensors: torch.Tensor) -> bool:
+    """Whether these [1, C, T] tensors are time-major (channels-last) and long enough to be worked a
+    step of `ACTIVATION_STEP` frames at a time, each step's frames one contiguous block."""
+    return all(t.shape[0] == 1 and t.stride(1) == 1 for t in tensors) and tensors[0].shape[-1] > ACTIVATION_STEP
+
+
 def activate_in_steps(activation: Callable[..., torch.Tensor], x: torch.Tensor, out: torch.Tensor) -> None:
     """out = activation(x) for channels-last x and out [1, C, T], a step of frames at a time where
     both are time-major (`activation` time-local, taking frames [n, C]); the whole tensor at once
     otherwise. The same numbers either way: each frame is computed alone."""
-    width = x.shape[-1]
-    if not (x.shape[0] == 1 and x.stride(1) == 1 and out.stride(1) == 1 and width > ACTIVATION_STEP):
+    if not _in_steps(x, out):
         activation(x, out=out)
         return
     frames, into = x[0].t(), out[0].t()  # [T, C], rows contiguous
     scratch = torch.empty((ACTIVATION_STEP, x.shape[1]), dtype=torch.float32, device=x.device)
-    for start in range(0, width, ACTIVATION_STEP):
+    for start in range(0, x.shape[-1], ACTIVATION_STEP):
         step = frames[start:start + ACTIVATION_STEP]
         activation(step, out=into[start:start + ACTIVATION_STEP], scratch=scratch[:step.shape[0]])
 
@@ -141,13 +146,12 @@ def add_in_steps(x: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None = No
     on mixed dtypes (an fp32 sum, a bf16 convolution output) first casts y whole, in one more
     audio-rate pass; on time-major tensors the sum goes a step of frames at a time instead, the
     cast in cache. The same numbers either way."""
-    width = x.shape[-1]
-    if x.dtype == y.dtype or not (x.shape[0] == 1 and x.stride(1) == 1 and y.stride(1) == 1 and width > ACTIVATION_STEP):
+    if x.dtype == y.dtype or not _in_steps(x, y):
         return torch.add(x, y, out=out)
     if out is None:
-        out = x.new_empty((1, width, x.shape[1]), dtype=torch.promote_types(x.dtype, y.dtype)).transpose(1, 2)
+        out = x.new_empty((1, x.shape[-1], x.shape[1]), dtype=torch.promote_types(x.dtype, y.dtype)).transpose(1, 2)
     xs, ys, outs = x[0].t(), y[0].t(), out[0].t()
-    for start in range(0, width, ACTIVATION_STEP):
+    for start in range(0, x.shape[-1], ACTIVATION_STEP):
         end = start + ACTIVATION_STEP
         torch.add(xs[start:end], ys[start:end], out=outs[start:end])
     return out
