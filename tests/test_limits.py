@@ -111,6 +111,33 @@ def test_connections_over_max_are_refused(server) -> None:
     _still_serves(port, log)
 
 
+def test_refused_clients_read_the_error_then_the_end(server) -> None:
+    """A refused client that sent events before it read anything still reads the refusal and then
+    the end of the stream, not a reset that overtakes the error."""
+    port, log = server
+
+    async def refused(source: str) -> list[str | None]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+        for _ in range(50):
+            await async_write_event(Describe().event(), writer)
+        got = [ev.data.get("code") if (ev := await asyncio.wait_for(async_read_event(reader), 10)) else None
+               for _ in range(2)]
+        writer.close()
+        return got
+
+    async def scenario() -> list[list[str | None]]:
+        held = [await _admitted(port, "127.0.0.1"), await _admitted(port, "127.0.0.1")]
+        try:
+            return [await refused("127.0.0.1") for _ in range(10)]
+        finally:
+            for w in held:
+                if w is not None:
+                    w.close()
+
+    assert run(scenario(), timeout=120) == [["too-many-connections", None]] * 10
+    _still_serves(port, log)
+
+
 @pytest.fixture(scope="module")
 def patient_server(tmp_path_factory: pytest.TempPathFactory):
     """The default --idle-timeout (300 s): only --first-event-timeout closes a silent new connection."""

@@ -1,7 +1,8 @@
 """The bounds of a client's connection, one set for both protocols (`handler` for Wyoming, `http_api`
 for HTTP): which host a client is (`client_host`), what each host holds open (`Tally`: connections,
 speech jobs), the JSON a client may send (`read_json`), and how long a write may wait for a client
-that does not read (`write_within`, `ClientGone`). What one request may ask for (its text, its audio,
+that does not read (`write_within`, `ClientGone`), and how a connection ends so that its last words
+arrive (`close_gently`). What one request may ask for (its text, its audio,
 jobs in all) is the service's, not a connection's."""
 
 from __future__ import annotations
@@ -163,3 +164,31 @@ async def write_within(write: Awaitable[Any], transport: asyncio.WriteTransport 
         if transport is not None:
             transport.abort()
         raise ClientGone("the client stopped reading") from None
+
+
+# What a client may still send after the server has said its last word, and for how long it is read
+# (and thrown away) before the socket closes regardless.
+LINGER_BYTES = 64 * 1024
+LINGER_S = 2.0
+
+
+async def close_gently(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       timeout: float = LINGER_S, max_bytes: int = LINGER_BYTES) -> None:
+    """Close a connection so that what was written last (a refusal, an error) reaches the client. A
+    socket closed with input still unread makes the kernel send a reset instead of an end of stream,
+    and a reset can overtake the bytes before it: the client sees "connection reset" where it should
+    read our error and then the end. So: end our side first, then read and discard what the client
+    still sends, until it closes too, `max_bytes` have come, or `timeout` seconds have passed."""
+    if writer.transport.is_closing():  # aborted or closed already: nothing more to deliver
+        return
+    try:
+        if writer.can_write_eof():
+            writer.write_eof()
+        async with asyncio.timeout(timeout):
+            left = max_bytes
+            while left > 0 and (data := await reader.read(min(left, 16 * 1024))):
+                left -= len(data)
+    except (ConnectionError, TimeoutError, OSError):
+        pass
+    finally:
+        writer.close()

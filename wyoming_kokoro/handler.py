@@ -28,7 +28,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from kokoro_engine import SAMPLE_RATE
 
-from .bounds import client_host, read_json, write_within
+from .bounds import client_host, close_gently, read_json, write_within
 from .errors import Code, KokoroError, RequestError, WorkerStopped, wyoming_code
 from .info import WyomingInfo
 from .roster import ResolvedVoice
@@ -160,7 +160,7 @@ class KokoroEventHandler(AsyncEventHandler):
         finally:
             await self.disconnect()
             self.state.connections.discard(self.host, self)
-            self.writer.close()
+            await close_gently(self.reader, self.writer)
 
     async def _admit(self) -> bool:
         """Count this connection against --max-connections and --max-connections-per-address; refuse it
@@ -180,7 +180,7 @@ class KokoroEventHandler(AsyncEventHandler):
                                                  self.writer), self.writer.transport, 5, "Wyoming")
         except ConnectionError:
             pass
-        self.writer.close()
+        await close_gently(self.reader, self.writer, timeout=1.0)
         return False
 
     async def _read(self) -> Event | None:
@@ -204,8 +204,9 @@ class KokoroEventHandler(AsyncEventHandler):
                 if done:
                     return read.result()
         finally:
-            if not read.done():
+            if not read.done():  # and wait until it is cancelled: the reader takes one reader at a time
                 read.cancel()
+                await asyncio.wait({read})
 
     def _idle_timeout(self) -> bool:
         """Close an idle connection; a stream left open is ended first (whether to drain it)."""
