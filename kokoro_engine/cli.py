@@ -1,4 +1,4 @@
-"""`kokoro-engine`: synthesize, phonemize, benchmark, accuracy, import-onnx.
+"""`kokoro-engine`: synthesize, phonemize, benchmark, profile, accuracy, import-onnx.
 
 Bad input ends in one line on stderr (`kokoro-engine: error: …`) and a non-zero exit, never a traceback.
 """
@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare-onnx", action="store_true", help="also run the int8 export on ONNX Runtime")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--voice", default=None)
+    _add_model_options(p)
+
+    p = sub.add_parser("profile", help="where a one-line reply's time and the process's memory go")
+    p.add_argument("--voice", default=None, help="default: af_heart, else jf_alpha (the pip-installed packs)")
+    p.add_argument("--replies", type=int, default=8, help="new one-line replies per view (default 8)")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--seed", type=int, default=5, help="seed of the text generator")
     _add_model_options(p)
 
     p = sub.add_parser("accuracy", help="compare a device/dtype against CPU fp32")
@@ -164,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "benchmark":
             from kokoro_engine.tools.benchmark import main as run
+        elif args.command == "profile":
+            from kokoro_engine.tools.profile import main as run
         elif args.command == "accuracy":
             from kokoro_engine.tools.accuracy import main as run
         else:

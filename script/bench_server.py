@@ -30,26 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-ROOMS = ["kitchen", "living room", "bedroom", "hallway", "garage", "office", "bathroom", "garden", "attic"]
-THINGS = ["lights", "heater", "fan", "blinds", "speaker", "lamp", "radiator", "dehumidifier", "sprinkler"]
-STATES = ["on", "off", "open", "closed", "dimmed to forty percent", "set to twenty one degrees"]
-EVENTS = ["The washing machine has finished", "Someone rang the front door bell", "The dishwasher is done",
-          "A parcel was delivered", "The car is fully charged", "The back door was left open"]
-
-
-def make_text(length: str, rng: random.Random) -> str:
-    """A new household reply of about 2.5 s (short), 6 s (medium) or 20 s (long) of audio."""
-    def sentence() -> str:
-        return f"The {rng.choice(ROOMS)} {rng.choice(THINGS)} {'are' if rng.random() < 0.5 else 'is'} {rng.choice(STATES)}."
-
-    if length == "short":
-        return f"Turned {rng.choice(['on', 'off'])} the {rng.choice(ROOMS)} {rng.choice(THINGS)}."
-    if length == "medium":
-        return f"{rng.choice(EVENTS)} at {rng.randint(1, 12)} {rng.choice(['thirty', 'fifteen', 'forty five'])}, " \
-               f"and the {rng.choice(ROOMS)} is {rng.randint(15, 25)} degrees."
-    return " ".join([f"{rng.choice(EVENTS)} {rng.randint(2, 50)} minutes ago."] + [sentence() for _ in range(5)]
-                    + [f"Tomorrow will be {rng.choice(['sunny', 'cloudy', 'rainy'])} with a high of "
-                       f"{rng.randint(10, 30)} degrees."])
+from kokoro_engine.tools.benchmark import make_text  # noqa: E402  (after the path is set)
 
 
 async def plain(port: int, text: str, voice: str) -> tuple[float, float, float]:

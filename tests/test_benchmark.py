@@ -116,3 +116,43 @@ def test_the_int8_peak_and_the_kernels_are_what_the_engine_runs() -> None:
     kernels = onednn_kernels()
     assert set(kernels) >= {"f32", "u8"}
     assert f"CPU class {cpu_class()}" in isa_summary()
+
+
+def test_profile_parts_hold_every_weight_once(model) -> None:
+    """`kokoro-engine profile` splits a reply's time by part: every weight of the model is in exactly
+    one part, but `conv_post`'s, which its "conv_post, STFT and iSTFT" row takes as the remainder."""
+    from kokoro_engine.tools.profile import model_parts
+
+    owners: dict[int, list[str]] = {}
+    for name, modules in model_parts(model):
+        for module in modules:
+            for p in module.parameters():
+                owners.setdefault(id(p), []).append(name)
+    assert all(len(names) == 1 for names in owners.values())
+    unowned = {n for n, p in model.named_parameters() if id(p) not in owners}
+    assert unowned == {n for n, _ in model.named_parameters() if n.startswith("decoder.generator.conv_post.")}
+
+
+def test_profile_times_each_part_within_the_model_and_lets_go(model) -> None:
+    from kokoro_engine.tools.profile import PartTimer, model_parts, operator_family
+
+    ids, style = benchmark_inputs(model, "short")
+    timer = PartTimer(model)
+    with torch.inference_mode():
+        model(ids, style, 1.0, torch.Generator().manual_seed(0))
+    timer.remove()
+    parts = [timer.seconds[name] for name, _ in model_parts(model)]
+    assert all(t > 0 for t in parts), timer.seconds  # every part ran
+    assert sum(parts) <= timer.seconds["model"]
+    assert sum(t for (name, _), t in zip(model_parts(model), parts, strict=True) if name.startswith("generator")) \
+        <= timer.seconds["generator"]
+    # the hooks are gone: a second pass times nothing
+    before = dict(timer.seconds)
+    with torch.inference_mode():
+        model(ids, style, 1.0, torch.Generator().manual_seed(0))
+    assert timer.seconds == before
+    assert [operator_family(n) for n in ("aten::mkldnn_convolution", "quantized::conv2d", "aten::addmm",
+                                         "aten::mkldnn_rnn_layer", "aten::upsample_linear1d", "aten::_to_copy",
+                                         "aten::normal_", "aten::mul")] == [
+        "convolutions", "int8 convolutions", "matrix products (PL-BERT, style projections)", "LSTMs",
+        "elementwise and other", "copies and casts", "excitation noise", "elementwise and other"]

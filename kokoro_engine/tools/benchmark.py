@@ -7,6 +7,7 @@ ratios compare implementations rather than machines or moods of the machine.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -40,6 +41,29 @@ TEXTS: dict[str, str] = {
         "the garden irrigation has been skipped, and the next collection day is Thursday."
     ),
 }
+
+
+# New household replies for benchmarks that must not repeat an input (a new text is a new length).
+ROOMS = ["kitchen", "living room", "bedroom", "hallway", "garage", "office", "bathroom", "garden", "attic"]
+THINGS = ["lights", "heater", "fan", "blinds", "speaker", "lamp", "radiator", "dehumidifier", "sprinkler"]
+STATES = ["on", "off", "open", "closed", "dimmed to forty percent", "set to twenty one degrees"]
+EVENTS = ["The washing machine has finished", "Someone rang the front door bell", "The dishwasher is done",
+          "A parcel was delivered", "The car is fully charged", "The back door was left open"]
+
+
+def make_text(length: str, rng: random.Random) -> str:
+    """A new household reply of about 2.5 s (short), 6 s (medium) or 20 s (long) of audio."""
+    def sentence() -> str:
+        return f"The {rng.choice(ROOMS)} {rng.choice(THINGS)} {'are' if rng.random() < 0.5 else 'is'} {rng.choice(STATES)}."
+
+    if length == "short":
+        return f"Turned {rng.choice(['on', 'off'])} the {rng.choice(ROOMS)} {rng.choice(THINGS)}."
+    if length == "medium":
+        return f"{rng.choice(EVENTS)} at {rng.randint(1, 12)} {rng.choice(['thirty', 'fifteen', 'forty five'])}, " \
+               f"and the {rng.choice(ROOMS)} is {rng.randint(15, 25)} degrees."
+    return " ".join([f"{rng.choice(EVENTS)} {rng.randint(2, 50)} minutes ago."] + [sentence() for _ in range(5)]
+                    + [f"Tomorrow will be {rng.choice(['sunny', 'cloudy', 'rainy'])} with a high of "
+                       f"{rng.randint(10, 30)} degrees."])
 
 
 def _time(fn: Callable[[], T], warmup: int, repeat: int) -> tuple[float, T]:
