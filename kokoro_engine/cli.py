@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replies", type=int, default=8, help="new one-line replies per view (default 8)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=5, help="seed of the text generator")
+    p.add_argument("--every-language", action="store_true", help="also load every other language's G2P (memory)")
     _add_model_options(p)
 
     p = sub.add_parser("accuracy", help="compare a device/dtype against CPU fp32")

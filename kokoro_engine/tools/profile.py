@@ -21,7 +21,7 @@ import random
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -40,6 +40,12 @@ FAMILIES: list[tuple[str, tuple[str, ...]]] = [
     ("excitation noise", ("normal_", "rand")),
     ("copies and casts", ("copy_", "_to_copy", "::to", "clone", "contiguous")),
 ]
+
+
+# A line in each language, to load its G2P as a request in it would (Mandarin's dictionaries load on
+# the first Chinese text, not on import).
+GREETINGS = {"a": "Hello.", "b": "Good evening.", "j": "こんにちは。", "z": "你好，客厅的灯已经打开了。",
+             "e": "Hola.", "f": "Bonjour.", "h": "नमस्ते।", "i": "Ciao.", "p": "Olá."}
 
 
 def operator_family(name: str) -> str:
@@ -122,7 +128,7 @@ def main(args: argparse.Namespace) -> int:
     engine.phonemize(make_text("short", random.Random(0)), "a")
     memory.append(("English G2P (spaCy's tagger, the lexicon, espeak)", _settled_mb()))
     if pack.lang != "a":
-        engine.phonemize("Hello.", pack.lang)
+        engine.phonemize(GREETINGS[pack.lang], pack.lang)
         memory.append((f"G2P of the voice's language ({pack.lang})", _settled_mb()))
 
     def reply() -> tuple[float, float]:  # (seconds, audio seconds) of a new one-line reply
@@ -143,6 +149,10 @@ def main(args: argparse.Namespace) -> int:
         audio.append(length)
     timer.remove()
     memory.append((f"{args.replies} new one-line replies (kernels for new widths)", _settled_mb()))
+    if args.every_language:
+        for code, greeting in GREETINGS.items():
+            engine.phonemize(greeting, code)
+        memory.append(("every other language's G2P", _settled_mb()))
 
     from torch.profiler import ProfilerActivity, profile
 
@@ -157,6 +167,7 @@ def main(args: argparse.Namespace) -> int:
             calls += event.count
 
     _print(args, engine, voice, memory, timer.seconds, walls, audio, families, calls / args.replies)
+    _print_floor(engine, reply, sum(walls) / sum(audio))
     return 0
 
 
@@ -199,3 +210,21 @@ def _print(args: argparse.Namespace, engine, voice: str, memory: list[tuple[str,
         print(f"{family:<58} {sum(operators.values()):7.1f} ms  "
               + ", ".join(f"{name.split('::')[-1]} {ms:.0f}" for name, ms in top))
 
+
+
+def _print_floor(engine, reply: Callable[[], tuple[float, float]], rtf: float) -> None:
+    """What no implementation in these dtypes beats here: one reply's counted work (convolutions and
+    matrix products at their true widths) at this CPU's measured peaks, against the measured RTF."""
+    from kokoro_engine.tools.benchmark import count_flops, floor_seconds, int8_conv_peak, matmul_peak
+
+    model = engine.model
+    audio: list[float] = []
+    flops = count_flops(lambda: audio.append(reply()[1]))
+    peak = matmul_peak(engine.device, model.compute_dtype)
+    peak_fp32 = matmul_peak(engine.device, torch.float32) if model.compute_dtype != torch.float32 else peak
+    peak_int8 = int8_conv_peak() if model.int8_convs else None
+    floor_rtf = floor_seconds(flops, peak, peak_fp32, peak_int8) / audio[0]
+    rates = f"{peak:.0f} GFLOP/s" + (f", fp32 {peak_fp32:.0f}" if peak_fp32 != peak else "") + \
+        (f", int8 convolution {peak_int8:.0f} GOP/s" if peak_int8 else "")
+    print(f"\n# the floor: {flops['total'] / 1e9 / audio[0]:.1f} GFLOP per second of audio at this CPU's dense "
+          f"peaks ({rates}) is RTF {floor_rtf:.3f}, {100 * floor_rtf / rtf:.0f} % of the measured {rtf:.3f}")
