@@ -118,24 +118,24 @@ def test_benchmark_against_reference_and_accuracy():
 def test_profile_prints_memory_parts_and_operators():
     """`kokoro-engine profile` (which `script/bench-server` runs): memory by component, a one-line
     reply's time by part of the model, and by operator family; figures, not asserted on."""
-    from kokoro_engine.tools.profile import FAMILIES
+    from kokoro_engine.tools.profile import FAMILIES, NAME_WIDTH
 
     result = run("profile", "--replies", "1", "--model", str(real_model_path()), "--voice", "jf_alpha",
                  "--every-language")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
-    mb = {line[:58].strip(): float(line[58:].split()[0].lstrip("+")) for line in lines if line.endswith(" MB")}
+    mb = {line[:NAME_WIDTH].strip(): float(line[NAME_WIDTH:].split()[0].lstrip("+")) for line in lines if line.endswith(" MB")}
     assert set(mb) == {"runtime: Python, torch, kokoro_engine", "weights, in the dtype that runs",
                        "English G2P (spaCy's tagger, the lexicon, espeak)", "G2P of the voice's language (j)",
                        "warm-up reply (oneDNN kernels for its widths)",
                        "1 new one-line replies (kernels for new widths)", "every other language's G2P", "total"}
     assert mb["weights, in the dtype that runs"] > 100 and mb["English G2P (spaCy's tagger, the lexicon, espeak)"] > 20
     assert mb["every other language's G2P"] > 20  # Mandarin's dictionaries alone are more
-    parts = [line[:58].strip() for line in lines if line.endswith(" %")]
+    parts = [line[:NAME_WIDTH].strip() for line in lines if line.endswith(" %")]
     assert parts[:2] == ["PL-BERT and its projection", "prosody predictor (durations, F0, energy)"]
     assert "generator: stage 2 (128 channels, 4,800 frames/s)" in parts
     assert parts[-1] == "outside the model: text to phonemes, chunking, audio"
-    families = {line[:58].strip() for line in lines if " ms  " in line}
+    families = {line[:NAME_WIDTH].strip() for line in lines if " ms  " in line}
     assert {"convolutions", FAMILIES[2][0], "LSTMs"} <= families
     floor = next(line for line in lines if line.startswith("# the floor:"))
     assert 0 < float(floor.split("RTF ")[1].split(",")[0]) and floor.endswith(tuple("0123456789"))

@@ -188,7 +188,7 @@ async def close_gently(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
             left = max_bytes
             while left > 0 and (data := await reader.read(min(left, 16 * 1024))):
                 left -= len(data)
-    except (ConnectionError, TimeoutError, OSError):
+    except OSError:  # a reset, or the linger's time is up (TimeoutError is an OSError)
         pass
     finally:
         writer.close()

@@ -11,6 +11,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -170,6 +171,32 @@ def isa_summary() -> str:
             f"ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN convolutions: {kernels}")
 
 
+@dataclass(frozen=True)
+class Peaks:
+    """This device's dense rates, the floor's divisors: a 2,048² matrix product in the compute dtype
+    and in fp32 (GFLOP/s), and the engine's int8 convolution (GOP/s; None where not measured)."""
+
+    dtype: torch.dtype
+    compute: float
+    fp32: float
+    int8: float | None
+
+    @classmethod
+    def measure(cls, device: torch.device, dtype: torch.dtype, int8: bool) -> Peaks:
+        compute = matmul_peak(device, dtype)
+        fp32 = matmul_peak(device, torch.float32) if dtype != torch.float32 else compute
+        return cls(dtype, compute, fp32, int8_conv_peak() if int8 else None)
+
+    def floor(self, flops: dict[str, float]) -> float:
+        """Seconds the counted work needs at these rates (`floor_seconds`)."""
+        return floor_seconds(flops, self.compute, self.fp32, self.int8)
+
+    def __str__(self) -> str:
+        return (f"{str(self.dtype).replace('torch.', '')} {self.compute:.0f} GFLOP/s"
+                + (f", fp32 {self.fp32:.0f} GFLOP/s" if self.dtype != torch.float32 else "")
+                + (f", int8 convolution {self.int8:.0f} GOP/s" if self.int8 else ""))
+
+
 def _qconv1d_flops(x_shape, _x_scale, _x_zp, _w, _w_scale, _w_zp, _bias, _stride, padding, dilation, *_args,
                    out_shape=None, **_kwargs) -> int:
     """oneDNN's int8 Conv1d (model/int8.py), which torch's counter does not know: 2·N·C_out·C_in·k·L."""
@@ -290,9 +317,7 @@ def main(args: argparse.Namespace) -> int:
     reference = _reference_model(read_state_dict(model_path)) if args.compare_reference else None
     onnx = _onnx_session(threads) if args.compare_onnx else None
 
-    peak = matmul_peak(device, dtype)
-    peak_fp32 = matmul_peak(device, torch.float32) if dtype != torch.float32 else peak
-    peak_int8 = int8_conv_peak() if device.type == "cpu" else None
+    peaks = Peaks.measure(device, dtype, int8=device.type == "cpu")
     print(f"# {time.strftime('%Y-%m-%d')}, {_cpu_name()}, torch {torch.__version__}")
     if device.type == "cpu":
         print(f"# {isa_summary()}")
@@ -300,9 +325,7 @@ def main(args: argparse.Namespace) -> int:
           f"dtype {str(dtype).replace('torch.', '')}, int8 convolutions {model.int8_convs}, stft {stft}, "
           f"threads {threads}, "
           f"warmup {args.warmup}, repeat {args.repeat}")
-    print(f"# dense peak (2048² matmul): {str(dtype).replace('torch.', '')} {peak:.0f} GFLOP/s"
-          + (f", fp32 {peak_fp32:.0f} GFLOP/s" if dtype != torch.float32 else "")
-          + (f", int8 convolution {peak_int8:.0f} GOP/s" if peak_int8 else ""))
+    print(f"# dense peak (2048² matmul): {peaks}")
     print("# floor: the counted FLOPs at those peaks (int8 convolutions at int8's, the rest of the decoder in the"
           " compute dtype, the text side in fp32),"
           " a time no implementation in these dtypes beats here; % peak = floor / ours")
@@ -337,13 +360,13 @@ def main(args: argparse.Namespace) -> int:
         first = time.perf_counter() - start
         # The same two runs again under the FLOP counter (untimed: counting slows them down).
         flops = count_flops(ours)
-        floor = floor_seconds(flops, peak, peak_fp32, peak_int8)
+        floor = peaks.floor(flops)
         text = TEXTS[name]
 
         def first_chunk(text: str = text) -> object:
             return next(iter(engine.synthesize(text, voice, lang="a", seed=0)))
 
-        first_floor = floor_seconds(count_flops(first_chunk), peak, peak_fp32, peak_int8)
+        first_floor = peaks.floor(count_flops(first_chunk))
         line = (f"{name:<9} {len(ids):>5} {seconds:>8.2f} {latency:>8.3f} {latency / seconds:>6.3f} "
                 f"{len(ids) / latency:>7.0f} {first:>9.3f} {flops['total'] / 1e9:>6.1f} {floor / seconds:>9.3f}"
                 f" {first_floor:>9.3f} {100 * floor / latency:>6.0f}")

@@ -30,6 +30,9 @@ from kokoro_engine.memory import release_free_memory, resident_bytes
 from kokoro_engine.model.kokoro import KokoroModel
 from kokoro_engine.tools.benchmark import make_text
 
+# Width of the name column in the printed tables.
+NAME_WIDTH = 58
+
 # Operator families by the first pattern an ATen (or quantized) operator's name contains.
 FAMILIES: list[tuple[str, tuple[str, ...]]] = [
     ("int8 convolutions", ("quantized::", "qconv", "int8")),
@@ -188,9 +191,9 @@ def _print(args: argparse.Namespace, engine, voice: str, memory: list[tuple[str,
     previous = 0.0
     for name, mb in memory:
         step = f"+{mb - previous:.0f}" if previous else f"{mb:.0f}"
-        print(f"{name:<58} {step:>7} MB")
+        print(f"{name:<{NAME_WIDTH}} {step:>7} MB")
         previous = mb
-    print(f"{'total':<58} {previous:7.0f} MB")
+    print(f"{'total':<{NAME_WIDTH}} {previous:7.0f} MB")
 
     print(f"\n# a one-line reply's time by part: {per_reply:.0f} ms per reply (RTF "
           f"{sum(walls) / sum(audio):.3f}), mean of {n}")
@@ -201,30 +204,25 @@ def _print(args: argparse.Namespace, engine, voice: str, memory: list[tuple[str,
     parts.append(("outside the model: text to phonemes, chunking, audio", sum(walls) - seconds["model"]))
     for name, total in parts:
         ms = total / n * 1e3
-        print(f"{name:<58} {ms:7.1f} ms {100 * ms / per_reply:5.1f} %")
+        print(f"{name:<{NAME_WIDTH}} {ms:7.1f} ms {100 * ms / per_reply:5.1f} %")
 
     print(f"\n# the same kind of reply by operator family (torch.profiler, self CPU time of the calling thread), "
           f"{calls:,.0f} ATen calls per reply")
     for family, operators in sorted(families.items(), key=lambda item: -sum(item[1].values())):
         top = sorted(operators.items(), key=lambda item: -item[1])[:4]
-        print(f"{family:<58} {sum(operators.values()):7.1f} ms  "
+        print(f"{family:<{NAME_WIDTH}} {sum(operators.values()):7.1f} ms  "
               + ", ".join(f"{name.split('::')[-1]} {ms:.0f}" for name, ms in top))
-
 
 
 def _print_floor(engine, reply: Callable[[], tuple[float, float]], rtf: float) -> None:
     """What no implementation in these dtypes beats here: one reply's counted work (convolutions and
     matrix products at their true widths) at this CPU's measured peaks, against the measured RTF."""
-    from kokoro_engine.tools.benchmark import count_flops, floor_seconds, int8_conv_peak, matmul_peak
+    from kokoro_engine.tools.benchmark import Peaks, count_flops
 
     model = engine.model
     audio: list[float] = []
     flops = count_flops(lambda: audio.append(reply()[1]))
-    peak = matmul_peak(engine.device, model.compute_dtype)
-    peak_fp32 = matmul_peak(engine.device, torch.float32) if model.compute_dtype != torch.float32 else peak
-    peak_int8 = int8_conv_peak() if model.int8_convs else None
-    floor_rtf = floor_seconds(flops, peak, peak_fp32, peak_int8) / audio[0]
-    rates = f"{peak:.0f} GFLOP/s" + (f", fp32 {peak_fp32:.0f}" if peak_fp32 != peak else "") + \
-        (f", int8 convolution {peak_int8:.0f} GOP/s" if peak_int8 else "")
+    peaks = Peaks.measure(engine.device, model.compute_dtype, int8=model.int8_convs)
+    floor_rtf = peaks.floor(flops) / audio[0]
     print(f"\n# the floor: {flops['total'] / 1e9 / audio[0]:.1f} GFLOP per second of audio at this CPU's dense "
-          f"peaks ({rates}) is RTF {floor_rtf:.3f}, {100 * floor_rtf / rtf:.0f} % of the measured {rtf:.3f}")
+          f"peaks ({peaks}) is RTF {floor_rtf:.3f}, {100 * floor_rtf / rtf:.0f} % of the measured {rtf:.3f}")
